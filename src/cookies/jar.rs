@@ -1,0 +1,645 @@
+use std::collections::HashSet;
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use cookie::time::UtcOffset;
+use cookie::Cookie;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+
+use super::error::CookieError;
+use super::parse::parse_cookie_header;
+use super::private::PrivateCookies;
+use crate::key::KeyRing;
+
+/// The cookie jar of one request.
+///
+/// [`CookieLayer`](crate::CookieLayer) (and the session layer, which
+/// includes it) puts one into the request's extensions. The `Cookie` header
+/// is parsed on first access only; pairs that cannot be read are skipped
+/// without losing the others. Changes made with [`add`](Cookies::add) and
+/// [`remove`](Cookies::remove) become `Set-Cookie` headers on the response;
+/// a response whose handler changed nothing gets none.
+///
+/// Clones share the same jar, so a clone moved into another task still
+/// writes to this request's response, as long as it does so before the
+/// response is returned. `Debug` shows cookie names, never values.
+///
+/// # Examples
+///
+/// ```
+/// # use std::convert::Infallible;
+/// # use http::{Request, Response};
+/// # use tower::{service_fn, Layer, ServiceExt};
+/// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+///     let cookies = request.extensions().get::<Cookies>().cloned().expect("CookieLayer is added");
+///     let visits: u32 = cookies
+///         .get("visits")
+///         .and_then(|cookie| cookie.value().parse().ok())
+///         .unwrap_or(0);
+///     cookies.add(Cookie::new("visits", (visits + 1).to_string()));
+///     Ok::<_, Infallible>(Response::new(format!("visit number {}", visits + 1)))
+/// }));
+///
+/// let request = Request::builder().header("cookie", "visits=41").body(String::new())?;
+/// let response = service.oneshot(request).await?;
+/// assert_eq!(response.headers()["set-cookie"], "visits=42");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Cookies {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The request's `Cookie` fields, kept raw: cloning a `HeaderValue` is a
+    /// reference-count increment, and parsing waits for the first access.
+    raw: Vec<HeaderValue>,
+    key: Option<Arc<KeyRing>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// `None` until something reads a request cookie.
+    parsed: Option<Vec<(String, String)>>,
+    /// At most one change per (name, path, domain), oldest first.
+    changes: Vec<Change>,
+    private_accessed: bool,
+}
+
+struct Change {
+    cookie: Cookie<'static>,
+    /// Made by `remove`: the handler should no longer see this cookie.
+    removal: bool,
+}
+
+impl State {
+    fn parsed(&mut self, raw: &[HeaderValue]) -> &[(String, String)] {
+        self.parsed.get_or_insert_with(|| {
+            let mut pairs = Vec::new();
+            for value in raw {
+                parse_cookie_header(value.as_bytes(), &mut pairs);
+            }
+            pairs
+        })
+    }
+
+    fn latest_change(&self, name: &str) -> Option<&Change> {
+        self.changes
+            .iter()
+            .rev()
+            .find(|change| change.cookie.name() == name)
+    }
+
+    fn push_change(&mut self, cookie: Cookie<'static>, removal: bool) {
+        // Removing and pushing, rather than replacing in place, keeps the
+        // newest change last, which is what `get` relies on.
+        self.changes
+            .retain(|change| !same_cookie(&change.cookie, &cookie));
+        self.changes.push(Change { cookie, removal });
+    }
+}
+
+/// Whether two cookies name the same browser cookie, which a browser keys by
+/// name, path and domain.
+fn same_cookie(a: &Cookie<'_>, b: &Cookie<'_>) -> bool {
+    let domain_eq = match (a.domain(), b.domain()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (None, None) => true,
+        _ => false,
+    };
+    a.name() == b.name() && a.path() == b.path() && domain_eq
+}
+
+impl Cookies {
+    /// A jar over the request's `Cookie` fields; nothing is parsed yet.
+    pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
+        Cookies {
+            inner: Arc::new(Inner {
+                raw: headers.get_all(COOKIE).iter().cloned().collect(),
+                key,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// A panic elsewhere while the lock was held cannot leave the state
+    /// half-updated (every update is a single push, retain or assignment),
+    /// so a poisoned lock is used as it is rather than spreading the panic.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cookie called `name`: the one set in this request if the handler
+    /// changed it, else the first one the request sent with that name.
+    ///
+    /// Returns `None` if there is no such cookie or it was removed in this
+    /// request. A cookie added in this request is returned with the
+    /// attributes it was added with; a request cookie has only a name and a
+    /// (percent-decoded) value, since browsers send nothing else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// # use tower::{service_fn, Layer, ServiceExt};
+    /// # use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+    /// # let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    /// // The request sent `Cookie: theme=dark`.
+    /// assert_eq!(cookies.get("theme").map(|c| c.value().to_owned()), Some("dark".into()));
+    /// assert!(cookies.get("missing").is_none());
+    ///
+    /// cookies.add(Cookie::new("theme", "light"));
+    /// assert_eq!(cookies.get("theme").map(|c| c.value().to_owned()), Some("light".into()));
+    /// # Ok::<_, Infallible>(Response::new(String::new()))
+    /// # }));
+    /// # let request = Request::builder().header("cookie", "theme=dark").body(String::new())?;
+    /// # service.oneshot(request).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<Cookie<'static>> {
+        let mut state = self.lock();
+        if let Some(change) = state.latest_change(name) {
+            return (!change.removal).then(|| change.cookie.clone());
+        }
+        state
+            .parsed(&self.inner.raw)
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(n, v)| Cookie::new(n.clone(), v.clone()))
+    }
+
+    /// Sets a cookie on the response, with every attribute it carries:
+    /// `Max-Age`, `Expires`, `Domain`, `Path`, `Secure`, `HttpOnly`,
+    /// `SameSite` (and `Partitioned`).
+    ///
+    /// A later [`add`](Cookies::add) or [`remove`](Cookies::remove) of the
+    /// same name, path and domain replaces this one; cookies that differ in
+    /// path or domain are distinct cookies to a browser and are all sent.
+    ///
+    /// The name and value are percent-encoded on the wire and decoded again
+    /// when the browser sends them back, so any text round-trips. A
+    /// `Path` or `Domain` that cannot appear in a `Set-Cookie` header
+    /// (containing `;`, a control character or non-ASCII text), an empty
+    /// name, or an `Expires` that cannot be written as an HTTP date, makes
+    /// the cookie invalid: it is left out of the response and logged with
+    /// `tracing::error!`, rather than sent as a malformed header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// # use tower::{service_fn, Layer, ServiceExt};
+    /// use cookie::time::Duration;
+    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, SameSite};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     cookies.add(
+    ///         Cookie::build(("lang", "fr"))
+    ///             .path("/")
+    ///             .max_age(Duration::days(365))
+    ///             .same_site(SameSite::Lax)
+    ///             .http_only(true)
+    ///             .build(),
+    ///     );
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// }));
+    ///
+    /// let response = service.oneshot(Request::new(String::new())).await?;
+    /// assert_eq!(
+    ///     response.headers()["set-cookie"],
+    ///     "lang=fr; HttpOnly; SameSite=Lax; Path=/; Max-Age=31536000"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add(&self, cookie: Cookie<'static>) {
+        self.lock().push_change(cookie, false);
+    }
+
+    /// Deletes a cookie from the browser: sends a cookie with the same name,
+    /// `Path` and `Domain`, an empty value, `Max-Age=0` and an `Expires` in
+    /// the past.
+    ///
+    /// A browser only deletes the cookie whose path and domain match, so
+    /// pass the same `Path` and `Domain` the cookie was set with. After
+    /// this, [`get`](Cookies::get) returns `None` for that name. Other
+    /// attributes (`Secure`, `SameSite`) are kept, which some browsers need
+    /// to accept the removal (for `__Secure-` names, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// # use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     cookies.remove(Cookie::build("token").path("/api").build());
+    ///     assert!(cookies.get("token").is_none());
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// }));
+    ///
+    /// let request = Request::builder().header("cookie", "token=abc").body(String::new())?;
+    /// let response = service.oneshot(request).await?;
+    /// let set_cookie = response.headers()["set-cookie"].to_str()?;
+    /// assert!(set_cookie.starts_with("token=; Path=/api; Max-Age=0; Expires="));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn remove(&self, cookie: Cookie<'static>) {
+        let mut cookie = cookie;
+        cookie.make_removal();
+        self.lock().push_change(cookie, true);
+    }
+
+    /// Every cookie the handler sees: the request's cookies (in request
+    /// order, duplicates kept) except those whose name was changed in this
+    /// request, followed by the cookies added in this request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// # use tower::{service_fn, Layer, ServiceExt};
+    /// # use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+    /// # let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    /// // The request sent `Cookie: a=1; b=2`.
+    /// cookies.remove(Cookie::new("a", ""));
+    /// cookies.add(Cookie::new("c", "3"));
+    /// let names: Vec<String> = cookies.list().iter().map(|c| c.name().to_owned()).collect();
+    /// assert_eq!(names, ["b", "c"]);
+    /// # Ok::<_, Infallible>(Response::new(String::new()))
+    /// # }));
+    /// # let request = Request::builder().header("cookie", "a=1; b=2").body(String::new())?;
+    /// # service.oneshot(request).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn list(&self) -> Vec<Cookie<'static>> {
+        let mut state = self.lock();
+        let changed: HashSet<String> = state
+            .changes
+            .iter()
+            .map(|change| change.cookie.name().to_owned())
+            .collect();
+        let mut cookies: Vec<Cookie<'static>> = state
+            .parsed(&self.inner.raw)
+            .iter()
+            .filter(|(name, _)| !changed.contains(name))
+            .map(|(name, value)| Cookie::new(name.clone(), value.clone()))
+            .collect();
+        cookies.extend(
+            state
+                .changes
+                .iter()
+                .filter(|change| !change.removal)
+                .map(|change| change.cookie.clone()),
+        );
+        cookies
+    }
+
+    /// The private cookies of this jar: each value sealed on its own with
+    /// the layer's key, so the browser can neither read nor alter it.
+    ///
+    /// # Errors
+    ///
+    /// [`CookieError::NoKey`] if the layer was built without a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// # use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = CookieLayer::new().with_key(Key::generate());
+    /// let service = layer.layer(service_fn(|request: Request<String>| async move {
+    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     let private = cookies.private().expect("the layer has a key");
+    ///     private.add(Cookie::new("user_id", "42"));
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// }));
+    ///
+    /// let response = service.oneshot(Request::new(String::new())).await?;
+    /// let set_cookie = response.headers()["set-cookie"].to_str()?;
+    /// assert!(set_cookie.starts_with("user_id="));
+    /// assert!(!set_cookie.contains("42"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn private(&self) -> Result<PrivateCookies, CookieError> {
+        let ring = self.inner.key.clone().ok_or(CookieError::NoKey)?;
+        Ok(PrivateCookies::new(self.clone(), ring))
+    }
+
+    /// Values of the request cookies called `name`, in request order, at
+    /// most `max` of them; changes made in this request are ignored.
+    pub(crate) fn request_values(&self, name: &str, max: usize) -> Vec<String> {
+        let mut state = self.lock();
+        state
+            .parsed(&self.inner.raw)
+            .iter()
+            .filter(|(n, _)| n == name)
+            .take(max)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The latest change to the cookie called `name`: `None` if there is
+    /// none, `Some(None)` if it was a removal.
+    pub(super) fn change(&self, name: &str) -> Option<Option<Cookie<'static>>> {
+        self.lock()
+            .latest_change(name)
+            .map(|change| (!change.removal).then(|| change.cookie.clone()))
+    }
+
+    /// Appends one `Set-Cookie` per change, oldest first, and forgets the
+    /// changes, so a second call writes nothing. Without changes the
+    /// headers are untouched.
+    pub(crate) fn write_changes(&self, headers: &mut HeaderMap) {
+        let changes = std::mem::take(&mut self.lock().changes);
+        for change in changes {
+            match set_cookie_value(&change.cookie) {
+                Ok(value) => {
+                    headers.append(SET_COOKIE, value);
+                }
+                Err(reason) => {
+                    tracing::error!(
+                        cookie.name = change.cookie.name(),
+                        reason,
+                        "cookie left out of the response: it cannot be written as a Set-Cookie header"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Whether a private cookie was read or written in this request, so the
+    /// response depends on the request's cookies.
+    pub(crate) fn private_accessed(&self) -> bool {
+        self.lock().private_accessed
+    }
+
+    pub(super) fn mark_private_accessed(&self) {
+        self.lock().private_accessed = true;
+    }
+
+    /// The layer's key ring, if it has one.
+    #[allow(dead_code)] // For the session layer, which shares the jar's key.
+    pub(crate) fn key(&self) -> Option<&Arc<KeyRing>> {
+        self.inner.key.as_ref()
+    }
+}
+
+/// Formats a change as a `Set-Cookie` value, or says why it cannot be one.
+fn set_cookie_value(cookie: &Cookie<'_>) -> Result<HeaderValue, &'static str> {
+    if cookie.name().is_empty() {
+        return Err("empty name");
+    }
+    if !cookie.path().map_or(true, is_attribute_value) {
+        return Err("invalid Path");
+    }
+    if !cookie.domain().map_or(true, is_attribute_value) {
+        return Err("invalid Domain");
+    }
+    // `cookie` converts Expires to UTC with a conversion that panics out of
+    // range, so check first.
+    if let Some(expires) = cookie.expires_datetime() {
+        if expires.checked_to_offset(UtcOffset::UTC).is_none() {
+            return Err("Expires out of range");
+        }
+    }
+    let mut text = String::new();
+    // Writing into a String instead of `to_string()`, which panics when a
+    // `Display` fails (an Expires year the date format cannot print).
+    write!(text, "{}", cookie.encoded()).map_err(|_| "Expires cannot be formatted")?;
+    HeaderValue::try_from(text).map_err(|_| "not a valid header value")
+}
+
+/// RFC 6265 `path-value` and what a domain may hold: visible ASCII and
+/// space, without `;`, which would end the attribute.
+fn is_attribute_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b';')
+}
+
+impl fmt::Debug for Cookies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names only: values may be secrets or sealed private cookies.
+        let state = self.lock();
+        let mut debug = f.debug_struct("Cookies");
+        match &state.parsed {
+            Some(pairs) => debug.field(
+                "request",
+                &pairs.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            ),
+            None => debug.field("request", &format_args!("<not parsed>")),
+        };
+        let changes: Vec<&str> = state.changes.iter().map(|c| c.cookie.name()).collect();
+        debug
+            .field("changes", &changes)
+            .field("private_accessed", &state.private_accessed)
+            .field("key", &self.inner.key)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    fn jar(cookie_headers: &[&[u8]]) -> Cookies {
+        let mut headers = HeaderMap::new();
+        for value in cookie_headers {
+            headers.append(COOKIE, HeaderValue::from_bytes(value).expect("valid value"));
+        }
+        Cookies::new(&headers, None)
+    }
+
+    fn set_cookies(cookies: &Cookies) -> Vec<String> {
+        let mut headers = HeaderMap::new();
+        cookies.write_changes(&mut headers);
+        headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().expect("ascii").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn nothing_is_parsed_until_first_access() {
+        let cookies = jar(&[b"a=1"]);
+        assert!(cookies.lock().parsed.is_none());
+        cookies.add(Cookie::new("b", "2"));
+        assert!(cookies.lock().parsed.is_none());
+        assert!(cookies.get("a").is_some());
+        assert!(cookies.lock().parsed.is_some());
+    }
+
+    #[test]
+    fn request_values_are_in_order_capped_and_ignore_changes() {
+        let cookies = jar(&[b"id=1; other=x", b"id=2; id=3"]);
+        cookies.add(Cookie::new("id", "new"));
+        assert_eq!(cookies.request_values("id", 2), ["1", "2"]);
+        assert_eq!(cookies.request_values("id", 10), ["1", "2", "3"]);
+        assert!(cookies.request_values("none", 3).is_empty());
+    }
+
+    #[test]
+    fn later_change_of_same_name_path_domain_replaces_earlier() {
+        let cookies = jar(&[]);
+        cookies.add(Cookie::build(("a", "1")).path("/").build());
+        cookies.add(Cookie::build(("a", "2")).path("/x").build());
+        cookies.add(Cookie::build(("a", "3")).path("/").build());
+        assert_eq!(
+            cookies.get("a").map(|c| c.value().to_owned()),
+            Some("3".into())
+        );
+        assert_eq!(set_cookies(&cookies), ["a=2; Path=/x", "a=3; Path=/"]);
+    }
+
+    #[test]
+    fn domains_compare_without_case() {
+        let cookies = jar(&[]);
+        cookies.add(Cookie::build(("a", "1")).domain("Example.COM").build());
+        cookies.add(Cookie::build(("a", "2")).domain("example.com").build());
+        assert_eq!(set_cookies(&cookies), ["a=2; Domain=example.com"]);
+    }
+
+    #[test]
+    fn remove_after_add_hides_the_cookie() {
+        let cookies = jar(&[b"a=old"]);
+        cookies.add(Cookie::new("a", "new"));
+        cookies.remove(Cookie::new("a", ""));
+        assert!(cookies.get("a").is_none());
+        assert!(cookies.list().is_empty());
+        let written = set_cookies(&cookies);
+        assert_eq!(written.len(), 1);
+        assert!(
+            written[0].starts_with("a=; Max-Age=0; Expires="),
+            "{written:?}"
+        );
+    }
+
+    #[test]
+    fn write_changes_takes_the_changes() {
+        let cookies = jar(&[]);
+        cookies.add(Cookie::new("a", "1"));
+        assert_eq!(set_cookies(&cookies).len(), 1);
+        assert!(set_cookies(&cookies).is_empty());
+    }
+
+    #[test]
+    fn names_and_values_are_percent_encoded_and_read_back() {
+        let cookies = jar(&[]);
+        cookies.add(Cookie::new("a b;", "x;y\n\u{e9}"));
+        let written = set_cookies(&cookies);
+        assert_eq!(written, ["a%20b%3B=x%3By%0A%C3%A9"]);
+        let back = jar(&[written[0].as_bytes()]);
+        assert_eq!(
+            back.get("a b;").map(|c| c.value().to_owned()),
+            Some("x;y\n\u{e9}".into())
+        );
+    }
+
+    #[test]
+    fn invalid_attributes_are_skipped() {
+        let cookies = jar(&[]);
+        cookies.add(Cookie::build(("p", "1")).path("/a;b").build());
+        cookies.add(Cookie::build(("d", "1")).domain("ex\nample.com").build());
+        cookies.add(Cookie::build(("u", "1")).path("/caf\u{e9}").build());
+        cookies.add(Cookie::new("", "1"));
+        cookies.add(Cookie::new("ok", "1"));
+        assert_eq!(set_cookies(&cookies), ["ok=1"]);
+    }
+
+    #[test]
+    fn extreme_expires_does_not_panic() {
+        use cookie::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+        let max = PrimitiveDateTime::new(Date::MAX, Time::MAX)
+            .assume_offset(UtcOffset::from_hms(-10, 0, 0).expect("offset"));
+        let min = PrimitiveDateTime::new(Date::MIN, Time::MIDNIGHT)
+            .assume_offset(UtcOffset::from_hms(10, 0, 0).expect("offset"));
+        let cookies = jar(&[]);
+        for (name, expires) in [
+            ("max", max),
+            ("min", min),
+            ("now", OffsetDateTime::now_utc()),
+        ] {
+            cookies.add(Cookie::build((name, "1")).expires(expires).build());
+        }
+        let written = set_cookies(&cookies);
+        assert!(
+            written.iter().any(|c| c.starts_with("now=1; Expires=")),
+            "{written:?}"
+        );
+    }
+
+    #[test]
+    fn poisoned_lock_does_not_panic() {
+        let cookies = jar(&[b"a=1"]);
+        let clone = cookies.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = clone.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(cookies.inner.state.is_poisoned());
+        assert!(cookies.get("a").is_some());
+        cookies.add(Cookie::new("b", "2"));
+        assert_eq!(set_cookies(&cookies), ["b=2"]);
+    }
+
+    #[test]
+    fn debug_shows_names_but_no_values_or_keys() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_static("sid=secret-value"));
+        let key = Key::from_bytes(&(200u8..232).collect::<Vec<_>>()).expect("key");
+        let cookies = Cookies::new(&headers, Some(Arc::new(KeyRing::new(3, key))));
+        let before = format!("{cookies:?}");
+        assert!(before.contains("<not parsed>"), "{before}");
+        let _ = cookies.get("sid");
+        cookies.add(Cookie::new("theme", "hidden-value"));
+        let after = format!("{cookies:?}");
+        assert!(
+            after.contains("\"sid\"") && after.contains("\"theme\""),
+            "{after}"
+        );
+        assert!(!after.contains("secret-value") && !after.contains("hidden-value"));
+        assert!(!after.contains("200"), "{after}");
+    }
+}

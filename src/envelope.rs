@@ -1,0 +1,352 @@
+//! The sealed envelope: the one place that encrypts and authenticates.
+//!
+//! ```text
+//! base64url-no-pad( version | key id | 24-byte nonce | ciphertext | 16-byte tag )
+//! ```
+//!
+//! The cipher is XChaCha20-Poly1305 under the [`Purpose`]'s subkey of the
+//! key named by the key id. The associated data binds the version, the key
+//! id, the purpose and the cookie's name, so a value sealed as cookie `a`
+//! is refused as cookie `b`, and a private cookie is refused as a session.
+//! Nonces are 24 random bytes from a thread-local CSPRNG seeded by the
+//! operating system, which makes collisions negligible without any state
+//! shared between servers.
+//!
+//! # Examples
+//!
+//! ```
+//! use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+//!
+//! let ring = KeyRing::from(Key::generate());
+//! let sealed = envelope::seal(&ring, Purpose::PrivateCookie, "theme", b"dark");
+//! let opened = envelope::open(&ring, Purpose::PrivateCookie, "theme", &sealed).unwrap();
+//! assert_eq!(opened.plaintext, b"dark");
+//!
+//! // Bound to its name and purpose:
+//! assert!(envelope::open(&ring, Purpose::PrivateCookie, "other", &sealed).is_err());
+//! assert!(envelope::open(&ring, Purpose::Session, "theme", &sealed).is_err());
+//! ```
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
+use rand::RngCore as _;
+
+use crate::key::{KeyId, KeyRing, Purpose, Subkey};
+
+/// The envelope format version, first byte of every envelope and part of
+/// the subkey derivation.
+pub(crate) const FORMAT_VERSION: u8 = 1;
+
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 2;
+const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
+
+/// The most a cookie's name plus value may take, in bytes. Browsers keep at
+/// most about this much per cookie; anything longer is refused before any
+/// base64 or cryptographic work.
+pub const MAX_COOKIE_SIZE: usize = 4096;
+
+/// A value that opened: its plaintext, and which key opened it.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+///
+/// let ring = KeyRing::new(4, Key::generate());
+/// let sealed = envelope::seal(&ring, Purpose::Session, "id", b"hi");
+/// let opened = envelope::open(&ring, Purpose::Session, "id", &sealed).unwrap();
+/// assert_eq!(opened.key_id, 4);
+/// assert!(opened.is_current_key);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Opened {
+    /// The authenticated plaintext.
+    pub plaintext: Vec<u8>,
+    /// The id of the key that opened it.
+    pub key_id: KeyId,
+    /// Whether that key is the ring's sealing key; when it is not, the
+    /// value should be sealed again under the current key.
+    pub is_current_key: bool,
+}
+
+/// Why a value did not open. None of these carries key, value or plaintext
+/// bytes, so they are safe to log.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{envelope, envelope::OpenError, Key, KeyRing, Purpose};
+///
+/// let ring = KeyRing::from(Key::generate());
+/// let err = envelope::open(&ring, Purpose::Session, "id", "!!").unwrap_err();
+/// assert_eq!(err, OpenError::Encoding);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// Name plus value exceed [`MAX_COOKIE_SIZE`].
+    TooLarge,
+    /// The value is not base64url without padding.
+    Encoding,
+    /// The value is shorter than an empty envelope.
+    Truncated,
+    /// The envelope was written by an unknown format version.
+    UnknownVersion,
+    /// No key in the ring has the envelope's key id.
+    UnknownKey,
+    /// Authentication failed: tampered, truncated, wrong key, wrong name or
+    /// wrong purpose.
+    Unauthentic,
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OpenError::TooLarge => "sealed value too large",
+            OpenError::Encoding => "sealed value is not base64url",
+            OpenError::Truncated => "sealed value is truncated",
+            OpenError::UnknownVersion => "sealed value has an unknown format version",
+            OpenError::UnknownKey => "sealed value names a key not in the key ring",
+            OpenError::Unauthentic => "sealed value failed authentication",
+        })
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// The length of the cookie value that sealing `plaintext_len` bytes yields.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::envelope;
+///
+/// assert_eq!(envelope::sealed_len(0), 56);
+/// ```
+#[must_use]
+pub const fn sealed_len(plaintext_len: usize) -> usize {
+    let bytes = OVERHEAD + plaintext_len;
+    // base64 without padding: 4 characters per 3 bytes, rounded up.
+    (bytes * 4).div_ceil(3)
+}
+
+/// Seals `plaintext` for `purpose` and the cookie `name` under the ring's
+/// current key.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+///
+/// let ring = KeyRing::from(Key::generate());
+/// let a = envelope::seal(&ring, Purpose::Session, "id", b"same");
+/// let b = envelope::seal(&ring, Purpose::Session, "id", b"same");
+/// assert_ne!(a, b, "every seal draws a fresh nonce");
+/// assert_eq!(a.len(), envelope::sealed_len(4));
+/// ```
+#[must_use]
+pub fn seal(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
+    let entry = ring.current();
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rng().fill_bytes(&mut nonce);
+
+    let mut raw = Vec::with_capacity(OVERHEAD + plaintext.len());
+    raw.extend_from_slice(&[FORMAT_VERSION, entry.id]);
+    raw.extend_from_slice(&nonce);
+    raw.extend_from_slice(plaintext);
+    let aad = associated_data(entry.id, purpose, name);
+    let tag = encrypt(
+        entry.subkey(purpose),
+        &nonce,
+        &aad,
+        &mut raw[HEADER_LEN + NONCE_LEN..],
+    );
+    raw.extend_from_slice(&tag);
+    URL_SAFE_NO_PAD.encode(&raw)
+}
+
+/// Opens a value sealed by [`seal`] for the same purpose and name.
+///
+/// # Errors
+///
+/// An [`OpenError`] saying why the value was refused. Name plus value over
+/// [`MAX_COOKIE_SIZE`] bytes is refused before any decoding.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+///
+/// let old = KeyRing::new(1, Key::generate());
+/// let sealed = envelope::seal(&old, Purpose::Session, "id", b"data");
+///
+/// // After a rotation the old key still opens, and says it is not current.
+/// # let old_key = Key::generate();
+/// # let old = KeyRing::new(1, old_key.clone());
+/// # let sealed = envelope::seal(&old, Purpose::Session, "id", b"data");
+/// let ring = KeyRing::new(2, Key::generate()).with_old_key(1, old_key).unwrap();
+/// let opened = envelope::open(&ring, Purpose::Session, "id", &sealed).unwrap();
+/// assert!(!opened.is_current_key);
+/// ```
+pub fn open(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    value: &str,
+) -> Result<Opened, OpenError> {
+    if name.len() + value.len() > MAX_COOKIE_SIZE {
+        return Err(OpenError::TooLarge);
+    }
+    let mut raw = URL_SAFE_NO_PAD
+        .decode(value)
+        .map_err(|_| OpenError::Encoding)?;
+    if raw.len() < OVERHEAD {
+        return Err(OpenError::Truncated);
+    }
+    if raw[0] != FORMAT_VERSION {
+        return Err(OpenError::UnknownVersion);
+    }
+    let key_id = raw[1];
+    let entry = ring.find(key_id).ok_or(OpenError::UnknownKey)?;
+
+    let tag_start = raw.len() - TAG_LEN;
+    let tag = Tag::try_from(&raw[tag_start..]).map_err(|_| OpenError::Truncated)?;
+    let nonce: [u8; NONCE_LEN] = raw[HEADER_LEN..HEADER_LEN + NONCE_LEN]
+        .try_into()
+        .map_err(|_| OpenError::Truncated)?;
+    let aad = associated_data(key_id, purpose, name);
+    decrypt(
+        entry.subkey(purpose),
+        &nonce,
+        &aad,
+        &mut raw[HEADER_LEN + NONCE_LEN..tag_start],
+        &tag,
+    )?;
+    raw.truncate(tag_start);
+    raw.drain(..HEADER_LEN + NONCE_LEN);
+    Ok(Opened {
+        plaintext: raw,
+        key_id,
+        is_current_key: key_id == ring.current_id(),
+    })
+}
+
+/// `version | key id | purpose | name`: the name is last and the rest is
+/// fixed-width, so no two inputs share an encoding.
+fn associated_data(key_id: KeyId, purpose: Purpose, name: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(3 + name.len());
+    aad.extend_from_slice(&[FORMAT_VERSION, key_id, purpose.index()]);
+    aad.extend_from_slice(name.as_bytes());
+    aad
+}
+
+fn cipher(subkey: &Subkey) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&subkey.0.into())
+}
+
+fn encrypt(
+    subkey: &Subkey,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buffer: &mut [u8],
+) -> [u8; TAG_LEN] {
+    let tag = cipher(subkey)
+        .encrypt_inout_detached(&XNonce::from(*nonce), aad, buffer.into())
+        // Only messages over 256 GiB fail, far beyond any cookie or record.
+        .expect("XChaCha20-Poly1305 seals any message under 256 GiB");
+    tag.into()
+}
+
+fn decrypt(
+    subkey: &Subkey,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &Tag,
+) -> Result<(), OpenError> {
+    cipher(subkey)
+        .decrypt_inout_detached(&XNonce::from(*nonce), aad, buffer.into(), tag)
+        .map_err(|_| OpenError::Unauthentic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    fn ring() -> KeyRing {
+        KeyRing::new(
+            7,
+            Key::from_bytes(&(1u8..=32).collect::<Vec<_>>()).expect("key"),
+        )
+    }
+
+    #[test]
+    fn round_trips_and_reports_the_key() {
+        let ring = ring();
+        let sealed = seal(&ring, Purpose::Session, "id", b"hello");
+        let opened = open(&ring, Purpose::Session, "id", &sealed).expect("opens");
+        assert_eq!(opened.plaintext, b"hello");
+        assert_eq!(opened.key_id, 7);
+        assert!(opened.is_current_key);
+    }
+
+    #[test]
+    fn every_flipped_byte_is_refused() {
+        let ring = ring();
+        let sealed = seal(&ring, Purpose::Session, "id", b"payload");
+        let mut raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
+        for i in 0..raw.len() {
+            raw[i] ^= 1;
+            let tampered = URL_SAFE_NO_PAD.encode(&raw);
+            assert!(
+                open(&ring, Purpose::Session, "id", &tampered).is_err(),
+                "byte {i}"
+            );
+            raw[i] ^= 1;
+        }
+    }
+
+    #[test]
+    fn truncation_and_unknown_keys_are_refused() {
+        let ring = ring();
+        let sealed = seal(&ring, Purpose::Session, "id", b"payload");
+        let mut raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
+        raw.truncate(raw.len() - 3);
+        assert_eq!(
+            open(&ring, Purpose::Session, "id", &URL_SAFE_NO_PAD.encode(&raw)),
+            Err(OpenError::Unauthentic)
+        );
+        assert_eq!(
+            open(&ring, Purpose::Session, "id", &sealed[..20]),
+            Err(OpenError::Truncated)
+        );
+        let other = KeyRing::new(8, Key::generate());
+        assert_eq!(
+            open(&other, Purpose::Session, "id", &sealed),
+            Err(OpenError::UnknownKey)
+        );
+        let same_id = KeyRing::new(7, Key::generate());
+        assert_eq!(
+            open(&same_id, Purpose::Session, "id", &sealed),
+            Err(OpenError::Unauthentic)
+        );
+    }
+
+    #[test]
+    fn oversized_values_are_refused_before_decoding() {
+        let ring = ring();
+        let junk = "!".repeat(MAX_COOKIE_SIZE);
+        assert_eq!(
+            open(&ring, Purpose::Session, "id", &junk),
+            Err(OpenError::TooLarge)
+        );
+    }
+}

@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `axum` | yes | [`Session`] and [`Cookies`] as axum extractors |
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    missing_debug_implementations,
+    rust_2018_idioms
+)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod clock;
+mod codec;
+pub mod cookies;
+pub mod envelope;
+mod headers;
+mod key;
+mod map;
+pub mod session;
+
+pub use clock::{Clock, SystemClock};
+pub use cookies::{CookieLayer, Cookies, PrivateCookies};
+pub use key::{Key, KeyError, KeyId, KeyRing, Purpose, KEY_LEN};
+pub use map::{MergeConflict, SessionMap, SessionMapError};
+pub use session::{ConfigError, Session, SessionError, SessionLayer};
+
+/// Cookie types from the [`cookie`](https://docs.rs/cookie) crate, used by
+/// [`Cookies`].
+pub use cookie::{Cookie, SameSite};

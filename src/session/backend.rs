@@ -1,0 +1,75 @@
+//! The seam between the session handle and where sessions live.
+//!
+//! `Session<T>` never names its backend: the layer keeps an
+//! `Arc<dyn ErasedBackend<T>>`, whose futures are boxed only when they
+//! really wait (a store round trip), so the client-side cookie backend
+//! allocates nothing for them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::HeaderValue;
+
+use crate::cookies::Cookies;
+use crate::session::config::SessionConfig;
+use crate::session::error::SessionError;
+use crate::session::handle::Session;
+use crate::session::state::State;
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>;
+
+/// A result that is either known now or still on its way.
+pub(crate) enum MaybeReady<O> {
+    Ready(Option<O>),
+    // Built by server-side stores, whose loads and saves wait on I/O.
+    #[allow(dead_code)]
+    Pending(BoxFuture<O>),
+}
+
+impl<O> MaybeReady<O> {
+    pub(crate) fn ready(output: O) -> Self {
+        MaybeReady::Ready(Some(output))
+    }
+}
+
+// Nothing inside is ever pinned in place: the output is moved out whole and
+// the boxed future is pinned by its box.
+impl<O> Unpin for MaybeReady<O> {}
+
+impl<O> Future for MaybeReady<O> {
+    type Output = O;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
+        match self.get_mut() {
+            MaybeReady::Ready(output) => {
+                Poll::Ready(output.take().expect("MaybeReady polled after it completed"))
+            }
+            MaybeReady::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+/// What the response should say about the session cookie.
+pub(crate) type SetCookie = Option<HeaderValue>;
+
+/// Loads and commits sessions of type `T`; object safe.
+pub(crate) trait ErasedBackend<T>: Send + Sync + 'static {
+    /// Opens the request's session: a fresh one when the request has none
+    /// that is valid.
+    fn load(
+        &self,
+        config: &Arc<SessionConfig>,
+        cookies: &Cookies,
+    ) -> MaybeReady<Result<State<T>, SessionError>>;
+
+    /// Saves what the handler did and says which `Set-Cookie`, if any, the
+    /// response carries.
+    fn commit(
+        &self,
+        config: &Arc<SessionConfig>,
+        session: &Session<T>,
+    ) -> MaybeReady<Result<SetCookie, SessionError>>;
+}

@@ -1,0 +1,316 @@
+//! The session layer's configuration, checked when it is built.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cookie::SameSite;
+use http::Response;
+
+use crate::clock::{Clock, SystemClock};
+use crate::key::KeyRing;
+use crate::session::error::SessionError;
+
+/// How long a session lasts when [`Expiry`] does not say: two weeks.
+pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
+/// How far in the future a session's issue time may be before it is
+/// refused: servers' clocks differ a little, forged times differ a lot.
+pub(crate) const CLOCK_SKEW_SECONDS: u64 = 60;
+
+/// When a session ends.
+///
+/// Whatever the choice, the deadlines are sealed into the cookie and
+/// enforced by the server; the cookie's own `Max-Age` only tells the browser
+/// when to forget it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_cookie_sessions::session::Expiry;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let layer = SessionLayer::<u32>::new(Key::generate())?
+///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))
+///     .absolute_timeout(Duration::from_secs(12 * 60 * 60));
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// A browser-session cookie (no `Max-Age`): the browser forgets it when
+    /// it closes. The server still refuses it after the absolute timeout.
+    OnBrowserClose,
+    /// A persistent cookie that lives this long from when the session was
+    /// issued, whatever the activity. The absolute timeout, when set, caps it.
+    MaxAge(Duration),
+    /// A persistent cookie that ends after this long without a request that
+    /// uses the session. Activity extends it (see
+    /// [`SessionLayer::refresh_after`](crate::SessionLayer::refresh_after)),
+    /// never past the absolute timeout.
+    Inactivity(Duration),
+}
+
+/// A configuration the session layer refuses. Returned by the builder
+/// method that made it invalid, so a bad setting never reaches a
+/// `Set-Cookie` header.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{ConfigError, Key, SessionLayer};
+///
+/// let err = SessionLayer::<u32>::new(Key::generate())
+///     .unwrap()
+///     .cookie_name("__Host-id")
+///     .unwrap()
+///     .secure(false)
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "a `__Host-` cookie must be `Secure`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The cookie name is empty or has characters a cookie name cannot have.
+    InvalidCookieName(String),
+    /// The `Domain` attribute has characters a cookie attribute cannot have.
+    InvalidDomain(String),
+    /// The `Path` attribute does not start with `/` or has characters a
+    /// cookie attribute cannot have.
+    InvalidPath(String),
+    /// A `__Host-` or `__Secure-` cookie without `Secure`: browsers refuse it.
+    PrefixRequiresSecure(&'static str),
+    /// A `__Host-` cookie with a `Domain`: browsers refuse it.
+    HostPrefixForbidsDomain,
+    /// A `__Host-` cookie with a `Path` other than `/`: browsers refuse it.
+    HostPrefixRequiresRootPath,
+    /// `SameSite=None` without `Secure`: browsers refuse it.
+    SameSiteNoneRequiresSecure,
+    /// The rolling refresh fraction is not in `(0, 1]`.
+    InvalidRefreshFraction,
+    /// The session type does not survive a bincode round trip of its
+    /// default value.
+    UnsupportedType {
+        /// The session type's name.
+        type_name: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::InvalidCookieName(name) => {
+                write!(f, "cookie name {name:?} has characters cookie names cannot have")
+            }
+            ConfigError::InvalidDomain(domain) => {
+                write!(f, "cookie domain {domain:?} has characters cookie attributes cannot have")
+            }
+            ConfigError::InvalidPath(path) => write!(
+                f,
+                "cookie path {path:?} must start with `/` and have only characters cookie attributes can have"
+            ),
+            ConfigError::PrefixRequiresSecure(prefix) => {
+                write!(f, "a `{prefix}` cookie must be `Secure`")
+            }
+            ConfigError::HostPrefixForbidsDomain => {
+                f.write_str("a `__Host-` cookie cannot have a `Domain`")
+            }
+            ConfigError::HostPrefixRequiresRootPath => {
+                f.write_str("a `__Host-` cookie must have `Path=/`")
+            }
+            ConfigError::SameSiteNoneRequiresSecure => {
+                f.write_str("`SameSite=None` requires `Secure`")
+            }
+            ConfigError::InvalidRefreshFraction => {
+                f.write_str("the refresh fraction must be greater than 0 and at most 1")
+            }
+            ConfigError::UnsupportedType { type_name, reason } => write!(
+                f,
+                "session type `{type_name}` does not survive a bincode round trip ({reason}); \
+                 remove `skip_serializing_if`, `flatten`, untagged and internally tagged enums"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Maps a session error to the response sent instead of the handler's.
+pub(crate) type ErrorHandler = Arc<dyn Fn(&SessionError) -> Response<String> + Send + Sync>;
+
+/// Everything the session layer needs at run time, shared by every request.
+#[derive(Clone)]
+pub(crate) struct SessionConfig {
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) cookie_name: String,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) expiry: Expiry,
+    pub(crate) absolute_timeout: Option<Duration>,
+    pub(crate) refresh_fraction: f64,
+    pub(crate) schema_version: u32,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) on_error: ErrorHandler,
+}
+
+impl SessionConfig {
+    pub(crate) fn new(keys: KeyRing) -> Self {
+        Self {
+            keys: Arc::new(keys),
+            cookie_name: "id".to_owned(),
+            path: "/".to_owned(),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            expiry: Expiry::OnBrowserClose,
+            absolute_timeout: None,
+            refresh_fraction: 0.5,
+            schema_version: 0,
+            clock: Arc::new(SystemClock),
+            on_error: Arc::new(default_error_response),
+        }
+    }
+
+    /// How long after issue a session ends, whatever the activity.
+    pub(crate) fn lifetime(&self) -> Duration {
+        match (self.expiry, self.absolute_timeout) {
+            (Expiry::MaxAge(age), Some(cap)) => age.min(cap),
+            (Expiry::MaxAge(age), None) => age,
+            (_, Some(cap)) => cap,
+            (_, None) => DEFAULT_ABSOLUTE_TIMEOUT,
+        }
+    }
+
+    /// The inactivity window, if sessions have one.
+    pub(crate) fn idle_timeout(&self) -> Option<Duration> {
+        match self.expiry {
+            Expiry::Inactivity(idle) => Some(idle),
+            _ => None,
+        }
+    }
+
+    /// Whether new sessions get a persistent cookie.
+    pub(crate) fn persistent_by_default(&self) -> bool {
+        !matches!(self.expiry, Expiry::OnBrowserClose)
+    }
+
+    /// Checks the cookie attributes against each other and the name's prefix.
+    pub(crate) fn validate_cookie(&self) -> Result<(), ConfigError> {
+        if !is_token(&self.cookie_name) {
+            return Err(ConfigError::InvalidCookieName(self.cookie_name.clone()));
+        }
+        if !self.path.starts_with('/') || !is_attribute_value(&self.path) {
+            return Err(ConfigError::InvalidPath(self.path.clone()));
+        }
+        if let Some(domain) = &self.domain {
+            if domain.is_empty() || !is_attribute_value(domain) {
+                return Err(ConfigError::InvalidDomain(domain.clone()));
+            }
+        }
+        // Browsers match the prefixes case-insensitively.
+        let lower = self.cookie_name.to_ascii_lowercase();
+        if lower.starts_with("__host-") {
+            if !self.secure {
+                return Err(ConfigError::PrefixRequiresSecure("__Host-"));
+            }
+            if self.domain.is_some() {
+                return Err(ConfigError::HostPrefixForbidsDomain);
+            }
+            if self.path != "/" {
+                return Err(ConfigError::HostPrefixRequiresRootPath);
+            }
+        } else if lower.starts_with("__secure-") && !self.secure {
+            return Err(ConfigError::PrefixRequiresSecure("__Secure-"));
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(ConfigError::SameSiteNoneRequiresSecure);
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("keys", &self.keys)
+            .field("cookie_name", &self.cookie_name)
+            .field("path", &self.path)
+            .field("domain", &self.domain)
+            .field("secure", &self.secure)
+            .field("http_only", &self.http_only)
+            .field("same_site", &self.same_site)
+            .field("expiry", &self.expiry)
+            .field("absolute_timeout", &self.absolute_timeout)
+            .field("refresh_fraction", &self.refresh_fraction)
+            .field("schema_version", &self.schema_version)
+            .field("clock", &crate::clock::ClockDebug)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The response for a session error when the application set no
+/// [`on_error`](crate::SessionLayer::on_error) hook.
+pub(crate) fn default_error_response(error: &SessionError) -> Response<String> {
+    let mut response = Response::new(format!("{error}\n"));
+    *response.status_mut() = error.status();
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// RFC 6265 `cookie-name`: an RFC 7230 token.
+pub(crate) fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// RFC 6265 `av-octet`s: visible ASCII and space, but no `;`.
+pub(crate) fn is_attribute_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b';')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    #[test]
+    fn lifetime_follows_expiry_and_cap() {
+        let mut config = SessionConfig::new(KeyRing::from(Key::generate()));
+        assert_eq!(config.lifetime(), DEFAULT_ABSOLUTE_TIMEOUT);
+        config.expiry = Expiry::MaxAge(Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(config.lifetime(), Duration::from_secs(30 * 24 * 3600));
+        config.absolute_timeout = Some(Duration::from_secs(60));
+        assert_eq!(config.lifetime(), Duration::from_secs(60));
+        config.expiry = Expiry::Inactivity(Duration::from_secs(600));
+        assert_eq!(config.lifetime(), Duration::from_secs(60));
+        assert_eq!(config.idle_timeout(), Some(Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn tokens_and_attribute_values() {
+        assert!(is_token("__Host-id"));
+        assert!(!is_token("a b"));
+        assert!(!is_token("a=b"));
+        assert!(!is_token(""));
+        assert!(is_attribute_value("/app path"));
+        assert!(!is_attribute_value("/a;b"));
+        assert!(!is_attribute_value("/a\nb"));
+    }
+}

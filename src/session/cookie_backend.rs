@@ -1,0 +1,165 @@
+//! Client-side sessions: the sealed session is the cookie.
+
+use std::sync::Arc;
+
+use crate::clock::unix_seconds;
+use crate::codec;
+use crate::cookies::Cookies;
+use crate::envelope::{self, MAX_COOKIE_SIZE};
+use crate::key::Purpose;
+use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
+use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
+use crate::session::error::SessionError;
+use crate::session::handle::Session;
+use crate::session::plaintext;
+use crate::session::set_cookie;
+use crate::session::state::{extended_idle, refresh_due, State, Status};
+use crate::session::SessionData;
+
+/// How many cookies with the session's name are tried, at most. A
+/// sibling subdomain can toss extra cookies with the same name; trying each
+/// costs a decryption, so the count is bounded.
+pub(crate) const MAX_CANDIDATES: usize = 3;
+
+/// The default backend: the whole session, sealed, is the cookie.
+///
+/// Nothing is stored on the server and any instance holding the key can
+/// read the session. The price: a session must fit in one cookie (4 KB,
+/// name included), and a copy of a cookie stays valid until its sealed
+/// deadline. When two requests change the same session at once, the
+/// response that arrives last wins.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::CookieBackend;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let layer: SessionLayer<u64, CookieBackend> = SessionLayer::new(Key::generate())?;
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CookieBackend;
+
+impl<T: SessionData> ErasedBackend<T> for CookieBackend {
+    fn load(
+        &self,
+        config: &Arc<SessionConfig>,
+        cookies: &Cookies,
+    ) -> MaybeReady<Result<State<T>, SessionError>> {
+        MaybeReady::ready(Ok(open_session(config, cookies)))
+    }
+
+    fn commit(
+        &self,
+        config: &Arc<SessionConfig>,
+        session: &Session<T>,
+    ) -> MaybeReady<Result<SetCookie, SessionError>> {
+        MaybeReady::ready(seal_session(config, session))
+    }
+}
+
+/// The request's session, or a fresh one; says at debug level why a cookie
+/// was refused, never with its contents.
+fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> State<T> {
+    let now = unix_seconds(config.clock.now());
+    let name = config.cookie_name.as_str();
+    for value in cookies.request_values(name, MAX_CANDIDATES) {
+        match envelope::open(&config.keys, Purpose::Session, name, &value) {
+            Ok(opened) => {
+                return match validate(config, &opened.plaintext, now) {
+                    Ok(mut state) => {
+                        state.status.reseal = !opened.is_current_key;
+                        state
+                    }
+                    Err(reason) => {
+                        tracing::debug!(
+                            cookie = name,
+                            reason,
+                            "session cookie refused; starting a fresh session"
+                        );
+                        State::fresh(config, now)
+                    }
+                };
+            }
+            Err(error) => {
+                tracing::debug!(cookie = name, reason = %error, "session cookie refused");
+            }
+        }
+    }
+    State::fresh(config, now)
+}
+
+/// Checks an authentic plaintext's deadlines and schema, then decodes it.
+fn validate<T: SessionData>(
+    config: &SessionConfig,
+    plaintext: &[u8],
+    now: u64,
+) -> Result<State<T>, &'static str> {
+    let decoded = plaintext::decode(plaintext).ok_or("unreadable session header")?;
+    let deadlines = decoded.deadlines;
+    if decoded.schema != config.schema_version {
+        return Err("schema version changed");
+    }
+    if deadlines.issued > now.saturating_add(CLOCK_SKEW_SECONDS) {
+        return Err("issued in the future");
+    }
+    if now >= deadlines.absolute {
+        return Err("absolute deadline passed");
+    }
+    if deadlines.idle.is_some_and(|idle| now >= idle) {
+        return Err("inactivity deadline passed");
+    }
+    let data = codec::decode(decoded.payload).map_err(|_| "session data does not decode")?;
+    Ok(State {
+        data,
+        deadlines,
+        status: Status {
+            existed: true,
+            ..Status::default()
+        },
+    })
+}
+
+/// The `Set-Cookie` for what the handler did, if anything needs sending.
+fn seal_session<T: SessionData>(
+    config: &SessionConfig,
+    session: &Session<T>,
+) -> Result<SetCookie, SessionError> {
+    let now = unix_seconds(config.clock.now());
+    let mut state = session.lock();
+    if state.status.destroyed {
+        return Ok(Some(set_cookie::removal(config)));
+    }
+    let refresh = state.status.existed && refresh_due(config, &state.deadlines, now);
+    if !state.status.is_dirty() && !refresh {
+        return Ok(None);
+    }
+    // Any request that sends the session counts as activity.
+    if let Some(idle) = config.idle_timeout() {
+        if let Some(extended) = extended_idle(&state.deadlines, idle, now) {
+            state.deadlines.idle = Some(extended);
+        }
+    }
+    let expires = state.deadlines.expires();
+    if expires <= now {
+        // An override ended the session already; nothing valid to send.
+        return Ok(Some(set_cookie::removal(config)));
+    }
+    let plaintext = plaintext::encode(&state.deadlines, config.schema_version, &state.data)
+        .map_err(|error| SessionError::Encode(error.to_string()))?;
+    let name = config.cookie_name.as_str();
+    let size = name.len() + envelope::sealed_len(plaintext.len());
+    if size > MAX_COOKIE_SIZE {
+        return Err(SessionError::TooLarge {
+            size,
+            limit: MAX_COOKIE_SIZE,
+        });
+    }
+    let value = envelope::seal(&config.keys, Purpose::Session, name, &plaintext);
+    let max_age = state.deadlines.persistent.then(|| expires - now);
+    Ok(Some(set_cookie::session_cookie(config, &value, max_age)))
+}

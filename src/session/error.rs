@@ -1,0 +1,80 @@
+//! What can go wrong with a session after the layer is built.
+
+use std::fmt;
+
+use http::StatusCode;
+
+/// A session could not be loaded or saved.
+///
+/// Bad input from the client is never an error: a missing, tampered or
+/// expired cookie gives the handler a fresh session. These errors are the
+/// server's own: a missing layer, or a session too large to send. When one
+/// happens on the way out, the layer answers with the response of its
+/// [`on_error`](crate::SessionLayer::on_error) hook (by default the status of
+/// [`SessionError::status`] and this error's message).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::SessionError;
+///
+/// let err = SessionError::TooLarge { size: 5000, limit: 4096 };
+/// assert_eq!(err.to_string(), "session too large: 5000 > 4096 bytes");
+/// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// No `SessionLayer` for this session type wraps the service.
+    MissingLayer {
+        /// The name of the session type that was asked for.
+        type_name: &'static str,
+    },
+    /// The sealed session, name plus value, is over the cookie size limit.
+    TooLarge {
+        /// The size the cookie would have had, in bytes.
+        size: usize,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The session data could not be serialized.
+    Encode(String),
+}
+
+impl SessionError {
+    /// The HTTP status that answers this error by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::SessionError;
+    ///
+    /// let err = SessionError::MissingLayer { type_name: "u32" };
+    /// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SessionError::MissingLayer { .. }
+            | SessionError::TooLarge { .. }
+            | SessionError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::MissingLayer { type_name } => write!(
+                f,
+                "Can't extract `Session<{type_name}>`. Is `SessionLayer<{type_name}>` added to the service?"
+            ),
+            SessionError::TooLarge { size, limit } => {
+                write!(f, "session too large: {size} > {limit} bytes")
+            }
+            SessionError::Encode(reason) => write!(f, "session could not be encoded: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}

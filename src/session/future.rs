@@ -1,0 +1,134 @@
+//! The response future: sends what the handler did to the session.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::header::SET_COOKIE;
+use http::Response;
+use pin_project_lite::pin_project;
+
+use crate::cookies::Cookies;
+use crate::headers;
+use crate::session::backend::{MaybeReady, SetCookie};
+use crate::session::error::SessionError;
+use crate::session::lazy::LazySession;
+use crate::session::SessionData;
+
+pin_project! {
+    /// Response future of [`SessionService`](super::SessionService).
+    ///
+    /// When the inner service answers, and only if the handler opened the
+    /// session, it commits the session and adds its `Set-Cookie`, `Vary:
+    /// Cookie` and `Cache-Control: private`. An inner error passes through
+    /// untouched: no cookie is sent and the session's changes are lost.
+    pub struct ResponseFuture<F: Future, T> {
+        #[pin]
+        future: F,
+        lazy: LazySession<T>,
+        owned_jar: Option<Cookies>,
+        committing: Option<Committing<F::Output>>,
+    }
+}
+
+/// The handler's answer, held while a store saves the session.
+struct Committing<O> {
+    output: O,
+    commit: MaybeReady<Result<SetCookie, SessionError>>,
+}
+
+impl<F: Future, T> ResponseFuture<F, T> {
+    pub(crate) fn new(future: F, lazy: LazySession<T>, owned_jar: Option<Cookies>) -> Self {
+        Self {
+            future,
+            lazy,
+            owned_jar,
+            committing: None,
+        }
+    }
+}
+
+impl<F, T, ResBody, E> Future for ResponseFuture<F, T>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    T: SessionData,
+    ResBody: From<String>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if this.committing.is_none() {
+            let output = ready!(this.future.as_mut().poll(cx));
+            let Some(session) = this.lazy.loaded() else {
+                return Poll::Ready(output.map(|response| {
+                    finish(response, None, this.owned_jar.as_ref(), false, this.lazy)
+                }));
+            };
+            let commit = this.lazy.backend().commit(this.lazy.config(), &session);
+            *this.committing = Some(Committing { output, commit });
+        }
+        let Some(committing) = this.committing.as_mut() else {
+            unreachable!("set just above when it was empty");
+        };
+        let result = ready!(Pin::new(&mut committing.commit).poll(cx));
+        let Some(Committing { output, .. }) = this.committing.take() else {
+            unreachable!("polled above");
+        };
+        Poll::Ready(output.map(|response| {
+            finish(
+                response,
+                Some(result),
+                this.owned_jar.as_ref(),
+                true,
+                this.lazy,
+            )
+        }))
+    }
+}
+
+/// Adds the jar's and the session's headers, or swaps in the error
+/// response when the session could not be sent.
+fn finish<B: From<String>, T>(
+    mut response: Response<B>,
+    commit: Option<Result<SetCookie, SessionError>>,
+    owned_jar: Option<&Cookies>,
+    session_opened: bool,
+    lazy: &LazySession<T>,
+) -> Response<B> {
+    let set_cookie = match commit {
+        Some(Err(error)) => {
+            tracing::error!(%error, "session not sent");
+            let error_response = (lazy.config().on_error)(&error);
+            let (parts, body) = error_response.into_parts();
+            let mut response = Response::from_parts(parts, B::from(body));
+            headers::add_vary_cookie(response.headers_mut());
+            headers::make_private(response.headers_mut());
+            return response;
+        }
+        Some(Ok(set_cookie)) => set_cookie,
+        None => None,
+    };
+    let headers = response.headers_mut();
+    if let Some(jar) = owned_jar {
+        jar.write_changes(headers);
+        if jar.private_accessed() {
+            headers::add_vary_cookie(headers);
+        }
+    }
+    if session_opened {
+        headers::add_vary_cookie(headers);
+    }
+    if let Some(value) = set_cookie {
+        headers.append(SET_COOKIE, value);
+        headers::make_private(headers);
+    }
+    response
+}
+
+impl<O> fmt::Debug for Committing<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Committing")
+    }
+}

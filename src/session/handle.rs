@@ -1,0 +1,481 @@
+//! `Session<T>`: the handler's typed view of its session.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use http::Extensions;
+
+use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::session::config::SessionConfig;
+use crate::session::error::SessionError;
+use crate::session::lazy::LazySession;
+use crate::session::state::{fresh_deadlines, State};
+use crate::session::SessionData;
+
+/// The session of one request, typed by the application's own `T`.
+///
+/// Obtained once per request, from the axum extractor or
+/// [`Session::load`]; that is when the cookie is opened. After that every
+/// accessor is synchronous. Clones share one session, so a clone moved into
+/// a task sees and makes the same changes; the handle is safe to hold
+/// across `.await` (no lock is held between calls).
+///
+/// Changes are sent when the response leaves the layer: the handle never
+/// says whether it lives in a cookie or a store.
+///
+/// # Examples
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tower_cookie_sessions::Session;
+///
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// struct Visits {
+///     count: u64,
+/// }
+///
+/// async fn handler(session: Session<Visits>) -> String {
+///     let count = session.update(|visits| {
+///         visits.count += 1;
+///         visits.count
+///     });
+///     format!("visits: {count}")
+/// }
+/// # let _ = handler;
+/// ```
+pub struct Session<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    config: Arc<SessionConfig>,
+}
+
+impl<T> Clone for Session<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T: SessionData> Session<T> {
+    pub(crate) fn new(state: State<T>, config: Arc<SessionConfig>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                config,
+            }),
+        }
+    }
+
+    /// Opens the session of a request, for plain tower or hyper services
+    /// (axum handlers take `Session<T>` as an extractor instead).
+    ///
+    /// Nothing is decrypted until this is called, and later calls in the
+    /// same request return the same session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::MissingLayer`] if no `SessionLayer<T>` wraps the
+    /// service. A missing, tampered or expired cookie is not an error: it
+    /// gives a fresh, empty session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{Request, Response};
+    /// use tower::{ServiceBuilder, ServiceExt};
+    /// use tower_cookie_sessions::{Key, Session, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = ServiceBuilder::new()
+    ///     .layer(SessionLayer::<u64>::new(Key::generate())?)
+    ///     .service_fn(|request: Request<String>| async move {
+    ///         let session = Session::<u64>::load(request.extensions()).await?;
+    ///         let visits = session.update(|visits| {
+    ///             *visits += 1;
+    ///             *visits
+    ///         });
+    ///         Ok::<_, tower_cookie_sessions::SessionError>(Response::new(format!("visits: {visits}")))
+    ///     });
+    ///
+    /// let response = service.oneshot(Request::new(String::new())).await?;
+    /// assert_eq!(response.body(), "visits: 1");
+    /// assert!(response.headers().contains_key("set-cookie"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn load(
+        extensions: &Extensions,
+    ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
+        let lazy = extensions.get::<LazySession<T>>().cloned();
+        async move {
+            match lazy {
+                Some(lazy) => lazy.get_or_load().await,
+                None => Err(SessionError::MissingLayer {
+                    type_name: std::any::type_name::<T>(),
+                }),
+            }
+        }
+    }
+
+    /// Reads the session data without cloning it.
+    ///
+    /// The session is locked while `f` runs: do not call this handle's other
+    /// methods from inside `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Vec<String>>) {
+    /// let items = session.read(|cart| cart.len());
+    /// # let _ = items;
+    /// # }
+    /// ```
+    pub fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.lock().data)
+    }
+
+    /// A clone of the session data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Vec<String>>) {
+    /// let cart: Vec<String> = session.get();
+    /// # let _ = cart;
+    /// # }
+    /// ```
+    pub fn get(&self) -> T {
+        self.lock().data.clone()
+    }
+
+    /// Changes the session data and marks the session modified, so the
+    /// response sends it. Returns what `f` returns.
+    ///
+    /// The session is locked while `f` runs: do not call this handle's other
+    /// methods from inside `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Vec<String>>) {
+    /// let count = session.update(|cart| {
+    ///     cart.push("apple".to_owned());
+    ///     cart.len()
+    /// });
+    /// # let _ = count;
+    /// # }
+    /// ```
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut state = self.lock_for_write();
+        state.status.modified = true;
+        f(&mut state.data)
+    }
+
+    /// Replaces the session data and marks the session modified.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Vec<String>>) {
+    /// session.set(vec!["pear".to_owned()]);
+    /// # }
+    /// ```
+    pub fn set(&self, data: T) {
+        let mut state = self.lock_for_write();
+        state.status.modified = true;
+        state.data = data;
+    }
+
+    /// Puts the data back to `T::default()`, keeping the session itself
+    /// (its deadlines and cookie).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Vec<String>>) {
+    /// session.clear();
+    /// assert!(session.read(Vec::is_empty));
+    /// # }
+    /// ```
+    pub fn clear(&self) {
+        self.set(T::default());
+    }
+
+    /// Issues the session again, keeping its data: a new issue time and a
+    /// new absolute deadline. Call it when privileges change, e.g. after
+    /// login.
+    ///
+    /// With client-side sessions, copies of the earlier cookie stay valid
+    /// until their own deadlines: a cookie cannot be revoked without
+    /// rotating the key. Server-side stores give the session a new id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Option<u64>>) {
+    /// session.renew();
+    /// session.set(Some(42)); // the signed-in user's id
+    /// # }
+    /// ```
+    pub fn renew(&self) {
+        let now = self.now();
+        let mut state = self.lock_for_write();
+        let persistent = state.deadlines.persistent;
+        state.deadlines = fresh_deadlines(&self.shared.config, now, persistent);
+        state.status.renewed = true;
+    }
+
+    /// Ends the session: the data goes back to `T::default()` and the
+    /// response removes the cookie.
+    ///
+    /// Changing the session after this starts a new, fresh session with
+    /// just those changes (handy for a "you have logged out" message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<Option<u64>>) {
+    /// session.destroy();
+    /// assert_eq!(session.get(), None);
+    /// assert!(session.is_destroyed());
+    /// # }
+    /// ```
+    pub fn destroy(&self) {
+        let mut state = self.lock();
+        state.data = T::default();
+        state.status.destroyed = true;
+        state.status.modified = false;
+        state.status.expiry_changed = false;
+    }
+
+    /// Whether [`destroy`](Self::destroy) was called and nothing changed
+    /// since.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// assert!(!session.is_destroyed());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn is_destroyed(&self) -> bool {
+        self.lock().status.destroyed
+    }
+
+    /// Whether this session was started by this request (no valid cookie
+    /// came with it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// if session.is_new() {
+    ///     // first visit, or the old cookie expired
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn is_new(&self) -> bool {
+        !self.lock().status.existed
+    }
+
+    /// Whether the data was changed in this request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// session.set(1);
+    /// assert!(session.is_modified());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn is_modified(&self) -> bool {
+        self.lock().status.modified
+    }
+
+    /// When the session was issued (or last renewed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// assert!(session.issued_at() <= std::time::SystemTime::now());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn issued_at(&self) -> SystemTime {
+        from_unix_seconds(self.lock().deadlines.issued)
+    }
+
+    /// When the session ends unless activity or a renewal extends it: the
+    /// earlier of the inactivity and absolute deadlines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// assert!(session.expires_at() <= session.absolute_deadline());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn expires_at(&self) -> SystemTime {
+        from_unix_seconds(self.lock().deadlines.expires())
+    }
+
+    /// The deadline no activity extends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// assert!(session.absolute_deadline() > session.issued_at());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn absolute_deadline(&self) -> SystemTime {
+        from_unix_seconds(self.lock().deadlines.absolute)
+    }
+
+    /// The inactivity deadline, when the layer uses
+    /// [`Expiry::Inactivity`](crate::session::Expiry::Inactivity).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// if let Some(deadline) = session.idle_deadline() {
+    ///     assert!(deadline <= session.absolute_deadline());
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn idle_deadline(&self) -> Option<SystemTime> {
+        self.lock().deadlines.idle.map(from_unix_seconds)
+    }
+
+    /// Overrides, for this session only, when it ends: `duration` from now.
+    /// The inactivity timeout, if any, still applies within it. A later
+    /// [`renew`](Self::renew) goes back to the layer's settings.
+    ///
+    /// # Examples
+    ///
+    /// A "remember me" login that lasts 30 days:
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// session.set_persistent(true);
+    /// session.expire_in(Duration::from_secs(30 * 24 * 60 * 60));
+    /// # }
+    /// ```
+    pub fn expire_in(&self, duration: Duration) {
+        let now = self.now();
+        let mut state = self.lock_for_write();
+        let absolute = now.saturating_add(duration.as_secs());
+        state.deadlines.absolute = absolute;
+        state.deadlines.idle = state.deadlines.idle.map(|idle| idle.min(absolute));
+        state.status.expiry_changed = true;
+    }
+
+    /// Whether the cookie is persistent (sent with `Max-Age`) rather than a
+    /// browser-session cookie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// let remembered = session.is_persistent();
+    /// # let _ = remembered;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn is_persistent(&self) -> bool {
+        self.lock().deadlines.persistent
+    }
+
+    /// Flask's `session.permanent`: `true` sends a persistent cookie that
+    /// outlives the browser, `false` a browser-session cookie. Either way the
+    /// server enforces the session's deadlines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// session.set_persistent(true);
+    /// assert!(session.is_persistent());
+    /// # }
+    /// ```
+    pub fn set_persistent(&self, persistent: bool) {
+        let mut state = self.lock_for_write();
+        if state.deadlines.persistent != persistent {
+            state.deadlines.persistent = persistent;
+            state.status.expiry_changed = true;
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // A handler that panicked while holding the lock left valid data
+        // behind (every change is a plain assignment), so keep serving it.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks for a change; a change after `destroy` starts a new session.
+    fn lock_for_write(&self) -> MutexGuard<'_, State<T>> {
+        let mut state = self.lock();
+        if state.status.destroyed {
+            let now = self.now();
+            let persistent = self.shared.config.persistent_by_default();
+            state.deadlines = fresh_deadlines(&self.shared.config, now, persistent);
+            state.status.destroyed = false;
+            state.status.renewed = true;
+        }
+        state
+    }
+
+    fn now(&self) -> u64 {
+        unix_seconds(self.shared.config.clock.now())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shared.state.try_lock() {
+            Ok(state) => f
+                .debug_struct("Session")
+                .field("data", &state.data)
+                .field("status", &state.status)
+                .finish(),
+            Err(_) => f.write_str("Session { <locked> }"),
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! `SessionLayer`: configuration, checked as it is built.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cookie::SameSite;
+use http::Response;
+use tower_layer::Layer;
+
+use crate::clock::Clock;
+use crate::codec;
+use crate::envelope::MAX_COOKIE_SIZE;
+use crate::key::KeyRing;
+use crate::session::backend::ErasedBackend;
+use crate::session::config::{ConfigError, ErrorHandler, Expiry, SessionConfig};
+use crate::session::cookie_backend::CookieBackend;
+use crate::session::error::SessionError;
+use crate::session::service::SessionService;
+use crate::session::SessionData;
+
+/// Adds typed sessions of type `T`, and a [`Cookies`](crate::Cookies) jar,
+/// to every request.
+///
+/// `B` says where sessions live: [`CookieBackend`] (the default) seals the
+/// whole session into the cookie. The defaults are the safe ones: cookie
+/// `id`, `Path=/`, `HttpOnly`, `SameSite=Lax`, `Secure`, a browser-session
+/// cookie, and an absolute timeout of two weeks enforced by the server.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use serde::{Deserialize, Serialize};
+/// use tower_cookie_sessions::session::Expiry;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// struct Account {
+///     user_id: Option<u64>,
+/// }
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let layer = SessionLayer::<Account>::new(Key::generate())?
+///     .cookie_name("__Host-session")?
+///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))
+///     .absolute_timeout(Duration::from_secs(24 * 60 * 60));
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct SessionLayer<T, B = CookieBackend> {
+    config: Arc<SessionConfig>,
+    backend: Arc<dyn ErasedBackend<T>>,
+    _backend: PhantomData<fn() -> B>,
+}
+
+impl<T: SessionData> SessionLayer<T, CookieBackend> {
+    /// A layer with client-side sessions sealed under `keys` (a [`Key`] or
+    /// a [`KeyRing`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UnsupportedType`] when `T::default()` does not survive
+    /// a bincode round trip. bincode writes no field names, so serde
+    /// attributes that depend on them lose data: `skip_serializing_if`,
+    /// `flatten`, and untagged or internally tagged enums. The check only
+    /// sees what the default value reaches; keep such attributes out of
+    /// session types.
+    ///
+    /// [`Key`]: crate::Key
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<Vec<String>>::new(Key::generate());
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn new(keys: impl Into<KeyRing>) -> Result<Self, ConfigError> {
+        codec::check_round_trip::<T>().map_err(|error| ConfigError::UnsupportedType {
+            type_name: std::any::type_name::<T>(),
+            reason: error.to_string(),
+        })?;
+        Ok(Self {
+            config: Arc::new(SessionConfig::new(keys.into())),
+            backend: Arc::new(CookieBackend),
+            _backend: PhantomData,
+        })
+    }
+}
+
+impl<T, B> SessionLayer<T, B> {
+    /// Sets the cookie's name (default `id`).
+    ///
+    /// A name starting with `__Host-` is recommended: browsers then accept
+    /// the cookie only with `Secure`, `Path=/` and no `Domain`, which is the
+    /// only defence against a sibling subdomain tossing its own cookie under
+    /// this name.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidCookieName`] for characters cookie names cannot
+    /// have, and the prefix errors when the name's `__Host-` or `__Secure-`
+    /// prefix contradicts `Secure`, `Path` or `Domain`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert!(layer.clone().cookie_name("__Host-id").is_ok());
+    /// assert!(layer.cookie_name("no spaces").is_err());
+    /// ```
+    pub fn cookie_name(self, name: impl Into<String>) -> Result<Self, ConfigError> {
+        let name = name.into();
+        self.try_configure(|config| config.cookie_name = name)
+    }
+
+    /// Sets the cookie's `Path` (default `/`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidPath`] unless it starts with `/` and has only
+    /// characters attributes can have; [`ConfigError::HostPrefixRequiresRootPath`]
+    /// for a `__Host-` cookie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert!(layer.path("/app").is_ok());
+    /// ```
+    pub fn path(self, path: impl Into<String>) -> Result<Self, ConfigError> {
+        let path = path.into();
+        self.try_configure(|config| config.path = path)
+    }
+
+    /// Sets the cookie's `Domain` (default none: the cookie goes only to the
+    /// host that set it, which is safer).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidDomain`] for characters attributes cannot
+    /// have; [`ConfigError::HostPrefixForbidsDomain`] for a `__Host-` cookie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert!(layer.domain("example.com").is_ok());
+    /// ```
+    pub fn domain(self, domain: impl Into<String>) -> Result<Self, ConfigError> {
+        let domain = domain.into();
+        self.try_configure(|config| config.domain = Some(domain))
+    }
+
+    /// Sets whether the cookie is `Secure` (default `true`). Turn it off only
+    /// for development over plain HTTP: browsers do not send `Secure`
+    /// cookies there (except to `localhost`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::PrefixRequiresSecure`] for a `__Host-` or `__Secure-`
+    /// name, [`ConfigError::SameSiteNoneRequiresSecure`] with
+    /// `SameSite=None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap().secure(false);
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn secure(self, secure: bool) -> Result<Self, ConfigError> {
+        self.try_configure(|config| config.secure = secure)
+    }
+
+    /// Sets whether the cookie is `HttpOnly`, hidden from JavaScript
+    /// (default `true`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap().http_only(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn http_only(self, http_only: bool) -> Self {
+        self.configure(|config| config.http_only = http_only)
+    }
+
+    /// Sets the cookie's `SameSite` (default `Lax`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::SameSiteNoneRequiresSecure`] for `SameSite::None`
+    /// without `Secure`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SameSite, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert!(layer.same_site(SameSite::Strict).is_ok());
+    /// ```
+    pub fn same_site(self, same_site: SameSite) -> Result<Self, ConfigError> {
+        self.try_configure(|config| config.same_site = same_site)
+    }
+
+    /// Sets when sessions end (default [`Expiry::OnBrowserClose`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_cookie_sessions::session::Expiry;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate())
+    ///     .unwrap()
+    ///     .expiry(Expiry::MaxAge(Duration::from_secs(7 * 24 * 60 * 60)));
+    /// # let _ = layer;
+    /// ```
+    pub fn expiry(self, expiry: Expiry) -> Self {
+        self.configure(|config| config.expiry = expiry)
+    }
+
+    /// Caps every session's life from its issue (or renewal), whatever the
+    /// activity; rolling refreshes never extend it. Default: two weeks, or
+    /// the [`Expiry::MaxAge`] when that is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate())
+    ///     .unwrap()
+    ///     .absolute_timeout(Duration::from_secs(8 * 60 * 60));
+    /// # let _ = layer;
+    /// ```
+    pub fn absolute_timeout(self, timeout: Duration) -> Self {
+        self.configure(|config| config.absolute_timeout = Some(timeout))
+    }
+
+    /// With [`Expiry::Inactivity`], how much of the idle window must pass
+    /// before a request that only reads the session sends it again to slide
+    /// the deadline (default `0.5`: half). Lower means fresher deadlines and
+    /// more `Set-Cookie` headers.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRefreshFraction`] unless `0 < fraction <= 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert!(layer.clone().refresh_after(0.25).is_ok());
+    /// assert!(layer.refresh_after(0.0).is_err());
+    /// ```
+    pub fn refresh_after(self, fraction: f64) -> Result<Self, ConfigError> {
+        if !(fraction > 0.0 && fraction <= 1.0) {
+            return Err(ConfigError::InvalidRefreshFraction);
+        }
+        Ok(self.configure(|config| config.refresh_fraction = fraction))
+    }
+
+    /// Sets the schema version sealed into every session (default 0). Bump
+    /// it when `T` changes shape: sessions of another version then start
+    /// fresh instead of failing to decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap().schema_version(2);
+    /// # let _ = layer;
+    /// ```
+    pub fn schema_version(self, version: u32) -> Self {
+        self.configure(|config| config.schema_version = version)
+    }
+
+    /// Sets the time source (default [`SystemClock`](crate::SystemClock)),
+    /// so tests can move time instead of sleeping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate())
+    ///     .unwrap()
+    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// # let _ = layer;
+    /// ```
+    pub fn clock(self, clock: impl Clock) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        self.configure(|config| config.clock = clock)
+    }
+
+    /// Sets the response sent instead of the handler's when the session
+    /// cannot be sent (see [`SessionError`]). By default: the error's
+    /// [status](SessionError::status) and message as plain text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::{Response, StatusCode};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap().on_error(|error| {
+    ///     let mut response = Response::new(format!("{{\"error\":\"{error}\"}}"));
+    ///     *response.status_mut() = error.status();
+    ///     response
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn on_error<F>(self, handler: F) -> Self
+    where
+        F: Fn(&SessionError) -> Response<String> + Send + Sync + 'static,
+    {
+        let handler: ErrorHandler = Arc::new(handler);
+        self.configure(|config| config.on_error = handler)
+    }
+
+    /// The most a session cookie, name plus value, may take: a larger
+    /// session is answered with [`SessionError::TooLarge`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert_eq!(layer.cookie_size_limit(), 4096);
+    /// ```
+    #[must_use]
+    pub fn cookie_size_limit(&self) -> usize {
+        MAX_COOKIE_SIZE
+    }
+
+    fn configure(mut self, change: impl FnOnce(&mut SessionConfig)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    fn try_configure(self, change: impl FnOnce(&mut SessionConfig)) -> Result<Self, ConfigError> {
+        let layer = self.configure(change);
+        layer.config.validate_cookie()?;
+        Ok(layer)
+    }
+}
+
+impl<T, B> Clone for SessionLayer<T, B> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            backend: Arc::clone(&self.backend),
+            _backend: PhantomData,
+        }
+    }
+}
+
+impl<T, B> fmt::Debug for SessionLayer<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("type", &std::any::type_name::<T>())
+            .field("backend", &std::any::type_name::<B>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, T, B> Layer<S> for SessionLayer<T, B> {
+    type Service = SessionService<S, T>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService::new(inner, Arc::clone(&self.config), Arc::clone(&self.backend))
+    }
+}

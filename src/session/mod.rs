@@ -1,0 +1,134 @@
+//! Typed sessions: [`SessionLayer`], [`Session`] and their configuration.
+//!
+//! The layer gives every request a session that opens only when the handler
+//! asks for it. With the default [`CookieBackend`] the whole session is
+//! serialized with bincode, sealed with XChaCha20-Poly1305 (see
+//! [`envelope`](crate::envelope)) and sent as one cookie; nothing is kept on
+//! the server.
+//!
+//! # Examples
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use serde::{Deserialize, Serialize};
+//! use tower::ServiceExt;
+//! use tower_cookie_sessions::{Key, Session, SessionLayer};
+//!
+//! #[derive(Clone, Default, Serialize, Deserialize)]
+//! struct Visits {
+//!     count: u64,
+//! }
+//!
+//! async fn count(session: Session<Visits>) -> String {
+//!     let count = session.update(|visits| {
+//!         visits.count += 1;
+//!         visits.count
+//!     });
+//!     format!("visits: {count}")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Router::new()
+//!     .route("/", get(count))
+//!     .layer(SessionLayer::<Visits>::new(Key::generate())?);
+//!
+//! let first = app
+//!     .clone()
+//!     .oneshot(http::Request::get("/").body(axum::body::Body::empty())?)
+//!     .await?;
+//! let set_cookie = first.headers()["set-cookie"].to_str()?;
+//! let cookie = set_cookie.split(';').next().unwrap_or_default();
+//!
+//! let second = app
+//!     .oneshot(http::Request::get("/").header("cookie", cookie).body(axum::body::Body::empty())?)
+//!     .await?;
+//! let body = axum::body::to_bytes(second.into_body(), 1024).await?;
+//! assert_eq!(&body[..], b"visits: 2");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is sent, and when
+//!
+//! Only a request whose handler opened the session can send a session
+//! cookie, and only when it changed, was renewed or destroyed, was opened
+//! with an older key (it is sealed again under the current one), or when a
+//! rolling refresh of the inactivity deadline is due. Such responses also
+//! get `Vary: Cookie` and `Cache-Control: private`, so no shared cache
+//! hands one visitor's cookie to another.
+//!
+//! If the inner service returns an error rather than a response, nothing is
+//! sent and the session's changes are lost. Headers leave with the response
+//! head, so changes made while a streaming body is being produced are lost
+//! too: finish with the session before returning the response.
+//!
+//! # Bad input
+//!
+//! A missing, malformed, tampered, truncated, oversized, wrong-key,
+//! renamed, expired, future-dated or undecodable cookie is no session: the
+//! handler gets a fresh, empty one and a `tracing` event at debug level says
+//! why. When several cookies carry the session's name, at most three are
+//! tried and the first that authenticates is used; they are never merged.
+//!
+//! # Limits
+//!
+//! bincode writes no field names, so serde attributes that rely on them lose
+//! data: `skip_serializing_if`, `flatten`, untagged and internally tagged
+//! enums. [`SessionLayer::new`] refuses a type whose default value does not
+//! survive a round trip.
+
+mod backend;
+mod config;
+mod cookie_backend;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod handle;
+mod layer;
+mod lazy;
+mod plaintext;
+mod service;
+mod set_cookie;
+mod state;
+
+pub use config::{ConfigError, Expiry, DEFAULT_ABSOLUTE_TIMEOUT};
+pub use cookie_backend::CookieBackend;
+pub use error::SessionError;
+#[cfg(feature = "axum")]
+pub use extract::SessionRejection;
+pub use future::ResponseFuture;
+pub use handle::Session;
+pub use layer::SessionLayer;
+pub use service::SessionService;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// What a session type must be: the application's own struct, serialized
+/// with bincode. Implemented for every type with these bounds.
+///
+/// # Examples
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tower_cookie_sessions::session::SessionData;
+///
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// struct Cart {
+///     items: Vec<String>,
+/// }
+///
+/// fn assert_session_data<T: SessionData>() {}
+/// assert_session_data::<Cart>();
+/// ```
+pub trait SessionData:
+    Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static
+{
+}
+
+impl<T> SessionData for T where
+    T: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static
+{
+}

@@ -1,0 +1,108 @@
+//! `SessionService`: puts the lazy session and the cookie jar into each
+//! request.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use crate::cookies::Cookies;
+use crate::session::backend::ErasedBackend;
+use crate::session::config::SessionConfig;
+use crate::session::future::ResponseFuture;
+use crate::session::lazy::LazySession;
+use crate::session::SessionData;
+
+/// The service built by [`SessionLayer`](crate::SessionLayer).
+///
+/// Each request gets a [`Cookies`] jar (unless an outer
+/// [`CookieLayer`](crate::CookieLayer) already gave it one, which then
+/// writes the jar's changes) and a session that opens only when the handler
+/// asks for it.
+///
+/// # Examples
+///
+/// ```
+/// use tower::ServiceBuilder;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let service = ServiceBuilder::new()
+///     .layer(SessionLayer::<u64>::new(Key::generate())?)
+///     .service_fn(|_: http::Request<String>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+///     });
+/// # let _ = service;
+/// # Ok(())
+/// # }
+/// ```
+pub struct SessionService<S, T> {
+    inner: S,
+    config: Arc<SessionConfig>,
+    backend: Arc<dyn ErasedBackend<T>>,
+}
+
+impl<S, T> SessionService<S, T> {
+    pub(crate) fn new(
+        inner: S,
+        config: Arc<SessionConfig>,
+        backend: Arc<dyn ErasedBackend<T>>,
+    ) -> Self {
+        Self {
+            inner,
+            config,
+            backend,
+        }
+    }
+}
+
+impl<S: Clone, T> Clone for SessionService<S, T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            backend: Arc::clone(&self.backend),
+        }
+    }
+}
+
+impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionService")
+            .field("inner", &self.inner)
+            .field("type", &std::any::type_name::<T>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, T>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    T: SessionData,
+    ResBody: From<String>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, T>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let (cookies, owned_jar) = match request.extensions().get::<Cookies>() {
+            Some(outer) => (outer.clone(), None),
+            None => {
+                let jar = Cookies::new(request.headers(), Some(Arc::clone(&self.config.keys)));
+                request.extensions_mut().insert(jar.clone());
+                (jar.clone(), Some(jar))
+            }
+        };
+        let lazy = LazySession::new(Arc::clone(&self.config), Arc::clone(&self.backend), cookies);
+        request.extensions_mut().insert(lazy.clone());
+        ResponseFuture::new(self.inner.call(request), lazy, owned_jar)
+    }
+}

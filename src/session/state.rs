@@ -1,0 +1,87 @@
+//! What a session holds while a request runs, and what happened to it.
+
+use std::time::Duration;
+
+use crate::session::config::SessionConfig;
+use crate::session::plaintext::Deadlines;
+
+/// A loaded session: its data, its deadlines and its history in this
+/// request.
+#[derive(Debug, Clone)]
+pub(crate) struct State<T> {
+    pub(crate) data: T,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) status: Status,
+}
+
+/// What happened to a session in this request; decides what the response
+/// sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Status {
+    /// Loaded from a valid cookie or record, rather than started fresh.
+    pub(crate) existed: bool,
+    /// Opened with a key that no longer seals: send it again under the
+    /// current key.
+    pub(crate) reseal: bool,
+    pub(crate) modified: bool,
+    pub(crate) renewed: bool,
+    pub(crate) destroyed: bool,
+    pub(crate) expiry_changed: bool,
+}
+
+impl Status {
+    /// Whether the session must be sent again even if no refresh is due.
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.modified || self.renewed || self.expiry_changed || self.reseal
+    }
+}
+
+impl<T: Default> State<T> {
+    /// A new, empty session issued at `now`.
+    pub(crate) fn fresh(config: &SessionConfig, now: u64) -> Self {
+        Self {
+            data: T::default(),
+            deadlines: fresh_deadlines(config, now, config.persistent_by_default()),
+            status: Status::default(),
+        }
+    }
+}
+
+/// Deadlines for a session issued at `now`.
+pub(crate) fn fresh_deadlines(config: &SessionConfig, now: u64, persistent: bool) -> Deadlines {
+    let absolute = now.saturating_add(config.lifetime().as_secs());
+    Deadlines {
+        issued: now,
+        absolute,
+        idle: config
+            .idle_timeout()
+            .map(|idle| now.saturating_add(idle.as_secs()).min(absolute)),
+        persistent,
+    }
+}
+
+/// The idle deadline a request at `now` would give the session, if that
+/// extends the one it has. Never past the absolute deadline.
+pub(crate) fn extended_idle(deadlines: &Deadlines, idle: Duration, now: u64) -> Option<u64> {
+    let current = deadlines.idle?;
+    let extended = now.saturating_add(idle.as_secs()).min(deadlines.absolute);
+    (extended > current).then_some(extended)
+}
+
+/// Whether enough of the idle window has passed that a request which only
+/// read the session should still send it again, to slide the deadline.
+pub(crate) fn refresh_due(config: &SessionConfig, deadlines: &Deadlines, now: u64) -> bool {
+    let Some(idle) = config.idle_timeout() else {
+        return false;
+    };
+    let Some(current) = deadlines.idle else {
+        return false;
+    };
+    if extended_idle(deadlines, idle, now).is_none() {
+        return false;
+    }
+    let window = idle.as_secs_f64();
+    let refreshed_at = current.saturating_sub(idle.as_secs());
+    let elapsed = now.saturating_sub(refreshed_at) as f64;
+    elapsed >= window * config.refresh_fraction
+}

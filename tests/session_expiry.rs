@@ -1,0 +1,178 @@
+//! Inactivity timeouts, rolling refresh and the absolute cap, checked at
+//! their edges by moving the layer's clock.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tower_cookie_sessions::session::Expiry;
+use tower_cookie_sessions::{Key, SessionLayer};
+
+const IDLE: u64 = 30 * 60;
+const CAP: u64 = 2 * 60 * 60;
+
+fn app(clock: &TestClock) -> axum::Router {
+    counter_app(
+        SessionLayer::new(
+            Key::from_bytes(&[3; 31].iter().chain(&[4]).copied().collect::<Vec<_>>()).expect("key"),
+        )
+        .expect("layer")
+        .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
+        .absolute_timeout(Duration::from_secs(CAP))
+        .clock(clock.source()),
+    )
+}
+
+fn max_age(line: &str) -> u64 {
+    line.split("; ")
+        .find_map(|part| part.strip_prefix("Max-Age="))
+        .expect("a persistent cookie")
+        .parse()
+        .expect("seconds")
+}
+
+#[tokio::test]
+async fn inactivity_timeout_ends_the_session_at_its_deadline() {
+    let clock = TestClock::new();
+    let app = app(&clock);
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+
+    clock.set(IDLE - 1);
+    let response = get_with(&app, "/read", Some(&cookie)).await;
+    assert_eq!(body_text(response).await, "visits: 1", "one second before");
+
+    clock.set(IDLE);
+    let response = get_with(&app, "/read", Some(&cookie)).await;
+    assert_eq!(body_text(response).await, "visits: 0", "at the deadline");
+}
+
+#[tokio::test]
+async fn reads_refresh_only_once_half_the_window_has_passed() {
+    let clock = TestClock::new();
+    let app = app(&clock);
+    let first = get_with(&app, "/", None).await;
+    assert_eq!(
+        max_age(&set_cookie_for(&first, "id").expect("cookie")),
+        IDLE
+    );
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+
+    clock.set(IDLE / 2 - 1);
+    let early = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(
+        set_cookies(&early).is_empty(),
+        "no refresh before it is due"
+    );
+
+    clock.set(IDLE / 2);
+    let due = get_with(&app, "/read", Some(&cookie)).await;
+    let line = set_cookie_for(&due, "id").expect("refresh is due");
+    assert_eq!(max_age(&line), IDLE);
+    assert_eq!(due.headers()["cache-control"], "private");
+    let refreshed = cookie_pair(&due, "id").expect("cookie");
+
+    // The refreshed cookie outlives the original deadline.
+    clock.set(IDLE + 60);
+    let later = get_with(&app, "/read", Some(&refreshed)).await;
+    assert_eq!(body_text(later).await, "visits: 1");
+    let stale = get_with(&app, "/read", Some(&cookie)).await;
+    assert_eq!(body_text(stale).await, "visits: 0");
+}
+
+#[tokio::test]
+async fn refresh_fraction_is_configurable() {
+    let clock = TestClock::new();
+    let app = counter_app(
+        SessionLayer::new(Key::generate())
+            .expect("layer")
+            .expiry(Expiry::Inactivity(Duration::from_secs(100)))
+            .refresh_after(0.9)
+            .expect("fraction")
+            .clock(clock.source()),
+    );
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    clock.set(89);
+    assert!(set_cookies(&get_with(&app, "/read", Some(&cookie)).await).is_empty());
+    clock.set(90);
+    assert!(set_cookie_for(&get_with(&app, "/read", Some(&cookie)).await, "id").is_some());
+}
+
+#[tokio::test]
+async fn rolling_never_extends_the_absolute_cap() {
+    let clock = TestClock::new();
+    let app = app(&clock);
+    let mut cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+
+    // Keep the session busy every 20 minutes right up to the cap.
+    let mut at = 0;
+    while at + 20 * 60 < CAP {
+        at += 20 * 60;
+        clock.set(at);
+        let response = get_with(&app, "/", Some(&cookie)).await;
+        if let Some(line) = set_cookie_for(&response, "id") {
+            assert!(
+                at + max_age(&line) <= CAP,
+                "Max-Age past the cap at {at}: {line}"
+            );
+            cookie = cookie_pair(&response, "id").expect("cookie");
+        }
+    }
+
+    clock.set(CAP - 1);
+    let before = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(
+        set_cookies(&before).is_empty(),
+        "a capped deadline is not refreshed"
+    );
+    assert_ne!(
+        body_text(before).await,
+        "visits: 0",
+        "valid one second before the cap"
+    );
+
+    clock.set(CAP);
+    let after = get_with(&app, "/read", Some(&cookie)).await;
+    assert_eq!(body_text(after).await, "visits: 0", "ended at the cap");
+}
+
+#[tokio::test]
+async fn writes_slide_the_inactivity_deadline() {
+    let clock = TestClock::new();
+    let app = app(&clock);
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    clock.set(10 * 60);
+    let response = get_with(&app, "/", Some(&cookie)).await;
+    assert_eq!(
+        max_age(&set_cookie_for(&response, "id").expect("cookie")),
+        IDLE
+    );
+    let cookie = cookie_pair(&response, "id").expect("cookie");
+    clock.set(10 * 60 + IDLE - 1);
+    assert_eq!(
+        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
+        "visits: 2"
+    );
+}
+
+#[tokio::test]
+async fn renew_starts_a_new_absolute_window() {
+    let clock = TestClock::new();
+    let app = counter_app(
+        SessionLayer::new(Key::generate())
+            .expect("layer")
+            .expiry(Expiry::MaxAge(Duration::from_secs(1000)))
+            .clock(clock.source()),
+    );
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    clock.set(900);
+    let renewed = get_with(&app, "/renew", Some(&cookie)).await;
+    let line = set_cookie_for(&renewed, "id").expect("cookie");
+    assert_eq!(max_age(&line), 1000);
+    let cookie = cookie_pair(&renewed, "id").expect("cookie");
+    clock.set(1500);
+    assert_eq!(
+        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
+        "visits: 1"
+    );
+}

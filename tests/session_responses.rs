@@ -1,0 +1,302 @@
+//! What responses carry: re-sealed cookies after rotation, `Vary` and
+//! `Cache-Control`, the oversized-session error, and the extractor's
+//! answer when no layer is there.
+
+mod common;
+
+use std::convert::Infallible;
+
+use axum::routing::get;
+use axum::Router;
+use common::*;
+use http::{Request, Response, StatusCode};
+use tower::{ServiceBuilder, ServiceExt};
+use tower_cookie_sessions::{
+    envelope, Cookie, CookieLayer, Cookies, Key, KeyRing, Purpose, Session, SessionError,
+    SessionLayer,
+};
+
+fn key(byte: u8) -> Key {
+    Key::from_bytes(&[byte; 31].iter().chain(&[0]).copied().collect::<Vec<_>>()).expect("key")
+}
+
+#[tokio::test]
+async fn rotation_keeps_old_cookies_readable_and_reseals_them() {
+    let clock = TestClock::new();
+    let old_app = counter_app(
+        SessionLayer::new(KeyRing::new(1, key(1)))
+            .expect("layer")
+            .clock(clock.source()),
+    );
+    let old_cookie = cookie_pair(&get_with(&old_app, "/", None).await, "id").expect("cookie");
+
+    let ring = KeyRing::new(2, key(2))
+        .with_old_key(1, key(1))
+        .expect("ring");
+    let app = counter_app(
+        SessionLayer::new(ring)
+            .expect("layer")
+            .clock(clock.source()),
+    );
+    let response = get_with(&app, "/read", Some(&old_cookie)).await;
+    let resealed = cookie_pair(&response, "id").expect("a read with an old key re-seals");
+    assert_eq!(body_text(response).await, "visits: 1");
+
+    // The new cookie opens under the new key alone.
+    let value = resealed.trim_start_matches("id=");
+    let opened =
+        envelope::open(&KeyRing::new(2, key(2)), Purpose::Session, "id", value).expect("new key");
+    assert!(opened.is_current_key);
+
+    let again = get_with(&app, "/read", Some(&resealed)).await;
+    assert!(
+        set_cookies(&again).is_empty(),
+        "a current cookie is not re-sealed"
+    );
+}
+
+async fn counter_with_headers(headers: &[(&str, &str)]) -> Response<axum::body::Body> {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let app = Router::new()
+        .route(
+            "/",
+            get(move |session: Session<Counter>| async move {
+                session.update(|c| c.visits += 1);
+                let mut response = Response::new(axum::body::Body::from("ok"));
+                for (name, value) in headers {
+                    response.headers_mut().append(
+                        http::HeaderName::try_from(name).expect("name"),
+                        http::HeaderValue::try_from(value).expect("value"),
+                    );
+                }
+                response
+            }),
+        )
+        .layer(SessionLayer::<Counter>::new(Key::generate()).expect("layer"));
+    get_with(&app, "/", None).await
+}
+
+fn all(response: &Response<axum::body::Body>, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn vary_cookie_is_merged_without_duplicates() {
+    let response = counter_with_headers(&[("vary", "Accept-Encoding")]).await;
+    assert_eq!(
+        all(&response, "vary").join(", ").to_ascii_lowercase(),
+        "accept-encoding, cookie"
+    );
+
+    let response = counter_with_headers(&[("vary", "accept-encoding, COOKIE")]).await;
+    assert_eq!(all(&response, "vary"), ["accept-encoding, COOKIE"]);
+
+    let response = counter_with_headers(&[("vary", "*")]).await;
+    assert_eq!(all(&response, "vary"), ["*"]);
+}
+
+#[tokio::test]
+async fn session_cookie_makes_the_response_private() {
+    let response = counter_with_headers(&[]).await;
+    assert_eq!(all(&response, "cache-control"), ["private"]);
+
+    let response =
+        counter_with_headers(&[("cache-control", "public, max-age=60, s-maxage=300")]).await;
+    assert_eq!(all(&response, "cache-control"), ["private, max-age=60"]);
+
+    let response = counter_with_headers(&[("cache-control", "no-store")]).await;
+    assert_eq!(all(&response, "cache-control"), ["no-store"]);
+
+    let response = counter_with_headers(&[("cache-control", "private, max-age=5")]).await;
+    assert_eq!(all(&response, "cache-control"), ["private, max-age=5"]);
+}
+
+#[tokio::test]
+async fn oversized_session_is_a_500_with_no_cookie() {
+    let logs = Logs::capture();
+    let layer = SessionLayer::<Counter>::new(Key::generate()).expect("layer");
+    let limit = layer.cookie_size_limit();
+    let app = counter_app(layer);
+
+    let fits = get_with(&app, &format!("/grow?bytes={}", limit / 2), None).await;
+    assert_eq!(fits.status(), StatusCode::OK);
+
+    let response = get_with(&app, &format!("/grow?bytes={limit}"), None).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    let body = body_text(response).await;
+    assert!(body.starts_with("session too large: "), "{body}");
+    assert!(body.contains(&format!("> {limit} bytes")), "{body}");
+    let text = logs.text();
+    assert!(
+        text.contains("ERROR") && text.contains("session too large"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn on_error_maps_session_errors_to_the_users_response() {
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .on_error(|error| {
+            let mut response = Response::new(format!("{{\"error\":\"{error}\"}}"));
+            *response.status_mut() = StatusCode::INSUFFICIENT_STORAGE;
+            response
+        });
+    let limit = layer.cookie_size_limit();
+    let app = counter_app(layer);
+    let response = get_with(&app, &format!("/grow?bytes={limit}"), None).await;
+    assert_eq!(response.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert!(body_text(response)
+        .await
+        .starts_with("{\"error\":\"session too large"));
+}
+
+#[tokio::test]
+async fn extractor_without_the_layer_is_a_500_naming_the_type() {
+    let app = Router::new().route("/", get(|_: Session<Counter>| async { "unreachable" }));
+    let response = get_with(&app, "/", None).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = body_text(response).await;
+    assert!(
+        body.contains("Session<") && body.contains("Counter"),
+        "{body}"
+    );
+    assert!(body.contains("SessionLayer"), "{body}");
+}
+
+#[tokio::test]
+async fn extractor_for_another_type_is_a_500() {
+    let app = Router::new()
+        .route("/", get(|_: Session<u64>| async { "unreachable" }))
+        .layer(SessionLayer::<Counter>::new(Key::generate()).expect("layer"));
+    let response = get_with(&app, "/", None).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body_text(response).await.contains("Session<u64>"));
+}
+
+#[tokio::test]
+async fn plain_tower_services_load_the_session_from_the_request() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            let session = Session::<u64>::load(request.extensions()).await?;
+            let visits = session.update(|v| {
+                *v += 1;
+                *v
+            });
+            Ok::<_, SessionError>(Response::new(format!("visits: {visits}")))
+        });
+    let first = service
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("response");
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+    let second = service
+        .oneshot(
+            Request::builder()
+                .header("cookie", cookie)
+                .body(String::new())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(second.body(), "visits: 2");
+}
+
+#[tokio::test]
+async fn loading_without_the_layer_is_a_clear_error() {
+    let request = Request::new(());
+    let error = Session::<u64>::load(request.extensions())
+        .await
+        .expect_err("no layer");
+    assert_eq!(error, SessionError::MissingLayer { type_name: "u64" });
+    assert!(error.to_string().contains("SessionLayer<u64>"));
+}
+
+#[tokio::test]
+async fn session_layer_provides_the_cookie_jar_with_private_cookies() {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|cookies: Cookies, session: Session<Counter>| async move {
+                cookies.add(Cookie::new("theme", "dark"));
+                cookies
+                    .private()
+                    .expect("the session key")
+                    .add(Cookie::new("secret", "42"));
+                session.update(|c| c.visits += 1);
+            }),
+        )
+        .layer(SessionLayer::<Counter>::new(Key::generate()).expect("layer"));
+    let response = get_with(&app, "/", None).await;
+    let names: Vec<String> = set_cookies(&response)
+        .iter()
+        .map(|line| line.split('=').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(names, ["theme", "secret", "id"]);
+}
+
+#[tokio::test]
+async fn an_outer_cookie_layer_writes_the_jar_once() {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|cookies: Cookies, session: Session<Counter>| async move {
+                cookies.add(Cookie::new("theme", "dark"));
+                session.update(|c| c.visits += 1);
+            }),
+        )
+        .layer(SessionLayer::<Counter>::new(Key::generate()).expect("layer"))
+        .layer(CookieLayer::new());
+    let response = get_with(&app, "/", None).await;
+    let themes = set_cookies(&response)
+        .iter()
+        .filter(|l| l.starts_with("theme="))
+        .count();
+    assert_eq!(themes, 1);
+    assert!(set_cookie_for(&response, "id").is_some());
+}
+
+#[tokio::test]
+async fn inner_service_errors_pass_through_without_cookies() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            let session = Session::<u64>::load(request.extensions())
+                .await
+                .expect("layer");
+            session.set(7);
+            Err::<Response<String>, _>("inner failure")
+        });
+    let error = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect_err("error passes through");
+    assert_eq!(error, "inner failure");
+}
+
+#[tokio::test]
+async fn untouched_requests_do_not_need_a_body_that_is_infallible() {
+    // The layer works over any `From<String>` body, e.g. a plain `String`.
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::from("hi")))
+        });
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("response");
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(response.body(), "hi");
+}
