@@ -24,7 +24,7 @@ mod map;
 pub mod session;
 
 pub use clock::{Clock, SystemClock};
-pub use cookies::{CookieLayer, Cookies, PrivateCookies};
+pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};
 pub use key::{Key, KeyError, KeyId, KeyRing, Purpose, KEY_LEN};
 pub use map::{MergeConflict, SessionMap, SessionMapError};
 pub use session::{ConfigError, Session, SessionError, SessionLayer};
