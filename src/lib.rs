@@ -5,6 +5,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `axum` | yes | [`Session`] and [`Cookies`] as axum extractors |
+//! | `memory-store` | yes | [`store::MemoryStore`], sessions in process memory |
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
@@ -22,6 +23,7 @@ mod headers;
 mod key;
 mod map;
 pub mod session;
+pub mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};

@@ -24,8 +24,6 @@ pub(crate) type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>
 /// A result that is either known now or still on its way.
 pub(crate) enum MaybeReady<O> {
     Ready(Option<O>),
-    // Built by server-side stores, whose loads and saves wait on I/O.
-    #[allow(dead_code)]
     Pending(BoxFuture<O>),
 }
 

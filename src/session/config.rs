@@ -160,6 +160,42 @@ pub(crate) struct SessionConfig {
     pub(crate) schema_version: u32,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_error: ErrorHandler,
+    pub(crate) store_timeout: Duration,
+    pub(crate) load_failure: LoadFailure,
+}
+
+/// How long one store operation may take by default.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a server-side session layer does when its store cannot load a
+/// session (an error or a timeout).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::LoadFailure;
+/// use tower_cookie_sessions::store::MemoryStore;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let layer = SessionLayer::<u64>::new(Key::generate())?
+///     .with_store(MemoryStore::new())
+///     .on_load_failure(LoadFailure::ContinueEmpty);
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LoadFailure {
+    /// Answer `503 Service Unavailable` (through the
+    /// [`on_error`](crate::SessionLayer::on_error) hook); the handler does
+    /// not run. The default.
+    #[default]
+    Fail,
+    /// Give the handler an empty session that is never saved, so pages that
+    /// can live without the session keep working while the store is down.
+    ContinueEmpty,
 }
 
 impl SessionConfig {
@@ -178,6 +214,8 @@ impl SessionConfig {
             schema_version: 0,
             clock: Arc::new(SystemClock),
             on_error: Arc::new(default_error_response),
+            store_timeout: DEFAULT_STORE_TIMEOUT,
+            load_failure: LoadFailure::Fail,
         }
     }
 
@@ -254,6 +292,8 @@ impl fmt::Debug for SessionConfig {
             .field("refresh_fraction", &self.refresh_fraction)
             .field("schema_version", &self.schema_version)
             .field("clock", &crate::clock::ClockDebug)
+            .field("store_timeout", &self.store_timeout)
+            .field("load_failure", &self.load_failure)
             .finish_non_exhaustive()
     }
 }

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 
 use crate::clock::unix_seconds;
-use crate::codec;
 use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
 use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
-use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
+use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::handle::Session;
-use crate::session::plaintext;
+use crate::session::plaintext::{self, decode_session, Refusal};
 use crate::session::set_cookie;
-use crate::session::state::{extended_idle, refresh_due, State, Status};
+use crate::session::state::{extended_idle, refresh_due, State};
 use crate::session::SessionData;
 
 /// How many cookies with the session's name are tried, at most. A
@@ -70,12 +69,13 @@ fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> St
     for value in cookies.request_values(name, MAX_CANDIDATES) {
         match envelope::open(&config.keys, Purpose::Session, name, &value) {
             Ok(opened) => {
-                return match validate(config, &opened.plaintext, now) {
-                    Ok(mut state) => {
+                return match decode_session(config, &opened.plaintext, now) {
+                    Ok((data, deadlines)) => {
+                        let mut state = State::loaded(data, deadlines);
                         state.status.reseal = !opened.is_current_key;
                         state
                     }
-                    Err(reason) => {
+                    Err(Refusal { reason, .. }) => {
                         tracing::debug!(
                             cookie = name,
                             reason,
@@ -91,37 +91,6 @@ fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> St
         }
     }
     State::fresh(config, now)
-}
-
-/// Checks an authentic plaintext's deadlines and schema, then decodes it.
-fn validate<T: SessionData>(
-    config: &SessionConfig,
-    plaintext: &[u8],
-    now: u64,
-) -> Result<State<T>, &'static str> {
-    let decoded = plaintext::decode(plaintext).ok_or("unreadable session header")?;
-    let deadlines = decoded.deadlines;
-    if decoded.schema != config.schema_version {
-        return Err("schema version changed");
-    }
-    if deadlines.issued > now.saturating_add(CLOCK_SKEW_SECONDS) {
-        return Err("issued in the future");
-    }
-    if now >= deadlines.absolute {
-        return Err("absolute deadline passed");
-    }
-    if deadlines.idle.is_some_and(|idle| now >= idle) {
-        return Err("inactivity deadline passed");
-    }
-    let data = codec::decode(decoded.payload).map_err(|_| "session data does not decode")?;
-    Ok(State {
-        data,
-        deadlines,
-        status: Status {
-            existed: true,
-            ..Status::default()
-        },
-    })
 }
 
 /// The `Set-Cookie` for what the handler did, if anything needs sending.

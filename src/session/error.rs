@@ -1,8 +1,11 @@
 //! What can go wrong with a session after the layer is built.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::StatusCode;
+
+use crate::store::StoreError;
 
 /// A session could not be loaded or saved.
 ///
@@ -22,7 +25,7 @@ use http::StatusCode;
 /// assert_eq!(err.to_string(), "session too large: 5000 > 4096 bytes");
 /// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum SessionError {
     /// No `SessionLayer` for this session type wraps the service.
@@ -39,6 +42,16 @@ pub enum SessionError {
     },
     /// The session data could not be serialized.
     Encode(String),
+    /// The store failed or timed out loading the session.
+    Load(Arc<StoreError>),
+    /// The store failed or timed out saving, creating or deleting the
+    /// session; the response carries no cookie for what was not saved.
+    Save(Arc<StoreError>),
+    /// Another request changed the session since this one loaded it, and
+    /// the layer's [`ConflictPolicy`](crate::session::ConflictPolicy) could
+    /// not merge the two. The handler has already run; its session changes
+    /// were not saved.
+    Conflict,
 }
 
 impl SessionError {
@@ -57,7 +70,10 @@ impl SessionError {
         match self {
             SessionError::MissingLayer { .. }
             | SessionError::TooLarge { .. }
-            | SessionError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | SessionError::Encode(_)
+            | SessionError::Save(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            SessionError::Load(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SessionError::Conflict => StatusCode::CONFLICT,
         }
     }
 }
@@ -73,8 +89,20 @@ impl fmt::Display for SessionError {
                 write!(f, "session too large: {size} > {limit} bytes")
             }
             SessionError::Encode(reason) => write!(f, "session could not be encoded: {reason}"),
+            SessionError::Load(error) => write!(f, "session could not be loaded: {error}"),
+            SessionError::Save(error) => write!(f, "session could not be saved: {error}"),
+            SessionError::Conflict => {
+                f.write_str("session changed by another request; this request's changes were not saved")
+            }
         }
     }
 }
 
-impl std::error::Error for SessionError {}
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Load(error) | SessionError::Save(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}

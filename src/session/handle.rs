@@ -195,6 +195,7 @@ impl<T: SessionData> Session<T> {
     pub fn set(&self, data: T) {
         let mut state = self.lock_for_write();
         state.status.modified = true;
+        state.status.replaced = true;
         state.data = data;
     }
 
@@ -258,6 +259,7 @@ impl<T: SessionData> Session<T> {
     pub fn destroy(&self) {
         let mut state = self.lock();
         state.data = T::default();
+        state.owner = None;
         state.status.destroyed = true;
         state.status.modified = false;
         state.status.expiry_changed = false;
@@ -400,6 +402,45 @@ impl<T: SessionData> Session<T> {
         state.deadlines.absolute = absolute;
         state.deadlines.idle = state.deadlines.idle.map(|idle| idle.min(absolute));
         state.status.expiry_changed = true;
+    }
+
+    /// Tags the session with an owner, such as a user id, so that a
+    /// server-side store can end all of that owner's sessions at once
+    /// ([`SessionStore::delete_by_owner`](crate::store::SessionStore::delete_by_owner)).
+    /// Client-side sessions ignore it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// session.renew();
+    /// session.set_owner(Some("user-42".to_owned()));
+    /// assert_eq!(session.owner().as_deref(), Some("user-42"));
+    /// # }
+    /// ```
+    pub fn set_owner(&self, owner: Option<String>) {
+        let mut state = self.lock_for_write();
+        if state.owner != owner {
+            state.owner = owner;
+            state.status.modified = true;
+        }
+    }
+
+    /// The session's owner tag, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// let owner: Option<String> = session.owner();
+    /// # let _ = owner;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn owner(&self) -> Option<String> {
+        self.lock().owner.clone()
     }
 
     /// Whether the cookie is persistent (sent with `Max-Age`) rather than a

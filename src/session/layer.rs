@@ -1,7 +1,6 @@
 //! `SessionLayer`: configuration, checked as it is built.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,11 +13,14 @@ use crate::codec;
 use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
 use crate::session::backend::ErasedBackend;
-use crate::session::config::{ConfigError, ErrorHandler, Expiry, SessionConfig};
+use crate::session::config::{ConfigError, ErrorHandler, Expiry, LoadFailure, SessionConfig};
+use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::CookieBackend;
 use crate::session::error::SessionError;
 use crate::session::service::SessionService;
+use crate::session::store_backend::{StoreBackend, StoreSessions};
 use crate::session::SessionData;
+use crate::store::SessionStore;
 
 /// Adds typed sessions of type `T`, and a [`Cookies`](crate::Cookies) jar,
 /// to every request.
@@ -54,7 +56,8 @@ use crate::session::SessionData;
 pub struct SessionLayer<T, B = CookieBackend> {
     config: Arc<SessionConfig>,
     backend: Arc<dyn ErasedBackend<T>>,
-    _backend: PhantomData<fn() -> B>,
+    /// The typed backend, kept so store settings can rebuild `backend`.
+    kind: B,
 }
 
 impl<T: SessionData> SessionLayer<T, CookieBackend> {
@@ -88,8 +91,127 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
         Ok(Self {
             config: Arc::new(SessionConfig::new(keys.into())),
             backend: Arc::new(CookieBackend),
-            _backend: PhantomData,
+            kind: CookieBackend,
         })
+    }
+
+    /// Keeps sessions in `store` instead of the cookie, which then carries
+    /// only a sealed, random 128-bit session id. Handlers do not change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<Vec<String>>::new(Key::generate())?.with_store(MemoryStore::new());
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_store<S: SessionStore>(self, store: S) -> SessionLayer<T, StoreBackend<S>> {
+        let store = Arc::new(store);
+        SessionLayer {
+            config: self.config,
+            backend: Arc::new(StoreSessions::new(
+                Arc::clone(&store),
+                ConflictPolicy::Error,
+            )),
+            kind: StoreBackend { store },
+        }
+    }
+}
+
+impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
+    /// The store, for work outside requests, such as
+    /// [`delete_by_owner`](SessionStore::delete_by_owner) ("log this user
+    /// out everywhere").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::{MemoryStore, SessionStore};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?.with_store(MemoryStore::new());
+    /// let ended = layer.store().delete_by_owner("user-42").await?;
+    /// assert_eq!(ended, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.kind.store
+    }
+
+    /// Sets what happens when a save loses a race with another request
+    /// (default [`ConflictPolicy::Error`]: `409 Conflict`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::session::ConflictPolicy;
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?
+    ///     .with_store(MemoryStore::new())
+    ///     .conflict_policy(ConflictPolicy::merge(|loaded, mine, latest| Some(latest + (mine - loaded))));
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn conflict_policy(mut self, policy: ConflictPolicy<T>) -> Self {
+        self.backend = Arc::new(StoreSessions::new(Arc::clone(&self.kind.store), policy));
+        self
+    }
+
+    /// Sets how long one store operation may take before it counts as
+    /// failed (default 2 seconds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?
+    ///     .with_store(MemoryStore::new())
+    ///     .store_timeout(Duration::from_millis(500));
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn store_timeout(self, timeout: Duration) -> Self {
+        self.configure(|config| config.store_timeout = timeout)
+    }
+
+    /// Sets what happens when the store cannot load a session (default
+    /// [`LoadFailure::Fail`]: `503 Service Unavailable`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::session::LoadFailure;
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?
+    ///     .with_store(MemoryStore::new())
+    ///     .on_load_failure(LoadFailure::ContinueEmpty);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_load_failure(self, policy: LoadFailure) -> Self {
+        self.configure(|config| config.load_failure = policy)
     }
 }
 
@@ -369,12 +491,12 @@ impl<T, B> SessionLayer<T, B> {
     }
 }
 
-impl<T, B> Clone for SessionLayer<T, B> {
+impl<T, B: Clone> Clone for SessionLayer<T, B> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
             backend: Arc::clone(&self.backend),
-            _backend: PhantomData,
+            kind: self.kind.clone(),
         }
     }
 }

@@ -80,6 +80,7 @@
 
 mod backend;
 mod config;
+mod conflict;
 mod cookie_backend;
 mod error;
 #[cfg(feature = "axum")]
@@ -92,8 +93,12 @@ mod plaintext;
 mod service;
 mod set_cookie;
 mod state;
+mod store_backend;
 
-pub use config::{ConfigError, Expiry, DEFAULT_ABSOLUTE_TIMEOUT};
+pub use config::{
+    ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_STORE_TIMEOUT,
+};
+pub use conflict::ConflictPolicy;
 pub use cookie_backend::CookieBackend;
 pub use error::SessionError;
 #[cfg(feature = "axum")]
@@ -102,6 +107,7 @@ pub use future::ResponseFuture;
 pub use handle::Session;
 pub use layer::SessionLayer;
 pub use service::SessionService;
+pub use store_backend::StoreBackend;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -11,6 +11,8 @@
 use serde::Serialize;
 
 use crate::codec::{self, CodecError};
+use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
+use crate::session::SessionData;
 
 const FORMAT: u8 = 1;
 const FLAG_PERSISTENT: u8 = 0b01;
@@ -91,6 +93,57 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
         schema,
         payload: rest,
     })
+}
+
+/// Why an authentic session was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) reason: &'static str,
+    /// The bytes are not a session this configuration can read (as opposed
+    /// to a valid session that has ended): a store should replace them.
+    pub(crate) unreadable: bool,
+}
+
+impl Refusal {
+    fn unreadable(reason: &'static str) -> Self {
+        Self {
+            reason,
+            unreadable: true,
+        }
+    }
+
+    fn ended(reason: &'static str) -> Self {
+        Self {
+            reason,
+            unreadable: false,
+        }
+    }
+}
+
+/// Checks an authentic plaintext's schema and deadlines at `now`, then
+/// decodes its data.
+pub(crate) fn decode_session<T: SessionData>(
+    config: &SessionConfig,
+    bytes: &[u8],
+    now: u64,
+) -> Result<(T, Deadlines), Refusal> {
+    let decoded = decode(bytes).ok_or(Refusal::unreadable("unreadable session header"))?;
+    let deadlines = decoded.deadlines;
+    if decoded.schema != config.schema_version {
+        return Err(Refusal::unreadable("schema version changed"));
+    }
+    if deadlines.issued > now.saturating_add(CLOCK_SKEW_SECONDS) {
+        return Err(Refusal::ended("issued in the future"));
+    }
+    if now >= deadlines.absolute {
+        return Err(Refusal::ended("absolute deadline passed"));
+    }
+    if deadlines.idle.is_some_and(|idle| now >= idle) {
+        return Err(Refusal::ended("inactivity deadline passed"));
+    }
+    let data = codec::decode(decoded.payload)
+        .map_err(|_| Refusal::unreadable("session data does not decode"))?;
+    Ok((data, deadlines))
 }
 
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {

@@ -12,6 +12,41 @@ pub(crate) struct State<T> {
     pub(crate) data: T,
     pub(crate) deadlines: Deadlines,
     pub(crate) status: Status,
+    /// The owner tag server-side stores keep with the record.
+    pub(crate) owner: Option<String>,
+    /// Where the session lives in a store; `None` for client-side sessions.
+    pub(crate) record: Option<RecordState<T>>,
+}
+
+/// A server-side session's place in its store.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordState<T> {
+    /// The session id; `None` until the session is first saved.
+    pub(crate) id: Option<SessionId>,
+    /// The record version this request loaded (0 when there is none).
+    pub(crate) version: u64,
+    /// The data as loaded, kept only when a merge policy needs it.
+    pub(crate) original: Option<T>,
+    /// The store could not be reached and the layer carries on: this
+    /// session is never saved.
+    pub(crate) detached: bool,
+    /// The stored record was corrupt or of an old schema: overwrite it.
+    pub(crate) replace: bool,
+}
+
+/// A server-side session id: 128 bits from the operating system's CSPRNG.
+pub(crate) type SessionId = [u8; 16];
+
+impl<T> RecordState<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            id: None,
+            version: 0,
+            original: None,
+            detached: false,
+            replace: false,
+        }
+    }
 }
 
 /// What happened to a session in this request; decides what the response
@@ -24,6 +59,8 @@ pub(crate) struct Status {
     /// current key.
     pub(crate) reseal: bool,
     pub(crate) modified: bool,
+    /// The whole data was replaced (`set` or `clear`), not changed in place.
+    pub(crate) replaced: bool,
     pub(crate) renewed: bool,
     pub(crate) destroyed: bool,
     pub(crate) expiry_changed: bool,
@@ -43,6 +80,24 @@ impl<T: Default> State<T> {
             data: T::default(),
             deadlines: fresh_deadlines(config, now, config.persistent_by_default()),
             status: Status::default(),
+            owner: None,
+            record: None,
+        }
+    }
+}
+
+impl<T> State<T> {
+    /// A session that was read back from a cookie or a record.
+    pub(crate) fn loaded(data: T, deadlines: Deadlines) -> Self {
+        Self {
+            data,
+            deadlines,
+            status: Status {
+                existed: true,
+                ..Status::default()
+            },
+            owner: None,
+            record: None,
         }
     }
 }

@@ -218,3 +218,5 @@ impl Write for ThreadWriter {
         Ok(())
     }
 }
+
+pub mod store_suite;

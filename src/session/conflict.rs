@@ -1,0 +1,141 @@
+//! What a server-side session layer does when two requests changed one
+//! session at once.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::map::SessionMap;
+
+/// A three-way merge: the data as this request loaded it, as this request
+/// left it, and as it is now in the store. `None` means the changes
+/// conflict.
+pub(crate) type MergeFn<T> = Arc<dyn Fn(&T, &T, &T) -> Option<T> + Send + Sync>;
+
+/// How a server-side session layer resolves a save that lost a race.
+///
+/// Every save is compare-and-set on the record's version, so a request
+/// that loaded version 3 cannot overwrite version 4 written meanwhile by
+/// another request. What happens then:
+///
+/// - [`ConflictPolicy::Error`] (the default): the response becomes
+///   `409 Conflict` (through [`on_error`](crate::SessionLayer::on_error))
+///   and a `tracing` warning is logged. The handler has already run; only
+///   its session changes are dropped.
+/// - a merge: the layer loads the latest version, merges, and saves again,
+///   at most three times before answering as for `Error`.
+///
+/// Client-side sessions have no store to compare against: the last
+/// response wins.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::ConflictPolicy;
+/// use tower_cookie_sessions::store::MemoryStore;
+/// use tower_cookie_sessions::{Key, SessionLayer, SessionMap};
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let layer = SessionLayer::<SessionMap>::new(Key::generate())?
+///     .with_store(MemoryStore::new())
+///     .conflict_policy(ConflictPolicy::merge_keys());
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+pub enum ConflictPolicy<T> {
+    /// Refuse the save: `409 Conflict`.
+    Error,
+    /// Merge with the latest version and retry.
+    Merge {
+        /// The merge function.
+        merge: MergeFn<T>,
+        /// Whether a request that replaced the whole data (`set`, `clear`)
+        /// conflicts without calling `merge`.
+        replace_conflicts: bool,
+    },
+}
+
+impl<T> ConflictPolicy<T> {
+    /// Merge with `merge(loaded, mine, latest)`, which returns the merged
+    /// data or `None` when the changes conflict.
+    ///
+    /// # Examples
+    ///
+    /// Two counters that only ever grow merge by adding both increments:
+    ///
+    /// ```
+    /// use tower_cookie_sessions::session::ConflictPolicy;
+    ///
+    /// let policy = ConflictPolicy::<u64>::merge(|loaded, mine, latest| {
+    ///     Some(latest + (mine - loaded))
+    /// });
+    /// # let _ = policy;
+    /// ```
+    pub fn merge<F>(merge: F) -> Self
+    where
+        F: Fn(&T, &T, &T) -> Option<T> + Send + Sync + 'static,
+    {
+        ConflictPolicy::Merge {
+            merge: Arc::new(merge),
+            replace_conflicts: false,
+        }
+    }
+}
+
+impl ConflictPolicy<SessionMap> {
+    /// [`SessionMap`]'s merge: re-apply this request's changed and removed
+    /// keys onto the latest version. The same key changed by both requests
+    /// conflicts, and so do `set` and `clear`, which replace every key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::session::ConflictPolicy;
+    /// use tower_cookie_sessions::SessionMap;
+    ///
+    /// let policy: ConflictPolicy<SessionMap> = ConflictPolicy::merge_keys();
+    /// # let _ = policy;
+    /// ```
+    #[must_use]
+    pub fn merge_keys() -> Self {
+        ConflictPolicy::Merge {
+            merge: Arc::new(|_loaded, mine: &SessionMap, latest| mine.merge_onto(latest).ok()),
+            replace_conflicts: true,
+        }
+    }
+}
+
+impl<T> Clone for ConflictPolicy<T> {
+    fn clone(&self) -> Self {
+        match self {
+            ConflictPolicy::Error => ConflictPolicy::Error,
+            ConflictPolicy::Merge {
+                merge,
+                replace_conflicts,
+            } => ConflictPolicy::Merge {
+                merge: Arc::clone(merge),
+                replace_conflicts: *replace_conflicts,
+            },
+        }
+    }
+}
+
+impl<T> Default for ConflictPolicy<T> {
+    fn default() -> Self {
+        ConflictPolicy::Error
+    }
+}
+
+impl<T> fmt::Debug for ConflictPolicy<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConflictPolicy::Error => f.write_str("Error"),
+            ConflictPolicy::Merge {
+                replace_conflicts, ..
+            } => f
+                .debug_struct("Merge")
+                .field("replace_conflicts", replace_conflicts)
+                .finish_non_exhaustive(),
+        }
+    }
+}

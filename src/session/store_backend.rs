@@ -1,0 +1,477 @@
+//! Server-side sessions: the cookie holds a sealed id, a store holds the
+//! session.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::cookies::Cookies;
+use crate::envelope;
+use crate::key::Purpose;
+use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
+use crate::session::config::{LoadFailure, SessionConfig};
+use crate::session::conflict::ConflictPolicy;
+use crate::session::cookie_backend::MAX_CANDIDATES;
+use crate::session::error::SessionError;
+use crate::session::handle::Session;
+use crate::session::plaintext::{self, decode_session, Deadlines};
+use crate::session::set_cookie;
+use crate::session::state::{extended_idle, refresh_due, RecordState, SessionId, State, Status};
+use crate::session::SessionData;
+use crate::store::{Record, RecordKey, SessionStore, StoreError};
+
+/// How many merges a save may try before it answers with a conflict.
+const MAX_MERGES: usize = 3;
+
+/// How many fresh ids a new session may try before giving up; with 128
+/// random bits a single collision is already beyond belief, so reaching
+/// the limit means the store answers `false` to everything.
+const MAX_CREATE_ATTEMPTS: usize = 4;
+
+/// Sessions kept in a [`SessionStore`]; the cookie carries only the sealed
+/// session id. Made by [`SessionLayer::with_store`](crate::SessionLayer::with_store).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::StoreBackend;
+/// use tower_cookie_sessions::store::MemoryStore;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+/// let layer: SessionLayer<u64, StoreBackend<MemoryStore>> =
+///     SessionLayer::new(Key::generate())?.with_store(MemoryStore::new());
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+pub struct StoreBackend<S> {
+    pub(crate) store: Arc<S>,
+}
+
+impl<S> Clone for StoreBackend<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for StoreBackend<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreBackend")
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+/// The object-safe loader and committer behind a store layer.
+pub(crate) struct StoreSessions<S, T> {
+    store: Arc<S>,
+    conflict: ConflictPolicy<T>,
+}
+
+impl<S, T> StoreSessions<S, T> {
+    pub(crate) fn new(store: Arc<S>, conflict: ConflictPolicy<T>) -> Self {
+        Self { store, conflict }
+    }
+}
+
+impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
+    fn load(
+        &self,
+        config: &Arc<SessionConfig>,
+        cookies: &Cookies,
+    ) -> MaybeReady<Result<State<T>, SessionError>> {
+        let now = unix_seconds(config.clock.now());
+        // A forged or guessed id is refused here, before any store call.
+        let Some((id, reseal)) = authentic_id(config, cookies) else {
+            return MaybeReady::ready(Ok(fresh(config, now)));
+        };
+        let store = Arc::clone(&self.store);
+        let config = Arc::clone(config);
+        let keep_original = matches!(self.conflict, ConflictPolicy::Merge { .. });
+        MaybeReady::Pending(Box::pin(async move {
+            load_record(&*store, &config, id, reseal, keep_original, now).await
+        }))
+    }
+
+    fn commit(
+        &self,
+        config: &Arc<SessionConfig>,
+        session: &Session<T>,
+    ) -> MaybeReady<Result<SetCookie, SessionError>> {
+        let now = unix_seconds(config.clock.now());
+        let Some(commit) = Commit::plan(config, session, now) else {
+            return MaybeReady::ready(Ok(None));
+        };
+        if let Some(done) = commit.without_store(config, now) {
+            return MaybeReady::ready(done);
+        }
+        let store = Arc::clone(&self.store);
+        let config = Arc::clone(config);
+        let conflict = self.conflict.clone();
+        MaybeReady::Pending(Box::pin(async move {
+            commit.run(&*store, &config, &conflict, now).await
+        }))
+    }
+}
+
+/// A new, empty server-side session; it gets an id when first saved.
+fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
+    let mut state = State::fresh(config, now);
+    state.record = Some(RecordState::new());
+    state
+}
+
+/// The first request cookie that opens as a session id, and whether it was
+/// sealed under an old key.
+fn authentic_id(config: &SessionConfig, cookies: &Cookies) -> Option<(SessionId, bool)> {
+    let name = config.cookie_name.as_str();
+    for value in cookies.request_values(name, MAX_CANDIDATES) {
+        match envelope::open(&config.keys, Purpose::SessionId, name, &value) {
+            Ok(opened) => match SessionId::try_from(opened.plaintext.as_slice()) {
+                Ok(id) => return Some((id, !opened.is_current_key)),
+                Err(_) => tracing::debug!(cookie = name, "session id cookie has the wrong length"),
+            },
+            Err(error) => {
+                tracing::debug!(cookie = name, reason = %error, "session id cookie refused")
+            }
+        }
+    }
+    None
+}
+
+/// Runs a store operation under the layer's timeout.
+async fn timed<O>(
+    timeout: Duration,
+    operation: impl Future<Output = Result<O, StoreError>>,
+) -> Result<O, StoreError> {
+    tokio::time::timeout(timeout, operation)
+        .await
+        .unwrap_or(Err(StoreError::Timeout))
+}
+
+fn save_error(error: StoreError) -> SessionError {
+    SessionError::Save(Arc::new(error))
+}
+
+async fn load_record<S: SessionStore, T: SessionData>(
+    store: &S,
+    config: &SessionConfig,
+    id: SessionId,
+    reseal: bool,
+    keep_original: bool,
+    now: u64,
+) -> Result<State<T>, SessionError> {
+    let key = RecordKey::for_session_id(&id);
+    let record = match timed(config.store_timeout, store.load(&key)).await {
+        Ok(record) => record,
+        Err(error) => {
+            return match config.load_failure {
+                LoadFailure::Fail => Err(SessionError::Load(Arc::new(error))),
+                LoadFailure::ContinueEmpty => {
+                    tracing::warn!(%error, "session store unavailable; carrying on with an empty session that will not be saved");
+                    let mut state = fresh(config, now);
+                    if let Some(record) = state.record.as_mut() {
+                        record.detached = true;
+                    }
+                    Ok(state)
+                }
+            };
+        }
+    };
+    // An authentic id whose record is gone is never adopted: the visitor
+    // gets a new id when the session is next saved.
+    let Some(record) = record else {
+        tracing::debug!("no record for the session id; starting a fresh session");
+        return Ok(fresh(config, now));
+    };
+    if record.is_expired(from_unix_seconds(now)) {
+        tracing::debug!("session record expired; starting a fresh session");
+        return Ok(fresh(config, now));
+    }
+    match decode_session::<T>(config, &record.data, now) {
+        Ok((data, deadlines)) => {
+            let mut state = State::loaded(data, deadlines);
+            state.status.reseal = reseal;
+            state.owner = record.owner;
+            state.record = Some(RecordState {
+                id: Some(id),
+                version: record.version,
+                original: keep_original.then(|| state.data.clone()),
+                detached: false,
+                replace: false,
+            });
+            Ok(state)
+        }
+        Err(refusal) if refusal.unreadable => {
+            tracing::warn!(
+                reason = refusal.reason,
+                "session record unreadable; starting a fresh session that replaces it"
+            );
+            let mut state = fresh(config, now);
+            state.record = Some(RecordState {
+                id: Some(id),
+                version: record.version,
+                original: None,
+                detached: false,
+                replace: true,
+            });
+            Ok(state)
+        }
+        Err(refusal) => {
+            tracing::debug!(
+                reason = refusal.reason,
+                "session record refused; starting a fresh session"
+            );
+            Ok(fresh(config, now))
+        }
+    }
+}
+
+/// What the handler left, taken from the session so no lock is held while
+/// the store works.
+struct Commit<T> {
+    data: T,
+    deadlines: Deadlines,
+    owner: Option<String>,
+    status: Status,
+    record: RecordState<T>,
+    refresh: bool,
+}
+
+impl<T: SessionData> Commit<T> {
+    /// `None` when the request leaves nothing to do.
+    fn plan(config: &SessionConfig, session: &Session<T>, now: u64) -> Option<Self> {
+        let state = session.lock();
+        let record = state.record.clone()?;
+        let status = state.status;
+        let refresh = status.existed && refresh_due(config, &state.deadlines, now);
+        let changed = status.modified || status.expiry_changed || status.renewed || record.replace;
+        let idle = !(status.destroyed || changed || refresh || status.reseal);
+        // A session nobody saved yet has nothing to refresh or re-seal.
+        let unsaved = record.id.is_none() && !status.destroyed && !changed;
+        if idle || unsaved {
+            return None;
+        }
+        Some(Self {
+            data: state.data.clone(),
+            deadlines: state.deadlines,
+            owner: state.owner.clone(),
+            status,
+            record,
+            refresh,
+        })
+    }
+
+    fn changed(&self) -> bool {
+        self.status.modified || self.status.expiry_changed || self.record.replace
+    }
+
+    /// The answer when the store need not be asked.
+    fn without_store(
+        &self,
+        config: &SessionConfig,
+        now: u64,
+    ) -> Option<Result<SetCookie, SessionError>> {
+        if self.record.detached {
+            // The store is down: nothing of this session can be saved.
+            let removal = self.status.destroyed.then(|| set_cookie::removal(config));
+            return Some(Ok(removal));
+        }
+        if self.status.destroyed && self.record.id.is_none() {
+            return Some(Ok(Some(set_cookie::removal(config))));
+        }
+        let only_reseal =
+            !self.status.destroyed && !self.changed() && !self.status.renewed && !self.refresh;
+        if only_reseal {
+            let id = self.record.id?;
+            return Some(Ok(Some(id_cookie(config, &id, &self.deadlines, now))));
+        }
+        None
+    }
+
+    async fn run<S: SessionStore>(
+        mut self,
+        store: &S,
+        config: &SessionConfig,
+        conflict: &ConflictPolicy<T>,
+        now: u64,
+    ) -> Result<SetCookie, SessionError> {
+        let timeout = config.store_timeout;
+        let old_key = self.record.id.map(|id| RecordKey::for_session_id(&id));
+        if self.status.destroyed {
+            if let Some(key) = old_key {
+                timed(timeout, store.delete(&key))
+                    .await
+                    .map_err(save_error)?;
+            }
+            return Ok(Some(set_cookie::removal(config)));
+        }
+        // Any request that sends the session counts as activity.
+        if let Some(idle) = config.idle_timeout() {
+            if let Some(extended) = extended_idle(&self.deadlines, idle, now) {
+                self.deadlines.idle = Some(extended);
+            }
+        }
+        let expires = self.deadlines.expires();
+        if expires <= now {
+            // An override ended the session already.
+            if let Some(key) = old_key {
+                timed(timeout, store.delete(&key))
+                    .await
+                    .map_err(save_error)?;
+            }
+            return Ok(Some(set_cookie::removal(config)));
+        }
+        let expires_at = from_unix_seconds(expires);
+
+        let kept_id = self.record.id.filter(|_| !self.status.renewed);
+        let Some(id) = kept_id else {
+            // New or renewed: a new id, created before the old record goes,
+            // so a failure leaves the old session working.
+            let data = self.encode(config, &self.data)?;
+            let record = Record::new(data, expires_at).with_owner(self.owner.clone());
+            let id = create(store, timeout, &record).await?;
+            if let Some(old) = old_key {
+                if let Err(error) = timed(timeout, store.delete(&old)).await {
+                    tracing::warn!(%error, "renewed session's old record not deleted; it expires on its own");
+                }
+            }
+            return Ok(Some(id_cookie(config, &id, &self.deadlines, now)));
+        };
+        let key = RecordKey::for_session_id(&id);
+
+        if self.changed() {
+            if !self
+                .save(store, config, conflict, &key, expires_at, now)
+                .await?
+            {
+                return Ok(None);
+            }
+        } else if self.refresh
+            && !timed(timeout, store.touch(&key, expires_at))
+                .await
+                .map_err(save_error)?
+        {
+            tracing::debug!("session record gone; not brought back");
+            return Ok(None);
+        }
+        // The id is unchanged, so the cookie only needs sending again when
+        // something it carries changed: the sealing key or its `Max-Age`.
+        let resend = self.status.reseal || self.status.expiry_changed || self.deadlines.persistent;
+        Ok(resend.then(|| id_cookie(config, &id, &self.deadlines, now)))
+    }
+
+    fn encode(&self, config: &SessionConfig, data: &T) -> Result<Vec<u8>, SessionError> {
+        plaintext::encode(&self.deadlines, config.schema_version, data)
+            .map_err(|error| SessionError::Encode(error.to_string()))
+    }
+
+    /// Compare-and-set, merging on conflict as the policy says. `false`
+    /// when the record is gone: a destroyed session is not brought back.
+    async fn save<S: SessionStore>(
+        &self,
+        store: &S,
+        config: &SessionConfig,
+        conflict: &ConflictPolicy<T>,
+        key: &RecordKey,
+        expires_at: std::time::SystemTime,
+        now: u64,
+    ) -> Result<bool, SessionError> {
+        let timeout = config.store_timeout;
+        let mut expected = self.record.version;
+        let mut mine = self.data.clone();
+        let mut base = self.record.original.clone();
+        for attempt in 0..=MAX_MERGES {
+            let record = Record::new(self.encode(config, &mine)?, expires_at)
+                .with_owner(self.owner.clone())
+                .with_version(expected + 1);
+            if timed(timeout, store.save(key, &record, expected))
+                .await
+                .map_err(save_error)?
+            {
+                return Ok(true);
+            }
+            let latest = timed(timeout, store.load(key)).await.map_err(save_error)?;
+            let Some(latest) = latest.filter(|record| !record.is_expired(from_unix_seconds(now)))
+            else {
+                tracing::debug!("session record gone; not brought back");
+                return Ok(false);
+            };
+            let ConflictPolicy::Merge {
+                merge,
+                replace_conflicts,
+            } = conflict
+            else {
+                tracing::warn!("session changed by another request; answering with a conflict");
+                return Err(SessionError::Conflict);
+            };
+            let theirs = decode_session::<T>(config, &latest.data, now)
+                .ok()
+                .map(|(data, _)| data);
+            let merged = match (theirs, &base) {
+                (Some(theirs), Some(loaded))
+                    if attempt < MAX_MERGES && !(*replace_conflicts && self.status.replaced) =>
+                {
+                    merge(loaded, &mine, &theirs).map(|merged| (merged, theirs))
+                }
+                _ => None,
+            };
+            let Some((merged, theirs)) = merged else {
+                tracing::warn!("session changed by another request and the changes do not merge; answering with a conflict");
+                return Err(SessionError::Conflict);
+            };
+            mine = merged;
+            base = Some(theirs);
+            expected = latest.version;
+        }
+        Err(SessionError::Conflict)
+    }
+}
+
+/// Creates `record` under a fresh id, retrying on the (theoretical)
+/// collision with a live record.
+async fn create<S: SessionStore>(
+    store: &S,
+    timeout: Duration,
+    record: &Record,
+) -> Result<SessionId, SessionError> {
+    for _ in 0..MAX_CREATE_ATTEMPTS {
+        let mut id = SessionId::default();
+        getrandom::fill(&mut id).map_err(|error| {
+            save_error(StoreError::Corrupt(format!(
+                "no randomness for a session id: {error}"
+            )))
+        })?;
+        if timed(
+            timeout,
+            store.create(&RecordKey::for_session_id(&id), record),
+        )
+        .await
+        .map_err(save_error)?
+        {
+            return Ok(id);
+        }
+    }
+    Err(save_error(StoreError::Corrupt(
+        "the store refused every new session id".into(),
+    )))
+}
+
+/// The `Set-Cookie` carrying the sealed id.
+fn id_cookie(
+    config: &SessionConfig,
+    id: &SessionId,
+    deadlines: &Deadlines,
+    now: u64,
+) -> http::HeaderValue {
+    let value = envelope::seal(&config.keys, Purpose::SessionId, &config.cookie_name, id);
+    let max_age = deadlines
+        .persistent
+        .then(|| deadlines.expires().saturating_sub(now));
+    set_cookie::session_cookie(config, &value, max_age)
+}

@@ -1,0 +1,415 @@
+//! Server-side session stores.
+//!
+//! With a store, the cookie holds only a sealed random session id and the
+//! session lives in the store, keyed by a hash of that id ([`RecordKey`]).
+//! Pick a store when a session outgrows 4 KB, must be revocable, or must be
+//! shared by many service instances. Handlers do not change: they still
+//! take a [`Session<T>`](crate::Session).
+//!
+//! A store is one small trait over opaque bytes, [`SessionStore`]. Every
+//! write is conditional: [`create`](SessionStore::create) only inserts an
+//! absent record and [`save`](SessionStore::save) is compare-and-set on the
+//! record's version, so two requests can never silently overwrite each
+//! other's changes.
+//!
+//! # Examples
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tower_cookie_sessions::store::MemoryStore;
+//! use tower_cookie_sessions::{Key, SessionLayer};
+//!
+//! #[derive(Clone, Default, Serialize, Deserialize)]
+//! struct Cart {
+//!     items: Vec<String>,
+//! }
+//!
+//! # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+//! let layer = SessionLayer::<Cart>::new(Key::generate())?.with_store(MemoryStore::new());
+//! # let _ = layer;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+mod caching;
+#[cfg(feature = "memory-store")]
+mod memory;
+
+pub use caching::CachingStore;
+#[cfg(feature = "memory-store")]
+pub use memory::{MemoryStore, DEFAULT_CAPACITY};
+
+/// What a store keeps for one session.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tower_cookie_sessions::store::Record;
+///
+/// let record = Record::new(b"opaque".to_vec(), SystemTime::now() + Duration::from_secs(60));
+/// assert_eq!(record.version, 1);
+/// assert!(record.owner.is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Record {
+    /// The encoded session: opaque to the store.
+    pub data: Vec<u8>,
+    /// When the record stops being valid. Stores may delete it from then on,
+    /// and the layer refuses it even if a store still returns it.
+    pub expires_at: SystemTime,
+    /// Incremented by every save; [`SessionStore::save`] compares it.
+    pub version: u64,
+    /// An application tag such as a user id, so that
+    /// [`SessionStore::delete_by_owner`] can end all of one user's sessions.
+    pub owner: Option<String>,
+}
+
+impl Record {
+    /// A first version of a record, with no owner.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_cookie_sessions::store::Record;
+    ///
+    /// let record = Record::new(Vec::new(), SystemTime::now()).with_owner(Some("user-7".into()));
+    /// assert_eq!(record.owner.as_deref(), Some("user-7"));
+    /// ```
+    #[must_use]
+    pub fn new(data: Vec<u8>, expires_at: SystemTime) -> Self {
+        Self {
+            data,
+            expires_at,
+            version: 1,
+            owner: None,
+        }
+    }
+
+    /// The same record with another owner tag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_cookie_sessions::store::Record;
+    ///
+    /// let record = Record::new(Vec::new(), SystemTime::now()).with_owner(None);
+    /// assert!(record.owner.is_none());
+    /// ```
+    #[must_use]
+    pub fn with_owner(mut self, owner: Option<String>) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    /// The same record at another version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_cookie_sessions::store::Record;
+    ///
+    /// assert_eq!(Record::new(Vec::new(), SystemTime::now()).with_version(5).version, 5);
+    /// ```
+    #[must_use]
+    pub fn with_version(mut self, version: u64) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Whether the record is past its expiry at `now`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::Record;
+    ///
+    /// let now = SystemTime::now();
+    /// assert!(Record::new(Vec::new(), now).is_expired(now));
+    /// assert!(!Record::new(Vec::new(), now + Duration::from_secs(1)).is_expired(now));
+    /// ```
+    #[must_use]
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at <= now
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Session data can hold tokens: show its size only.
+        f.debug_struct("Record")
+            .field("data", &format_args!("<{} bytes>", self.data.len()))
+            .field("expires_at", &self.expires_at)
+            .field("version", &self.version)
+            .field("owner", &self.owner)
+            .finish()
+    }
+}
+
+/// The key a record is stored under: the SHA-256 of the session id.
+///
+/// The id itself never reaches the store, so a dump of the store yields no
+/// cookie (and the cookie is sealed besides).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::store::RecordKey;
+///
+/// let key = RecordKey::from_bytes([7; 32]);
+/// assert_eq!(key.to_hex().len(), 64);
+/// assert_eq!(RecordKey::from_hex(&key.to_hex()), Some(key));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordKey([u8; 32]);
+
+impl RecordKey {
+    /// The record key of a session id (the bytes sealed in the cookie).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::RecordKey;
+    ///
+    /// assert_eq!(RecordKey::for_session_id(b"id"), RecordKey::for_session_id(b"id"));
+    /// assert_ne!(RecordKey::for_session_id(b"id"), RecordKey::for_session_id(b"other"));
+    /// ```
+    #[must_use]
+    pub fn for_session_id(id: &[u8]) -> Self {
+        Self(Sha256::digest(id).into())
+    }
+
+    /// A key from its 32 bytes, as a store read it back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::RecordKey;
+    ///
+    /// assert_eq!(RecordKey::from_bytes([1; 32]).as_bytes(), &[1; 32]);
+    /// ```
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key's 32 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::RecordKey;
+    ///
+    /// assert_eq!(RecordKey::from_bytes([0; 32]).as_bytes().len(), 32);
+    /// ```
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The key as 64 lowercase hex characters, for stores keyed by text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::RecordKey;
+    ///
+    /// assert!(RecordKey::from_bytes([255; 32]).to_hex().starts_with("ffff"));
+    /// ```
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        use fmt::Write as _;
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{byte:02x}");
+        }
+        out
+    }
+
+    /// Parses 64 hex characters back into a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::RecordKey;
+    ///
+    /// assert!(RecordKey::from_hex("zz").is_none());
+    /// ```
+    #[must_use]
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let text = std::str::from_utf8(pair).ok()?;
+            *slot = u8::from_str_radix(text, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordKey({})", &self.to_hex()[..12])
+    }
+}
+
+/// A store could not do what was asked.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::store::StoreError;
+///
+/// let error = StoreError::backend(std::io::Error::other("connection refused"));
+/// assert_eq!(error.to_string(), "session store failed: connection refused");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store's client or server failed: unreachable, refused, broken
+    /// connection.
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// The operation took longer than the layer's store timeout.
+    Timeout,
+    /// The store returned something it could not have written.
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Wraps a client error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::StoreError;
+    ///
+    /// let error = StoreError::backend(std::io::Error::other("down"));
+    /// assert!(matches!(error, StoreError::Backend(_)));
+    /// ```
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(error))
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Backend(error) => write!(f, "session store failed: {error}"),
+            StoreError::Timeout => f.write_str("session store timed out"),
+            StoreError::Corrupt(reason) => {
+                write!(f, "session store returned a corrupt record: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Backend(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// The result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Where server-side sessions live: records of opaque bytes, keyed by
+/// [`RecordKey`], written only conditionally.
+///
+/// Methods return `impl Future + Send` rather than being `async fn`, so the
+/// futures are guaranteed `Send` and implementations may still write
+/// `async fn` or `async move` blocks.
+///
+/// # Examples
+///
+/// A store is about a hundred lines; see `examples/custom_store.rs` for a
+/// whole one. The shape:
+///
+/// ```
+/// use std::future::Future;
+/// use std::time::SystemTime;
+/// use tower_cookie_sessions::store::{Record, RecordKey, Result, SessionStore};
+///
+/// #[derive(Clone)]
+/// struct Nowhere;
+///
+/// impl SessionStore for Nowhere {
+///     fn create(&self, _: &RecordKey, _: &Record) -> impl Future<Output = Result<bool>> + Send {
+///         async { Ok(true) }
+///     }
+///     fn load(&self, _: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+///         async { Ok(None) }
+///     }
+///     fn save(&self, _: &RecordKey, _: &Record, _: u64) -> impl Future<Output = Result<bool>> + Send {
+///         async { Ok(false) }
+///     }
+///     fn delete(&self, _: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+///         async { Ok(()) }
+///     }
+///     fn touch(&self, _: &RecordKey, _: SystemTime) -> impl Future<Output = Result<bool>> + Send {
+///         async { Ok(false) }
+///     }
+///     fn delete_by_owner(&self, _: &str) -> impl Future<Output = Result<u64>> + Send {
+///         async { Ok(0) }
+///     }
+/// }
+/// ```
+pub trait SessionStore: Send + Sync + 'static {
+    /// Inserts `record` under `key` only if no live record is there.
+    /// Returns `false`, writing nothing, if one is.
+    fn create(&self, key: &RecordKey, record: &Record)
+        -> impl Future<Output = Result<bool>> + Send;
+
+    /// The record under `key`, if there is one. A store should not return
+    /// an expired record; the layer refuses it if it does.
+    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send;
+
+    /// Replaces the record under `key` with `record` only if the stored
+    /// version is `expected_version` (compare-and-set). `record.version` is
+    /// the new version. Returns `false`, writing nothing, when the versions
+    /// differ or the record is gone.
+    fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Deletes the record under `key`; deleting a missing record succeeds.
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send;
+
+    /// Moves the expiry of the record under `key`, leaving its data and
+    /// version alone. Returns `false` when the record is gone.
+    fn touch(
+        &self,
+        key: &RecordKey,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Deletes every record whose owner is `owner` ("log this user out
+    /// everywhere"); returns how many were deleted.
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Deletes expired records, for stores that do not expire them on their
+    /// own; returns how many were deleted. The default does nothing.
+    fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
+        async { Ok(0) }
+    }
+}

@@ -1,0 +1,592 @@
+//! The conformance suite every session store runs, through the layer with
+//! real `Cookie`/`Set-Cookie` headers and through the store trait itself.
+//!
+//! A store's test file runs the whole suite with one line:
+//!
+//! ```ignore
+//! store_conformance!(async { Some(MemoryStore::new()) });
+//! ```
+//!
+//! The expression is evaluated once per test, so each test gets its own
+//! store (its own key prefix or table) and tests run in parallel. It yields
+//! `None` when the store's server is not configured; the test then prints
+//! that it was skipped (under `CI=true` the expression must panic instead).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{Extension, Query};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use tokio::sync::Barrier;
+use tower_cookie_sessions::session::ConflictPolicy;
+use tower_cookie_sessions::store::{Record, RecordKey, SessionStore};
+use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionLayer, SessionMap};
+
+use super::*;
+
+/// Runs every conformance test against the store `$make` yields.
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:expr) => {
+        mod conformance {
+            use super::*;
+
+            $crate::store_conformance!(@tests $make;
+                round_trip,
+                untouched_request_makes_no_store_call,
+                expired_record_is_refused,
+                touch_moves_only_the_expiry,
+                rolling_refresh_touches_the_record,
+                renew_changes_the_id_and_keeps_the_data,
+                destroy_deletes_the_record,
+                destroy_in_flight_is_not_undone,
+                unknown_id_is_never_adopted,
+                forged_cookie_makes_no_store_call,
+                session_map_merges_different_keys,
+                same_key_conflicts,
+                default_policy_answers_409,
+                corrupt_record_is_replaced,
+                create_refuses_an_existing_record,
+                save_is_compare_and_set,
+                delete_expired_leaves_live_records,
+                delete_by_owner_ends_only_that_owners_sessions,
+            );
+        }
+    };
+    (@tests $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                match $make.await {
+                    Some(store) => $crate::common::store_suite::$name(store).await,
+                    None => eprintln!("skipped {}: no server configured", stringify!($name)),
+                }
+            }
+        )+
+    };
+}
+
+/// The key every suite layer seals with, so tests can open cookies.
+pub fn suite_key() -> Key {
+    Key::from_hex("5a1f0c9e8d7b6a5948372615f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b").expect("key")
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    key: String,
+    value: Option<String>,
+    owner: Option<String>,
+}
+
+/// A `SessionMap` app: `/set?key&value[&owner]`, `/get?key`, `/read`,
+/// `/renew`, `POST /logout`, and `/race?key&value`, which loads, waits at
+/// the shared barrier, then sets.
+pub fn map_app<S: SessionStore + Clone>(
+    layer: SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>>,
+) -> Router {
+    map_app_with_barrier(layer, Arc::new(Barrier::new(1)))
+}
+
+pub fn map_app_with_barrier<S: SessionStore + Clone>(
+    layer: SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>>,
+    barrier: Arc<Barrier>,
+) -> Router {
+    Router::new()
+        .route(
+            "/set",
+            get(
+                |session: Session<SessionMap>, Query(entry): Query<Entry>| async move {
+                    let value = entry.value.unwrap_or_default();
+                    session
+                        .update(|map| map.insert(entry.key, &value))
+                        .expect("insert");
+                    if entry.owner.is_some() {
+                        session.set_owner(entry.owner);
+                    }
+                    "set"
+                },
+            ),
+        )
+        .route(
+            "/get",
+            get(
+                |session: Session<SessionMap>, Query(entry): Query<Entry>| async move {
+                    session
+                        .read(|map| map.get::<String>(&entry.key))
+                        .expect("typed get")
+                        .unwrap_or_else(|| "none".into())
+                },
+            ),
+        )
+        .route(
+            "/read",
+            get(|session: Session<SessionMap>| async move {
+                format!("{}", session.read(SessionMap::len))
+            }),
+        )
+        .route(
+            "/renew",
+            get(|session: Session<SessionMap>| async move {
+                session.renew();
+                "renewed"
+            }),
+        )
+        .route(
+            "/logout",
+            post(|session: Session<SessionMap>| async move {
+                session.destroy();
+                "bye"
+            }),
+        )
+        .route(
+            "/race",
+            get(
+                |session: Session<SessionMap>,
+                 Query(entry): Query<Entry>,
+                 Extension(barrier): Extension<Arc<Barrier>>| async move {
+                    barrier.wait().await;
+                    let value = entry.value.unwrap_or_default();
+                    session
+                        .update(|map| map.insert(entry.key, &value))
+                        .expect("insert");
+                    "set"
+                },
+            ),
+        )
+        .layer(layer)
+        .layer(Extension(barrier))
+}
+
+fn layer<S: SessionStore + Clone>(
+    store: &S,
+) -> SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>> {
+    SessionLayer::<SessionMap>::new(suite_key())
+        .expect("layer")
+        .with_store(store.clone())
+}
+
+/// The session id sealed in an `id=…` cookie pair.
+pub fn session_id(cookie: &str) -> Vec<u8> {
+    let value = cookie.trim_start_matches("id=");
+    envelope::open(&KeyRing::from(suite_key()), Purpose::SessionId, "id", value)
+        .expect("an id cookie")
+        .plaintext
+}
+
+fn record_key(cookie: &str) -> RecordKey {
+    RecordKey::for_session_id(&session_id(cookie))
+}
+
+async fn set(app: &Router, cookie: Option<&str>, query: &str) -> http::Response<axum::body::Body> {
+    get_with(app, &format!("/set?{query}"), cookie).await
+}
+
+async fn value(app: &Router, cookie: &str, key: &str) -> String {
+    body_text(get_with(app, &format!("/get?key={key}"), Some(cookie)).await).await
+}
+
+fn in_seconds(seconds: u64) -> SystemTime {
+    SystemTime::now() + Duration::from_secs(seconds)
+}
+
+pub async fn round_trip<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let first = set(&app, None, "key=user&value=ada").await;
+    assert_eq!(first.status(), 200);
+    let cookie = cookie_pair(&first, "id").expect("a new session sets its id cookie");
+    assert_eq!(session_id(&cookie).len(), 16, "128-bit ids");
+    assert_eq!(value(&app, &cookie, "user").await, "ada");
+    let record = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("saved");
+    assert_eq!(record.version, 1);
+
+    let second = set(&app, Some(&cookie), "key=theme&value=dark").await;
+    assert_eq!(second.status(), 200);
+    assert!(
+        set_cookies(&second).is_empty(),
+        "same id, browser-session cookie: nothing to resend"
+    );
+    assert_eq!(value(&app, &cookie, "user").await, "ada");
+    assert_eq!(value(&app, &cookie, "theme").await, "dark");
+    let record = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("saved");
+    assert_eq!(record.version, 2);
+}
+
+pub async fn untouched_request_makes_no_store_call<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let read = get_with(&app, "/read", None).await;
+    assert!(
+        set_cookies(&read).is_empty(),
+        "reading a new session saves nothing"
+    );
+    assert_eq!(body_text(read).await, "0");
+}
+
+pub async fn expired_record_is_refused<S: SessionStore + Clone>(store: S) {
+    let clock = TestClock::new();
+    clock.set(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("now")
+            .as_secs()
+            - START,
+    );
+    let app = map_app(
+        layer(&store)
+            .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
+                Duration::from_secs(600),
+            ))
+            .clock(clock.source()),
+    );
+    let cookie = cookie_pair(&set(&app, None, "key=a&value=1").await, "id").expect("cookie");
+    clock.advance(599);
+    assert_eq!(value(&app, &cookie, "a").await, "1");
+    // The store still returns the record (its own clock has not moved);
+    // the layer refuses it by the deadline sealed inside.
+    clock.advance(601);
+    assert_eq!(value(&app, &cookie, "a").await, "none");
+
+    // A store does not return a record past its expiry.
+    let key = RecordKey::for_session_id(b"expired-record");
+    let past = Record::new(vec![1], SystemTime::now() - Duration::from_secs(5));
+    let _ = store.create(&key, &past).await.expect("create");
+    assert!(store.load(&key).await.expect("load").is_none());
+}
+
+pub async fn touch_moves_only_the_expiry<S: SessionStore + Clone>(store: S) {
+    let key = RecordKey::for_session_id(b"touch");
+    let record = Record::new(b"data".to_vec(), in_seconds(60)).with_owner(Some("o".into()));
+    assert!(store.create(&key, &record).await.expect("create"));
+    let later = in_seconds(3600);
+    assert!(store.touch(&key, later).await.expect("touch"));
+    let loaded = store.load(&key).await.expect("load").expect("record");
+    assert_eq!(loaded.data, b"data");
+    assert_eq!(loaded.version, 1);
+    assert_eq!(loaded.owner.as_deref(), Some("o"));
+    let drift = loaded
+        .expires_at
+        .duration_since(later)
+        .unwrap_or_else(|e| e.duration());
+    assert!(
+        drift < Duration::from_secs(1),
+        "expiry moved to {:?}",
+        loaded.expires_at
+    );
+    assert!(!store
+        .touch(&RecordKey::for_session_id(b"missing"), later)
+        .await
+        .expect("touch"));
+    store.delete(&key).await.expect("delete");
+}
+
+pub async fn rolling_refresh_touches_the_record<S: SessionStore + Clone>(store: S) {
+    let clock = TestClock::new();
+    clock.set(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("now")
+            .as_secs()
+            - START,
+    );
+    let app = map_app(
+        layer(&store)
+            .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
+                Duration::from_secs(1000),
+            ))
+            .clock(clock.source()),
+    );
+    let first = set(&app, None, "key=a&value=1").await;
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+    let before = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+
+    clock.advance(400);
+    let early = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(set_cookies(&early).is_empty(), "not due yet");
+
+    clock.advance(100);
+    let due = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(
+        set_cookie_for(&due, "id").is_some(),
+        "a persistent cookie slides its Max-Age"
+    );
+    let after = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+    assert_eq!(
+        after.version, before.version,
+        "a refresh is a touch, not a save"
+    );
+    let moved = after
+        .expires_at
+        .duration_since(before.expires_at)
+        .expect("later");
+    assert!(
+        moved >= Duration::from_secs(499),
+        "expiry moved by {moved:?}"
+    );
+}
+
+pub async fn renew_changes_the_id_and_keeps_the_data<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let old = cookie_pair(&set(&app, None, "key=cart&value=3").await, "id").expect("cookie");
+    let renewed = get_with(&app, "/renew", Some(&old)).await;
+    let new = cookie_pair(&renewed, "id").expect("renew sends the new id");
+    assert_ne!(session_id(&new), session_id(&old));
+    assert_eq!(value(&app, &new, "cart").await, "3");
+    assert_eq!(
+        value(&app, &old, "cart").await,
+        "none",
+        "the old id is gone"
+    );
+    assert!(store.load(&record_key(&old)).await.expect("load").is_none());
+}
+
+pub async fn destroy_deletes_the_record<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let cookie = cookie_pair(&set(&app, None, "key=a&value=1").await, "id").expect("cookie");
+    let response = send(&app, request("POST", "/logout", Some(&cookie))).await;
+    let line = set_cookie_for(&response, "id").expect("removal");
+    assert!(line.contains("Max-Age=0"), "{line}");
+    assert!(store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .is_none());
+    assert_eq!(value(&app, &cookie, "a").await, "none");
+}
+
+pub async fn destroy_in_flight_is_not_undone<S: SessionStore + Clone>(store: S) {
+    let barrier = Arc::new(Barrier::new(2));
+    let app = map_app_with_barrier(layer(&store), Arc::clone(&barrier));
+    let cookie = cookie_pair(&set(&app, None, "key=a&value=1").await, "id").expect("cookie");
+
+    // The racing request loads, then waits while another request logs out.
+    let racing = tokio::spawn({
+        let app = app.clone();
+        let cookie = cookie.clone();
+        async move { get_with(&app, "/race?key=b&value=2", Some(&cookie)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let logout = send(&app, request("POST", "/logout", Some(&cookie))).await;
+    assert_eq!(logout.status(), 200);
+    barrier.wait().await;
+    let late = racing.await.expect("task");
+    assert_eq!(late.status(), 200);
+    assert!(
+        set_cookies(&late).is_empty(),
+        "no cookie for a record that is gone"
+    );
+    assert!(
+        store
+            .load(&record_key(&cookie))
+            .await
+            .expect("load")
+            .is_none(),
+        "not brought back"
+    );
+}
+
+pub async fn unknown_id_is_never_adopted<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let cookie =
+        cookie_pair(&set(&app, None, "key=a&value=1&owner=fixated").await, "id").expect("cookie");
+    assert_eq!(store.delete_by_owner("fixated").await.expect("delete"), 1);
+    let response = set(&app, Some(&cookie), "key=b&value=2").await;
+    let fresh = cookie_pair(&response, "id").expect("a new id");
+    assert_ne!(session_id(&fresh), session_id(&cookie));
+    assert_eq!(value(&app, &fresh, "a").await, "none");
+    assert!(store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .is_none());
+}
+
+pub async fn forged_cookie_makes_no_store_call<S: SessionStore + Clone>(store: S) {
+    let logs = Logs::capture();
+    let app = map_app(layer(&store));
+    let forged = envelope::seal(
+        &KeyRing::from(Key::generate()),
+        Purpose::SessionId,
+        "id",
+        &[7; 16],
+    );
+    let response = get_with(&app, "/read", Some(&format!("id={forged}"))).await;
+    assert_eq!(body_text(response).await, "0");
+    let text = logs.text();
+    assert!(text.contains("session id cookie refused"), "{text}");
+    assert!(!text.contains("no record"), "the store was asked: {text}");
+}
+
+/// Two requests load the same session, then both save.
+async fn race<S: SessionStore + Clone>(
+    layer: SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>>,
+    first: &str,
+    second: &str,
+) -> (Router, String, http::StatusCode, http::StatusCode) {
+    let barrier = Arc::new(Barrier::new(2));
+    let app = map_app_with_barrier(layer, barrier);
+    let cookie = cookie_pair(&set(&app, None, "key=seed&value=0").await, "id").expect("cookie");
+    let (first, second) = (format!("/race?{first}"), format!("/race?{second}"));
+    let (a, b) = tokio::join!(
+        get_with(&app, &first, Some(&cookie)),
+        get_with(&app, &second, Some(&cookie)),
+    );
+    (app, cookie, a.status(), b.status())
+}
+
+pub async fn session_map_merges_different_keys<S: SessionStore + Clone>(store: S) {
+    let layer = layer(&store).conflict_policy(ConflictPolicy::merge_keys());
+    let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=b&value=2").await;
+    assert_eq!((a, b), (http::StatusCode::OK, http::StatusCode::OK));
+    assert_eq!(value(&app, &cookie, "a").await, "1");
+    assert_eq!(value(&app, &cookie, "b").await, "2");
+    assert_eq!(value(&app, &cookie, "seed").await, "0");
+}
+
+pub async fn same_key_conflicts<S: SessionStore + Clone>(store: S) {
+    let layer = layer(&store).conflict_policy(ConflictPolicy::merge_keys());
+    let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=a&value=2").await;
+    let mut statuses = [a.as_u16(), b.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    let kept = value(&app, &cookie, "a").await;
+    assert!(kept == "1" || kept == "2", "one write kept whole: {kept}");
+}
+
+pub async fn default_policy_answers_409<S: SessionStore + Clone>(store: S) {
+    let (app, cookie, a, b) = race(layer(&store), "key=a&value=1", "key=b&value=2").await;
+    let mut statuses = [a.as_u16(), b.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "no silent lost update");
+    let a = value(&app, &cookie, "a").await;
+    let b = value(&app, &cookie, "b").await;
+    assert!(
+        (a == "1") != (b == "2"),
+        "exactly one write landed: a={a} b={b}"
+    );
+}
+
+pub async fn corrupt_record_is_replaced<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let cookie = cookie_pair(&set(&app, None, "key=a&value=1").await, "id").expect("cookie");
+    let key = record_key(&cookie);
+    let record = store.load(&key).await.expect("load").expect("record");
+    let garbage = Record::new(b"\x01\x00not a session".to_vec(), record.expires_at)
+        .with_version(record.version + 1);
+    assert!(store
+        .save(&key, &garbage, record.version)
+        .await
+        .expect("save"));
+
+    assert_eq!(value(&app, &cookie, "a").await, "none", "a fresh session");
+    let repaired = store
+        .load(&key)
+        .await
+        .expect("load")
+        .expect("the record is replaced, not left corrupt");
+    assert_ne!(repaired.data, garbage.data);
+    let response = set(&app, Some(&cookie), "key=b&value=2").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(value(&app, &cookie, "b").await, "2");
+}
+
+pub async fn create_refuses_an_existing_record<S: SessionStore + Clone>(store: S) {
+    let key = RecordKey::for_session_id(b"create-twice");
+    assert!(store
+        .create(&key, &Record::new(b"one".to_vec(), in_seconds(60)))
+        .await
+        .expect("create"));
+    assert!(!store
+        .create(&key, &Record::new(b"two".to_vec(), in_seconds(60)))
+        .await
+        .expect("create"));
+    assert_eq!(
+        store.load(&key).await.expect("load").expect("record").data,
+        b"one"
+    );
+    store.delete(&key).await.expect("delete");
+    store
+        .delete(&key)
+        .await
+        .expect("deleting a missing record succeeds");
+}
+
+pub async fn save_is_compare_and_set<S: SessionStore + Clone>(store: S) {
+    let key = RecordKey::for_session_id(b"cas");
+    let first = Record::new(b"v1".to_vec(), in_seconds(60));
+    assert!(store.create(&key, &first).await.expect("create"));
+    let second = Record::new(b"v2".to_vec(), in_seconds(60)).with_version(2);
+    assert!(
+        !store.save(&key, &second, 7).await.expect("save"),
+        "wrong version"
+    );
+    assert!(store.save(&key, &second, 1).await.expect("save"));
+    assert!(
+        !store.save(&key, &second, 1).await.expect("save"),
+        "version 1 is gone"
+    );
+    let loaded = store.load(&key).await.expect("load").expect("record");
+    assert_eq!(
+        (loaded.data.as_slice(), loaded.version),
+        (b"v2".as_slice(), 2)
+    );
+    let missing = RecordKey::for_session_id(b"cas-missing");
+    assert!(
+        !store.save(&missing, &second, 1).await.expect("save"),
+        "no record"
+    );
+    store.delete(&key).await.expect("delete");
+}
+
+pub async fn delete_expired_leaves_live_records<S: SessionStore + Clone>(store: S) {
+    let live = RecordKey::for_session_id(b"live");
+    let dead = RecordKey::for_session_id(b"dead");
+    assert!(store
+        .create(&live, &Record::new(b"live".to_vec(), in_seconds(60)))
+        .await
+        .expect("create"));
+    let _ = store
+        .create(
+            &dead,
+            &Record::new(b"dead".to_vec(), SystemTime::now() - Duration::from_secs(1)),
+        )
+        .await
+        .expect("create");
+    store.delete_expired().await.expect("delete expired");
+    assert!(store.load(&dead).await.expect("load").is_none());
+    assert!(store.load(&live).await.expect("load").is_some());
+    store.delete(&live).await.expect("delete");
+}
+
+pub async fn delete_by_owner_ends_only_that_owners_sessions<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let mut ada = Vec::new();
+    for _ in 0..2 {
+        ada.push(
+            cookie_pair(&set(&app, None, "key=a&value=1&owner=ada").await, "id").expect("cookie"),
+        );
+    }
+    let bob = cookie_pair(&set(&app, None, "key=b&value=2&owner=bob").await, "id").expect("cookie");
+    assert_eq!(store.delete_by_owner("ada").await.expect("delete"), 2);
+    for cookie in &ada {
+        assert_eq!(value(&app, cookie, "a").await, "none");
+    }
+    assert_eq!(value(&app, &bob, "b").await, "2");
+    assert_eq!(store.delete_by_owner("nobody").await.expect("delete"), 0);
+}
