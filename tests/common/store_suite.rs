@@ -59,14 +59,35 @@ macro_rules! store_conformance {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                match $make.await {
-                    Some(store) => $crate::common::store_suite::$name(store).await,
-                    None => eprintln!("skipped {}: no server configured", stringify!($name)),
+                use $crate::common::store_suite::SuiteStore as _;
+                let Some(store) = $make.await else {
+                    eprintln!("skipped {}: no server configured", stringify!($name));
+                    return;
+                };
+                // Run the test as a task so the store is torn down (its
+                // keys or table removed) even when the test fails.
+                let outcome = tokio::spawn($crate::common::store_suite::$name(store.clone())).await;
+                store.tear_down().await;
+                if let Err(error) = outcome {
+                    std::panic::resume_unwind(error.into_panic());
                 }
             }
         )+
     };
 }
+
+/// A store under test: removes whatever the test left in it.
+pub trait SuiteStore: SessionStore + Clone {
+    /// Deletes the test's keys, rows or table; stores in memory have
+    /// nothing to do.
+    fn tear_down(&self) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+impl SuiteStore for tower_cookie_sessions::store::MemoryStore {}
+
+impl<C: SuiteStore, S: SuiteStore> SuiteStore for tower_cookie_sessions::store::CachingStore<C, S> {}
 
 /// The key every suite layer seals with, so tests can open cookies.
 pub fn suite_key() -> Key {
