@@ -1,0 +1,281 @@
+//! How the layer answers when its store fails or is slow, using a store
+//! that fails on command.
+
+mod common;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use common::store_suite::{map_app, suite_key};
+use common::*;
+use http::{Response, StatusCode};
+use tower_cookie_sessions::session::{LoadFailure, StoreBackend};
+use tower_cookie_sessions::store::{
+    MemoryStore, Record, RecordKey, Result, SessionStore, StoreError,
+};
+use tower_cookie_sessions::{SessionLayer, SessionMap};
+
+/// A memory store whose operations fail, or hang, while a switch is on.
+#[derive(Clone, Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    down: Arc<AtomicBool>,
+    slow: Arc<AtomicBool>,
+    creates_fail: Arc<AtomicBool>,
+    /// How many of our next saves another request beats by saving first.
+    races: Arc<AtomicUsize>,
+}
+
+impl FlakyStore {
+    async fn gate<O>(
+        &self,
+        operation: impl Future<Output = Result<O>>,
+        is_create: bool,
+    ) -> Result<O> {
+        if self.slow.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        if self.down.load(Ordering::SeqCst)
+            || (is_create && self.creates_fail.load(Ordering::SeqCst))
+        {
+            return Err(StoreError::backend(std::io::Error::other(
+                "connection refused",
+            )));
+        }
+        operation.await
+    }
+}
+
+impl SessionStore for FlakyStore {
+    fn create(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.gate(self.inner.create(key, record), true)
+    }
+    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+        self.gate(self.inner.load(key), false)
+    }
+    fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected: u64,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let (key, record) = (*key, record.clone());
+        async move {
+            let raced = self
+                .races
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if raced.is_ok() {
+                if let Some(current) = self.inner.load(&key).await? {
+                    let theirs = current.clone().with_version(current.version + 1);
+                    self.inner.save(&key, &theirs, current.version).await?;
+                }
+            }
+            self.gate(self.inner.save(&key, &record, expected), false)
+                .await
+        }
+    }
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+        self.gate(self.inner.delete(key), false)
+    }
+    fn touch(
+        &self,
+        key: &RecordKey,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        self.gate(self.inner.touch(key, expires_at), false)
+    }
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
+        self.gate(self.inner.delete_by_owner(owner), false)
+    }
+}
+
+fn layer(store: &FlakyStore) -> SessionLayer<SessionMap, StoreBackend<FlakyStore>> {
+    SessionLayer::<SessionMap>::new(suite_key())
+        .expect("layer")
+        .with_store(store.clone())
+        .store_timeout(Duration::from_millis(100))
+}
+
+async fn seeded(app: &axum::Router) -> String {
+    cookie_pair(&get_with(app, "/set?key=a&value=1", None).await, "id").expect("cookie")
+}
+
+#[tokio::test]
+async fn load_failure_answers_503_by_default() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    let cookie = seeded(&app).await;
+    store.down.store(true, Ordering::SeqCst);
+    let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&response).is_empty());
+    assert!(body_text(response)
+        .await
+        .contains("session could not be loaded"));
+}
+
+#[tokio::test]
+async fn load_timeout_answers_503() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    let cookie = seeded(&app).await;
+    store.slow.store(true, Ordering::SeqCst);
+    let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body_text(response).await.contains("timed out"));
+}
+
+#[tokio::test]
+async fn continue_empty_serves_an_unsaved_session() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store).on_load_failure(LoadFailure::ContinueEmpty));
+    let cookie = seeded(&app).await;
+    store.down.store(true, Ordering::SeqCst);
+    let response = get_with(&app, "/set?key=b&value=2", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(set_cookies(&response).is_empty(), "nothing was saved");
+    store.down.store(false, Ordering::SeqCst);
+    let back = get_with(&app, "/get?key=b", Some(&cookie)).await;
+    assert_eq!(body_text(back).await, "none");
+    let kept = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(
+        body_text(kept).await,
+        "1",
+        "the stored session is untouched"
+    );
+}
+
+#[tokio::test]
+async fn save_failure_answers_500_without_a_cookie() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    store.down.store(true, Ordering::SeqCst);
+    let response = get_with(&app, "/set?key=a&value=1", None).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        set_cookies(&response).is_empty(),
+        "no cookie for a record that was not saved"
+    );
+    assert!(body_text(response)
+        .await
+        .contains("session could not be saved"));
+}
+
+#[tokio::test]
+async fn failed_renewal_keeps_the_old_session() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    let cookie = seeded(&app).await;
+    store.creates_fail.store(true, Ordering::SeqCst);
+    let response = get_with(&app, "/renew", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    store.creates_fail.store(false, Ordering::SeqCst);
+    let still = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(body_text(still).await, "1");
+}
+
+#[tokio::test]
+async fn the_next_request_after_recovery_succeeds() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    let cookie = seeded(&app).await;
+    store.down.store(true, Ordering::SeqCst);
+    assert_eq!(
+        get_with(&app, "/get?key=a", Some(&cookie)).await.status(),
+        503
+    );
+    store.down.store(false, Ordering::SeqCst);
+    let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "1");
+}
+
+#[tokio::test]
+async fn store_errors_go_through_on_error() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store).on_error(|error| {
+        let mut response = Response::new(format!("{{\"status\":{}}}", error.status().as_u16()));
+        *response.status_mut() = error.status();
+        response
+    }));
+    let cookie = seeded(&app).await;
+    store.down.store(true, Ordering::SeqCst);
+    let load = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(body_text(load).await, "{\"status\":503}");
+    let save = get_with(&app, "/set?key=a&value=1", None).await;
+    assert_eq!(body_text(save).await, "{\"status\":500}");
+}
+
+#[tokio::test]
+async fn conflict_answers_409_through_on_error_and_logs_a_warning() {
+    let logs = Logs::capture();
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store).on_error(|error| {
+        let mut response = Response::new(format!("custom: {error}"));
+        *response.status_mut() = error.status();
+        response
+    }));
+    let cookie = seeded(&app).await;
+    store.races.store(1, Ordering::SeqCst);
+    let response = get_with(&app, "/set?key=a&value=2", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(set_cookies(&response).is_empty());
+    assert!(body_text(response)
+        .await
+        .starts_with("custom: session changed by another request"));
+    assert!(logs.text().contains("WARN"), "{}", logs.text());
+    assert_eq!(
+        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn a_typed_merge_resolves_a_lost_race() {
+    use axum::routing::get;
+    use tower_cookie_sessions::session::ConflictPolicy;
+    use tower_cookie_sessions::Session;
+
+    let store = FlakyStore::default();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|session: Session<u64>| async move {
+                format!(
+                    "{}",
+                    session.update(|n| {
+                        *n += 1;
+                        *n
+                    })
+                )
+            }),
+        )
+        .layer(
+            SessionLayer::<u64>::new(suite_key())
+                .expect("layer")
+                .with_store(store.clone())
+                .conflict_policy(ConflictPolicy::merge(|loaded, mine, latest| {
+                    Some(latest + (mine - loaded))
+                })),
+        );
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    store.races.store(1, Ordering::SeqCst);
+    let response = get_with(&app, "/", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK, "merged, not refused");
+    assert_eq!(store.races.load(Ordering::SeqCst), 0);
+    let key = RecordKey::for_session_id(&common::store_suite::session_id(&cookie));
+    let record = store.inner.load(&key).await.expect("load").expect("record");
+    assert_eq!(record.version, 3, "created 1, the racer's 2, the merge's 3");
+
+    // A racer that always wins exhausts the bounded retries: a conflict.
+    store.races.store(usize::MAX, Ordering::SeqCst);
+    let response = get_with(&app, "/", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
