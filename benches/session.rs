@@ -98,7 +98,8 @@ fn sealed_value(cookie: &HeaderValue) -> &str {
     cookie
         .to_str()
         .expect("ASCII cookie")
-        .strip_prefix("id=")
+        .strip_prefix(COOKIE_NAME)
+        .and_then(|rest| rest.strip_prefix('='))
         .expect("the session cookie")
 }
 

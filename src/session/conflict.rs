@@ -42,8 +42,10 @@ pub(crate) type MergeFn<T> = Arc<dyn Fn(&T, &T, &T) -> Option<T> + Send + Sync>;
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Default)]
 pub enum ConflictPolicy<T> {
     /// Refuse the save: `409 Conflict`.
+    #[default]
     Error,
     /// Merge with the latest version and retry.
     Merge {
@@ -117,12 +119,6 @@ impl<T> Clone for ConflictPolicy<T> {
                 replace_conflicts: *replace_conflicts,
             },
         }
-    }
-}
-
-impl<T> Default for ConflictPolicy<T> {
-    fn default() -> Self {
-        ConflictPolicy::Error
     }
 }
 

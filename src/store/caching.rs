@@ -1,6 +1,5 @@
 //! `CachingStore`: a fast cache in front of a persistent store.
 
-use std::future::Future;
 use std::time::SystemTime;
 
 use crate::store::{Record, RecordKey, Result, SessionStore};
@@ -68,93 +67,79 @@ impl<Cache: SessionStore, Store: SessionStore> CachingStore<Cache, Store> {
 }
 
 impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cache, Store> {
-    fn create(
+    async fn create(
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let created = self.store.create(key, record).await?;
-            if created {
-                self.refresh(key, Some(record)).await;
-            }
-            Ok(created)
+    ) -> Result<bool> {
+        let created = self.store.create(key, record).await?;
+        if created {
+            self.refresh(key, Some(record)).await;
         }
+        Ok(created)
     }
 
-    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
-        async move {
-            match self.cache.load(key).await {
-                Ok(Some(record)) => return Ok(Some(record)),
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "session cache load failed; asking the store"),
-            }
-            let record = self.store.load(key).await?;
-            if let Some(record) = &record {
-                self.refresh(key, Some(record)).await;
-            }
-            Ok(record)
+    async fn load(&self, key: &RecordKey) -> Result<Option<Record>> {
+        match self.cache.load(key).await {
+            Ok(Some(record)) => return Ok(Some(record)),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "session cache load failed; asking the store"),
         }
+        let record = self.store.load(key).await?;
+        if let Some(record) = &record {
+            self.refresh(key, Some(record)).await;
+        }
+        Ok(record)
     }
 
-    fn save(
+    async fn save(
         &self,
         key: &RecordKey,
         record: &Record,
         expected_version: u64,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let saved = self.store.save(key, record, expected_version).await;
-            match &saved {
-                Ok(true) => self.refresh(key, Some(record)).await,
-                // A conflict means the cached copy is stale; an error means
-                // nobody knows: either way, stop serving it.
-                _ => self.refresh(key, None).await,
-            }
-            saved
+    ) -> Result<bool> {
+        let saved = self.store.save(key, record, expected_version).await;
+        match &saved {
+            Ok(true) => self.refresh(key, Some(record)).await,
+            // A conflict means the cached copy is stale; an error means
+            // nobody knows: either way, stop serving it.
+            _ => self.refresh(key, None).await,
         }
+        saved
     }
 
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send {
-        async move {
-            let deleted = self.store.delete(key).await;
-            self.refresh(key, None).await;
-            deleted
-        }
+    async fn delete(&self, key: &RecordKey) -> Result<()> {
+        let deleted = self.store.delete(key).await;
+        self.refresh(key, None).await;
+        deleted
     }
 
-    fn touch(
+    async fn touch(
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let touched = self.store.touch(key, expires_at).await;
-            let cached = match touched {
-                Ok(true) => self.cache.touch(key, expires_at).await.unwrap_or(false),
-                _ => false,
-            };
-            if !cached {
-                self.refresh(key, None).await;
-            }
-            touched
+    ) -> Result<bool> {
+        let touched = self.store.touch(key, expires_at).await;
+        let cached = match touched {
+            Ok(true) => self.cache.touch(key, expires_at).await.unwrap_or(false),
+            _ => false,
+        };
+        if !cached {
+            self.refresh(key, None).await;
         }
+        touched
     }
 
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            let deleted = self.store.delete_by_owner(owner).await;
-            if let Err(error) = self.cache.delete_by_owner(owner).await {
-                tracing::warn!(%error, "session cache delete by owner failed");
-            }
-            deleted
+    async fn delete_by_owner(&self, owner: &str) -> Result<u64> {
+        let deleted = self.store.delete_by_owner(owner).await;
+        if let Err(error) = self.cache.delete_by_owner(owner).await {
+            tracing::warn!(%error, "session cache delete by owner failed");
         }
+        deleted
     }
 
-    fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            let _ = self.cache.delete_expired().await;
-            self.store.delete_expired().await
-        }
+    async fn delete_expired(&self) -> Result<u64> {
+        let _ = self.cache.delete_expired().await;
+        self.store.delete_expired().await
     }
 }
