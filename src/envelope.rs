@@ -140,6 +140,10 @@ pub const fn sealed_len(plaintext_len: usize) -> usize {
 /// Seals `plaintext` for `purpose` and the cookie `name` under the ring's
 /// current key.
 ///
+/// Sealing never fails, but [`open`] refuses anything whose name plus
+/// value exceeds [`MAX_COOKIE_SIZE`]: check [`sealed_len`] first when the
+/// plaintext may be large.
+///
 /// # Examples
 ///
 /// ```
