@@ -1,0 +1,195 @@
+//! What a server-side session costs per request: the memory store always,
+//! and Redis when the `redis` feature is on and `REDIS_URL` names a server.
+//!
+//! Store futures run on a current-thread tokio runtime (the layer's store
+//! timeouts need tokio's timer), so every row here includes one
+//! `block_on`; `store/bare` is the same inner service behind no layer, on
+//! the same runtime, for the ratio.
+//!
+//! ```text
+//! cargo bench --bench stores
+//! REDIS_URL=redis://127.0.0.1:6379 cargo bench --features redis --bench stores
+//! ```
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderValue, Request, Response};
+use serde::{Deserialize, Serialize};
+use tokio::runtime::Runtime;
+use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_cookie_sessions::session::Expiry;
+use tower_cookie_sessions::store::{MemoryStore, SessionStore};
+use tower_cookie_sessions::{Key, Session, SessionError, SessionLayer};
+
+/// The session type: a signed-in user, as in `benches/session.rs`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Profile {
+    user_id: u64,
+    name: String,
+}
+
+fn profile() -> Profile {
+    Profile {
+        user_id: 1_234_567,
+        name: "Ada L. Lovelace!".to_owned(),
+    }
+}
+
+async fn bare(_request: Request<String>) -> Result<Response<String>, SessionError> {
+    Ok(Response::new(String::from("ok")))
+}
+
+async fn read(request: Request<String>) -> Result<Response<String>, SessionError> {
+    let session = Session::<Profile>::load(request.extensions()).await?;
+    let user_id = session.read(|profile| profile.user_id);
+    Ok(Response::new(black_box(user_id).to_string()))
+}
+
+async fn write_new(request: Request<String>) -> Result<Response<String>, SessionError> {
+    Session::<Profile>::load(request.extensions())
+        .await?
+        .set(profile());
+    Ok(Response::new(String::from("ok")))
+}
+
+async fn update(request: Request<String>) -> Result<Response<String>, SessionError> {
+    let session = Session::<Profile>::load(request.extensions()).await?;
+    session.update(|profile| profile.user_id += 1);
+    Ok(Response::new(String::from("ok")))
+}
+
+fn request(cookie: Option<&HeaderValue>) -> Request<String> {
+    let mut request = Request::new(String::new());
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert(COOKIE, cookie.clone());
+    }
+    request
+}
+
+/// Benchmarks read, write and update through a layer over `store`.
+fn bench_store<S: SessionStore + Clone>(
+    c: &mut Criterion,
+    runtime: &Runtime,
+    name: &str,
+    store: S,
+) {
+    // Short-lived, so what the benchmark writes to a shared server expires.
+    let layer = SessionLayer::<Profile>::new(Key::generate())
+        .expect("Profile round-trips")
+        .expiry(Expiry::MaxAge(Duration::from_secs(60)))
+        .with_store(store);
+
+    let mut writer = layer.layer(service_fn(write_new));
+    let first = runtime
+        .block_on(writer.ready().await_call(request(None)))
+        .expect("session saved");
+    let line = first.headers()[SET_COOKIE].to_str().expect("ASCII");
+    let cookie = HeaderValue::from_str(line.split(';').next().unwrap_or_default()).expect("cookie");
+
+    let mut group = c.benchmark_group(format!("store/{name}"));
+    let mut reader = layer.layer(service_fn(read));
+    let answer = runtime
+        .block_on(reader.ready().await_call(request(Some(&cookie))))
+        .expect("read");
+    assert_eq!(answer.body(), "1234567", "read must see the saved session");
+    group.bench_function("read", |b| {
+        b.iter_batched(
+            || request(Some(&cookie)),
+            |request| {
+                runtime
+                    .block_on(reader.ready().await_call(request))
+                    .expect("read")
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("write_new", |b| {
+        b.iter_batched(
+            || request(None),
+            |request| {
+                runtime
+                    .block_on(writer.ready().await_call(request))
+                    .expect("write")
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    let mut updater = layer.layer(service_fn(update));
+    group.bench_function("update", |b| {
+        b.iter_batched(
+            || request(Some(&cookie)),
+            |request| {
+                runtime
+                    .block_on(updater.ready().await_call(request))
+                    .expect("update")
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+/// `ready().await` then `call`, as one future.
+trait AwaitCall<S> {
+    fn await_call(
+        self,
+        request: Request<String>,
+    ) -> impl std::future::Future<Output = Result<Response<String>, SessionError>>;
+}
+
+impl<'a, S> AwaitCall<S> for tower::util::Ready<'a, S, Request<String>>
+where
+    S: Service<Request<String>, Response = Response<String>, Error = SessionError>,
+{
+    async fn await_call(self, request: Request<String>) -> Result<Response<String>, SessionError> {
+        self.await?.call(request).await
+    }
+}
+
+fn stores(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let mut plain = service_fn(bare);
+    c.bench_function("store/bare", |b| {
+        b.iter_batched(
+            || request(None),
+            |request| {
+                runtime
+                    .block_on(plain.ready().await_call(request))
+                    .expect("bare")
+            },
+            BatchSize::SmallInput,
+        );
+    });
+
+    // Big enough that the benchmark's new sessions never evict.
+    bench_store(
+        c,
+        &runtime,
+        "memory",
+        MemoryStore::new().with_capacity(10_000_000),
+    );
+
+    #[cfg(feature = "redis")]
+    match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let store = runtime
+                .block_on(tower_cookie_sessions::store::RedisStore::connect(&url))
+                .expect("REDIS_URL names a reachable server")
+                .with_prefix(format!("tcs-bench:{}:", std::process::id()));
+            bench_store(c, &runtime, "redis", store);
+        }
+        Err(_) => eprintln!("store/redis skipped: REDIS_URL is not set"),
+    }
+    #[cfg(not(feature = "redis"))]
+    eprintln!("store/redis skipped: build with --features redis");
+}
+
+criterion_group!(benches, stores);
+criterion_main!(benches);
