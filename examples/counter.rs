@@ -1,15 +1,24 @@
-//! A visit counter with client-side sessions, on axum.
+//! A visit counter with sessions, on axum: client-side by default, or in
+//! the store `SESSION_STORE` names.
 //!
 //! ```text
 //! SESSION_KEY=$(openssl rand -hex 32) cargo run --example counter
 //! curl -c jar -b jar localhost:3000/             # visits: 1, then 2, ...
 //! curl -c jar -b jar 'localhost:3000/grow?bytes=5000'   # 500: session too large
 //! curl -c jar -b jar -X POST localhost:3000/logout
+//!
+//! SESSION_STORE=memory cargo run --example counter
+//! SESSION_STORE=redis://127.0.0.1:6379 cargo run --features redis --example counter
+//! SESSION_STORE=postgres://postgres@127.0.0.1/test cargo run --features postgres --example counter
+//! SESSION_STORE=sqlite://sessions.db cargo run --features sqlite --example counter
 //! ```
 //!
-//! `PORT` changes the port (default 3000); `RUST_LOG` the log filter. At
-//! debug level the layer says why it refused a cookie: edit the jar file
-//! and watch.
+//! `SESSION_STORE` is `cookie` (the default: the whole session is the
+//! cookie), `memory`, or a `redis://`, `postgres://` or `sqlite://PATH` URL
+//! (the SQLite file is created if missing). With a store there is no 4 KB
+//! limit: `/grow` keeps growing. `PORT` changes the port (default 3000);
+//! `RUST_LOG` the log filter. At debug level the layer says why it refused
+//! a cookie: edit the jar file and watch.
 
 use std::error::Error;
 use std::net::SocketAddr;
@@ -20,6 +29,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use tower_cookie_sessions::store::MemoryStore;
 use tower_cookie_sessions::{Key, Session, SessionLayer};
 use tracing_subscriber::EnvFilter;
 
@@ -31,9 +41,8 @@ struct Visitor {
     notes: String,
 }
 
-/// Larger requests are refused before allocating: the layer refuses
-/// sessions over 4 KB anyway, so this only stops one request from asking
-/// for gigabytes.
+/// Larger requests are refused before allocating, so one request cannot
+/// ask for gigabytes; repeated requests still grow a store's session.
 const MAX_GROW: usize = 64 * 1024;
 
 #[tokio::main]
@@ -65,7 +74,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .route("/health", get(health))
         .route("/logout", post(logout))
         .route("/grow", get(grow));
-    let app = with_sessions(app)?;
+    let app = with_sessions(app).await?;
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
@@ -78,9 +87,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
 }
 
 /// All session configuration lives here. It returns the wrapped `Router`
-/// rather than the layer, so that choosing a server-side store later (whose
-/// layer has another type) changes only this function.
-fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
+/// rather than the layer, because a layer's type names its store.
+async fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
     let key = match std::env::var("SESSION_KEY") {
         Ok(hex) => Key::from_hex(&hex)
             .map_err(|error| format!("SESSION_KEY must be 64 hex characters: {error}"))?,
@@ -96,7 +104,95 @@ fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
     // Browsers drop `Secure` cookies sent over plain HTTP (except to
     // localhost); behind TLS, leave the default on.
     let layer = SessionLayer::<Visitor>::new(key)?.secure(false)?;
-    Ok(app.layer(layer))
+
+    let store = std::env::var("SESSION_STORE").unwrap_or_default();
+    let app = match store.as_str() {
+        "" | "cookie" => app.layer(layer),
+        "memory" => app.layer(layer.with_store(MemoryStore::new())),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            app.layer(layer.with_store(stores::redis(url).await?))
+        }
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            app.layer(layer.with_store(stores::postgres(url).await?))
+        }
+        url if url.starts_with("sqlite://") => {
+            app.layer(layer.with_store(stores::sqlite(url).await?))
+        }
+        other => {
+            return Err(format!(
+            "SESSION_STORE {other:?}: use cookie, memory, redis://…, postgres://… or sqlite://PATH"
+        )
+            .into())
+        }
+    };
+    tracing::info!(
+        "sessions: {}",
+        if store.is_empty() { "cookie" } else { &store }
+    );
+    Ok(app)
+}
+
+/// Connects each store, or explains which feature it needs.
+mod stores {
+    use std::error::Error;
+
+    /// How often SQL stores delete expired rows.
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    const CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+    #[cfg(feature = "redis")]
+    pub(super) async fn redis(
+        url: &str,
+    ) -> Result<tower_cookie_sessions::store::RedisStore, Box<dyn Error>> {
+        Ok(tower_cookie_sessions::store::RedisStore::connect(url).await?)
+    }
+
+    #[cfg(feature = "postgres")]
+    pub(super) async fn postgres(
+        url: &str,
+    ) -> Result<tower_cookie_sessions::store::PostgresStore, Box<dyn Error>> {
+        let store = tower_cookie_sessions::store::PostgresStore::connect(url).await?;
+        store.migrate().await?;
+        tokio::spawn(store.cleanup_task(CLEANUP_EVERY));
+        Ok(store)
+    }
+
+    #[cfg(feature = "sqlite")]
+    pub(super) async fn sqlite(
+        url: &str,
+    ) -> Result<tower_cookie_sessions::store::SqliteStore, Box<dyn Error>> {
+        let store = tower_cookie_sessions::store::SqliteStore::connect(url).await?;
+        store.migrate().await?;
+        tokio::spawn(store.cleanup_task(CLEANUP_EVERY));
+        Ok(store)
+    }
+
+    #[cfg(not(feature = "redis"))]
+    pub(super) async fn redis(
+        _: &str,
+    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
+        Err("a redis:// SESSION_STORE needs `cargo run --features redis --example counter`".into())
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    pub(super) async fn postgres(
+        _: &str,
+    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
+        Err(
+            "a postgres:// SESSION_STORE needs `cargo run --features postgres --example counter`"
+                .into(),
+        )
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    pub(super) async fn sqlite(
+        _: &str,
+    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
+        Err(
+            "a sqlite:// SESSION_STORE needs `cargo run --features sqlite --example counter`"
+                .into(),
+        )
+    }
 }
 
 async fn count(session: Session<Visitor>) -> String {
