@@ -1,11 +1,4 @@
 #![doc = include_str!("../README.md")]
-//!
-//! # Features
-//!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `axum` | yes | [`Session`] and [`Cookies`] as axum extractors |
-//! | `memory-store` | yes | [`store::MemoryStore`], sessions in process memory |
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
