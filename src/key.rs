@@ -131,7 +131,7 @@ impl Key {
     /// ```
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
         let text = text.trim().as_bytes();
-        if text.len() % 2 != 0 {
+        if !text.len().is_multiple_of(2) {
             return Err(KeyError::Encoding);
         }
         let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(text.len() / 2));

@@ -27,3 +27,13 @@ pub use session::{ConfigError, Session, SessionError, SessionLayer};
 /// Cookie types from the [`cookie`](https://docs.rs/cookie) crate, used by
 /// [`Cookies`].
 pub use cookie::{Cookie, SameSite};
+
+/// The `redis` crate, to build connections for
+/// [`RedisStore::new`](store::RedisStore::new) without a direct dependency.
+#[cfg(feature = "redis")]
+pub use redis;
+
+/// The `sqlx` crate, to build pools for the SQL stores without a direct
+/// dependency.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use sqlx;

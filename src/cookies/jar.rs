@@ -428,10 +428,10 @@ fn set_cookie_value(cookie: &Cookie<'_>) -> Result<HeaderValue, &'static str> {
     if cookie.name().is_empty() {
         return Err("empty name");
     }
-    if !cookie.path().map_or(true, is_attribute_value) {
+    if !cookie.path().is_none_or(is_attribute_value) {
         return Err("invalid Path");
     }
-    if !cookie.domain().map_or(true, is_attribute_value) {
+    if !cookie.domain().is_none_or(is_attribute_value) {
         return Err("invalid Domain");
     }
     // `cookie` converts Expires to UTC with a conversion that panics out of

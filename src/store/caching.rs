@@ -67,11 +67,7 @@ impl<Cache: SessionStore, Store: SessionStore> CachingStore<Cache, Store> {
 }
 
 impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cache, Store> {
-    async fn create(
-        &self,
-        key: &RecordKey,
-        record: &Record,
-    ) -> Result<bool> {
+    async fn create(&self, key: &RecordKey, record: &Record) -> Result<bool> {
         let created = self.store.create(key, record).await?;
         if created {
             self.refresh(key, Some(record)).await;
@@ -92,12 +88,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         Ok(record)
     }
 
-    async fn save(
-        &self,
-        key: &RecordKey,
-        record: &Record,
-        expected_version: u64,
-    ) -> Result<bool> {
+    async fn save(&self, key: &RecordKey, record: &Record, expected_version: u64) -> Result<bool> {
         let saved = self.store.save(key, record, expected_version).await;
         match &saved {
             Ok(true) => self.refresh(key, Some(record)).await,
@@ -114,11 +105,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         deleted
     }
 
-    async fn touch(
-        &self,
-        key: &RecordKey,
-        expires_at: SystemTime,
-    ) -> Result<bool> {
+    async fn touch(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool> {
         let touched = self.store.touch(key, expires_at).await;
         let cached = match touched {
             Ok(true) => self.cache.touch(key, expires_at).await.unwrap_or(false),

@@ -40,10 +40,24 @@ use sha2::{Digest, Sha256};
 mod caching;
 #[cfg(feature = "memory-store")]
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use caching::CachingStore;
 #[cfg(feature = "memory-store")]
 pub use memory::{MemoryStore, DEFAULT_CAPACITY};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// What a store keeps for one session.
 ///

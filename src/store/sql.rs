@@ -39,7 +39,7 @@ impl TableName {
             None => (None, text),
         };
         if !is_identifier(name, MAX_NAME_LEN)
-            || !schema.map_or(true, |schema| is_identifier(schema, MAX_SCHEMA_LEN))
+            || !schema.is_none_or(|schema| is_identifier(schema, MAX_SCHEMA_LEN))
         {
             return Err(invalid());
         }

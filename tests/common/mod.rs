@@ -219,4 +219,7 @@ impl Write for ThreadWriter {
     }
 }
 
+#[cfg(feature = "redis")]
+pub mod redis_server;
+pub mod sql;
 pub mod store_suite;

@@ -1,0 +1,295 @@
+//! `RedisStore` through the layer while its server dies, stalls and comes
+//! back: each test runs a private `redis-server` it can kill.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use common::redis_server::{unique_prefix, RedisServer};
+use common::store_suite::{map_app, map_app_with_barrier, suite_key};
+use common::{body_text, cookie_pair, get_with, set_cookies};
+use tokio::sync::Barrier;
+use tower_cookie_sessions::session::{LoadFailure, StoreBackend};
+use tower_cookie_sessions::store::RedisStore;
+use tower_cookie_sessions::{SessionLayer, SessionMap};
+
+/// The layer's store timeout in these tests.
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How soon after the server is back a request must succeed.
+const RECOVERY: Duration = Duration::from_secs(2);
+
+async fn store_for(server: &RedisServer) -> RedisStore {
+    RedisStore::connect(&server.url())
+        .await
+        .expect("connect to the private server")
+        .with_prefix(unique_prefix())
+}
+
+fn layer(store: &RedisStore) -> SessionLayer<SessionMap, StoreBackend<RedisStore>> {
+    SessionLayer::<SessionMap>::new(suite_key())
+        .expect("layer")
+        .with_store(store.clone())
+        .store_timeout(TIMEOUT)
+}
+
+/// A new session holding `a=1`; its cookie.
+async fn new_session(app: &Router) -> String {
+    let response = get_with(app, "/set?key=a&value=1", None).await;
+    assert_eq!(response.status(), 200);
+    cookie_pair(&response, "id").expect("a new session sets its cookie")
+}
+
+/// Sends `path` until it answers 200, for at most [`RECOVERY`] from
+/// `since`; the attempts it took.
+async fn until_ok(app: &Router, path: &str, cookie: Option<&str>, since: Instant) -> u32 {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let response = get_with(app, path, cookie).await;
+        if response.status() == 200 {
+            return attempts;
+        }
+        assert!(
+            since.elapsed() < RECOVERY,
+            "still {} after {:?} and {attempts} attempts",
+            response.status(),
+            since.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_fails_with_503_while_the_server_is_down_and_recovers_after_a_restart() {
+    let test = "load_fails_with_503_while_the_server_is_down_and_recovers_after_a_restart";
+    let Some(mut server) = RedisServer::start(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    let app = map_app(layer(&store));
+    let cookie = new_session(&app).await;
+
+    server.kill();
+    for attempt in 0..2 {
+        let started = Instant::now();
+        let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+        assert_eq!(response.status(), 503, "attempt {attempt}");
+        assert!(set_cookies(&response).is_empty());
+        let body = body_text(response).await;
+        assert!(
+            body.starts_with("session could not be loaded: session store"),
+            "{body}"
+        );
+        assert!(
+            started.elapsed() < TIMEOUT + Duration::from_millis(500),
+            "answered within the store timeout, not {:?}",
+            started.elapsed()
+        );
+    }
+
+    let restarted = Instant::now();
+    server.restart();
+    // Same layer, same store: nothing is rebuilt. Nothing was persisted, so
+    // the old cookie now finds no record: a fresh session.
+    let attempts = until_ok(&app, "/get?key=a", Some(&cookie), restarted).await;
+    eprintln!(
+        "{test}: first success {:?} after the restart began, attempt {attempts}",
+        restarted.elapsed()
+    );
+    assert_eq!(
+        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
+        "none"
+    );
+    let fresh = new_session(&app).await;
+    assert_eq!(
+        body_text(get_with(&app, "/get?key=a", Some(&fresh)).await).await,
+        "1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_request_after_a_long_outage_succeeds() {
+    let test = "the_first_request_after_a_long_outage_succeeds";
+    let Some(mut server) = RedisServer::start(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    let app = map_app(layer(&store));
+    let cookie = new_session(&app).await;
+
+    server.kill();
+    let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(response.status(), 503);
+    // Longer than the connection manager's reconnect attempts last: it has
+    // given up by the time the server is back.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let restarted = Instant::now();
+    server.restart();
+    let attempts = until_ok(&app, "/get?key=a", Some(&cookie), restarted).await;
+    eprintln!(
+        "{test}: first success {:?} after the restart began, attempt {attempts}",
+        restarted.elapsed()
+    );
+    assert_eq!(
+        attempts, 1,
+        "the first request once the server answers succeeds"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_session_is_not_sent_while_the_server_is_down() {
+    let test = "a_new_session_is_not_sent_while_the_server_is_down";
+    let Some(mut server) = RedisServer::start(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    let app = map_app(layer(&store));
+    let _ = new_session(&app).await;
+
+    server.kill();
+    for attempt in 0..2 {
+        let response = get_with(&app, "/set?key=b&value=2", None).await;
+        assert_eq!(response.status(), 500, "attempt {attempt}");
+        assert!(
+            set_cookies(&response).is_empty(),
+            "no cookie for a record that was not created"
+        );
+        let body = body_text(response).await;
+        assert!(body.starts_with("session could not be saved"), "{body}");
+    }
+
+    let restarted = Instant::now();
+    server.restart();
+    let attempts = until_ok(&app, "/set?key=b&value=2", None, restarted).await;
+    eprintln!(
+        "{test}: first success {:?} after the restart began, attempt {attempts}",
+        restarted.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
+    let test = "a_save_after_the_server_died_answers_500_without_a_cookie";
+    let Some(mut server) = RedisServer::start(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    let barrier = Arc::new(Barrier::new(2));
+    // A persistent cookie, so a successful save would resend it.
+    let layer = layer(&store).expiry(tower_cookie_sessions::session::Expiry::Inactivity(
+        Duration::from_secs(600),
+    ));
+    let app = map_app_with_barrier(layer, Arc::clone(&barrier));
+    let cookie = new_session(&app).await;
+
+    // The request loads the session, then waits; the server dies before it
+    // saves.
+    let racing = tokio::spawn({
+        let app = app.clone();
+        let cookie = cookie.clone();
+        async move { get_with(&app, "/race?key=b&value=2", Some(&cookie)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.kill();
+    barrier.wait().await;
+    let response = racing.await.expect("task");
+    assert_eq!(response.status(), 500);
+    assert!(set_cookies(&response).is_empty());
+    assert!(body_text(response)
+        .await
+        .starts_with("session could not be saved"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down() {
+    let test = "continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down";
+    let Some(mut server) = RedisServer::start(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    let app = map_app(layer(&store).on_load_failure(LoadFailure::ContinueEmpty));
+    let cookie = new_session(&app).await;
+    assert_eq!(
+        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
+        "1"
+    );
+
+    server.kill();
+    for attempt in 0..2 {
+        let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+        assert_eq!(response.status(), 200, "attempt {attempt}");
+        assert!(set_cookies(&response).is_empty());
+        assert_eq!(body_text(response).await, "none", "an empty session");
+    }
+    // Changes to the stand-in session are dropped, and no cookie replaces
+    // the visitor's.
+    let response = get_with(&app, "/set?key=b&value=2", Some(&cookie)).await;
+    assert_eq!(response.status(), 200);
+    assert!(set_cookies(&response).is_empty(), "never saved");
+
+    let restarted = Instant::now();
+    server.restart();
+    let fresh = loop {
+        let response = get_with(&app, "/set?key=c&value=3", None).await;
+        if let Some(cookie) = cookie_pair(&response, "id") {
+            break cookie;
+        }
+        assert!(
+            restarted.elapsed() < RECOVERY,
+            "no session saved {:?} after the restart began",
+            restarted.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "{test}: first saved session {:?} after the restart began",
+        restarted.elapsed()
+    );
+    assert_eq!(
+        body_text(get_with(&app, "/get?key=c", Some(&fresh)).await).await,
+        "3"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_server_makes_the_load_time_out_with_503() {
+    let test = "a_stalled_server_makes_the_load_time_out_with_503";
+    let Some(server) = RedisServer::start(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    let app = map_app(layer(&store));
+    let cookie = new_session(&app).await;
+
+    server.pause();
+    let started = Instant::now();
+    let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    let took = started.elapsed();
+    server.resume();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        body_text(response).await.trim_end(),
+        "session could not be loaded: session store timed out"
+    );
+    assert!(
+        took >= TIMEOUT && took < TIMEOUT + Duration::from_millis(500),
+        "timed out after {took:?}"
+    );
+
+    let resumed = Instant::now();
+    let attempts = until_ok(&app, "/get?key=a", Some(&cookie), resumed).await;
+    eprintln!(
+        "{test}: first success {:?} after the server resumed, attempt {attempts}",
+        resumed.elapsed()
+    );
+    assert_eq!(
+        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
+        "1",
+        "the session survived the stall"
+    );
+}
