@@ -1,3 +1,5 @@
+use std::any::Any;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -8,7 +10,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
 use super::error::CookieError;
-use super::parse::parse_cookie_header;
+use super::parse::{pairs, parse_cookie_header};
 use super::private::PrivateCookies;
 use crate::key::KeyRing;
 
@@ -59,9 +61,39 @@ pub struct Cookies {
 struct Inner {
     /// The request's `Cookie` fields, kept raw: cloning a `HeaderValue` is a
     /// reference-count increment, and parsing waits for the first access.
-    raw: Vec<HeaderValue>,
+    raw: RawCookies,
     key: Option<Arc<KeyRing>>,
     state: Mutex<State>,
+}
+
+/// The request's `Cookie` fields. Nearly every request has at most one,
+/// so it is kept inline and only further fields take a `Vec`.
+struct RawCookies {
+    first: Option<HeaderValue>,
+    more: Vec<HeaderValue>,
+}
+
+impl RawCookies {
+    fn iter(&self) -> impl Iterator<Item = &HeaderValue> {
+        self.first.iter().chain(&self.more)
+    }
+
+    fn new(headers: &HeaderMap) -> Self {
+        let mut fields = headers.get_all(COOKIE).iter();
+        Self {
+            first: fields.next().cloned(),
+            more: fields.cloned().collect(),
+        }
+    }
+}
+
+/// A session layer's place in the jar: what it loads sessions with (its
+/// typed source, type-erased here) and the session once a handler opened
+/// it. Keeping these in the jar, rather than in extensions of their own,
+/// saves every request an extension insert.
+struct SessionSlot {
+    source: Arc<dyn Any + Send + Sync>,
+    loaded: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 #[derive(Default)]
@@ -71,6 +103,10 @@ struct State {
     /// At most one change per (name, path, domain), oldest first.
     changes: Vec<Change>,
     private_accessed: bool,
+    /// The session layer's slot, inline because nearly every jar has at
+    /// most one; further stacked session layers go in `more_sessions`.
+    session: Option<SessionSlot>,
+    more_sessions: Vec<SessionSlot>,
 }
 
 struct Change {
@@ -80,10 +116,10 @@ struct Change {
 }
 
 impl State {
-    fn parsed(&mut self, raw: &[HeaderValue]) -> &[(String, String)] {
+    fn parsed(&mut self, raw: &RawCookies) -> &[(String, String)] {
         self.parsed.get_or_insert_with(|| {
             let mut pairs = Vec::new();
-            for value in raw {
+            for value in raw.iter() {
                 parse_cookie_header(value.as_bytes(), &mut pairs);
             }
             pairs
@@ -120,12 +156,115 @@ fn same_cookie(a: &Cookie<'_>, b: &Cookie<'_>) -> bool {
 impl Cookies {
     /// A jar over the request's `Cookie` fields; nothing is parsed yet.
     pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
+        Self::with_session(headers, key, None)
+    }
+
+    /// A jar that also carries a session layer's source.
+    pub(crate) fn with_session(
+        headers: &HeaderMap,
+        key: Option<Arc<KeyRing>>,
+        session: Option<Arc<dyn Any + Send + Sync>>,
+    ) -> Cookies {
+        let state = State {
+            session: session.map(|source| SessionSlot {
+                source,
+                loaded: None,
+            }),
+            ..State::default()
+        };
         Cookies {
             inner: Arc::new(Inner {
-                raw: headers.get_all(COOKIE).iter().cloned().collect(),
+                raw: RawCookies::new(headers),
                 key,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
             }),
+        }
+    }
+
+    /// Whether nothing in this request used the jar in a way the response
+    /// must show: no change, no private cookie, no opened session. Lets the
+    /// common response skip the rest in one lock.
+    pub(crate) fn is_untouched(&self) -> bool {
+        let state = self.lock();
+        state.changes.is_empty()
+            && !state.private_accessed
+            && state
+                .session
+                .iter()
+                .chain(&state.more_sessions)
+                .all(|slot| slot.loaded.is_none())
+    }
+
+    /// Adds a session layer's source to a jar an outer layer made.
+    pub(crate) fn attach_session(&self, source: Arc<dyn Any + Send + Sync>) {
+        let slot = SessionSlot {
+            source,
+            loaded: None,
+        };
+        let mut state = self.lock();
+        if state.session.is_none() {
+            state.session = Some(slot);
+        } else {
+            state.more_sessions.push(slot);
+        }
+    }
+
+    /// The source of type `S` a session layer attached, and the session it
+    /// loaded (of type `L`), if any.
+    pub(crate) fn session<S, L>(&self) -> Option<(Arc<S>, Option<Arc<L>>)>
+    where
+        S: Any + Send + Sync,
+        L: Any + Send + Sync,
+    {
+        let state = self.lock();
+        state
+            .session
+            .iter()
+            .chain(&state.more_sessions)
+            .find_map(|slot| {
+                let source = Arc::clone(&slot.source).downcast::<S>().ok()?;
+                let loaded = slot
+                    .loaded
+                    .as_ref()
+                    .and_then(|loaded| Arc::clone(loaded).downcast::<L>().ok());
+                Some((source, loaded))
+            })
+    }
+
+    /// Records the session loaded for the layer whose source is `source`,
+    /// unless one was recorded meanwhile; returns the one that stays.
+    pub(crate) fn set_session<L>(
+        &self,
+        source: &Arc<dyn Any + Send + Sync>,
+        loaded: Arc<L>,
+    ) -> Arc<L>
+    where
+        L: Any + Send + Sync,
+    {
+        let mut state = self.lock();
+        let State {
+            session,
+            more_sessions,
+            ..
+        } = &mut *state;
+        let Some(slot) = session
+            .iter_mut()
+            .chain(more_sessions.iter_mut())
+            .find(|slot| Arc::ptr_eq(&slot.source, source))
+        else {
+            return loaded;
+        };
+        match slot
+            .loaded
+            .as_ref()
+            .and_then(|kept| Arc::clone(kept).downcast::<L>().ok())
+        {
+            Some(kept) => kept,
+            None => {
+                let erased: Arc<dyn Any + Send + Sync> = loaded.clone();
+                slot.loaded = Some(erased);
+                loaded
+            }
         }
     }
 
@@ -364,17 +503,20 @@ impl Cookies {
         Ok(PrivateCookies::new(self.clone(), ring))
     }
 
-    /// Values of the request cookies called `name`, in request order, at
-    /// most `max` of them; changes made in this request are ignored.
-    pub(crate) fn request_values(&self, name: &str, max: usize) -> Vec<String> {
-        let mut state = self.lock();
-        state
-            .parsed(&self.inner.raw)
+    /// Values of the request cookies called `name`, in request order;
+    /// changes made in this request are ignored. Reads the raw header
+    /// without parsing or caching the whole jar, and borrows each value
+    /// unless it had to be percent-decoded.
+    pub(crate) fn request_values<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+        self.inner
+            .raw
             .iter()
-            .filter(|(n, _)| n == name)
-            .take(max)
-            .map(|(_, v)| v.clone())
-            .collect()
+            .flat_map(|field| pairs(field.as_bytes()))
+            .filter(move |(pair_name, _)| pair_name == name)
+            .map(|(_, value)| value)
     }
 
     /// The latest change to the cookie called `name`: `None` if there is
@@ -514,9 +656,10 @@ mod tests {
     fn request_values_are_in_order_capped_and_ignore_changes() {
         let cookies = jar(&[b"id=1; other=x", b"id=2; id=3"]);
         cookies.add(Cookie::new("id", "new"));
-        assert_eq!(cookies.request_values("id", 2), ["1", "2"]);
-        assert_eq!(cookies.request_values("id", 10), ["1", "2", "3"]);
-        assert!(cookies.request_values("none", 3).is_empty());
+        let values = |name, max| cookies.request_values(name).take(max).collect::<Vec<_>>();
+        assert_eq!(values("id", 2), ["1", "2"]);
+        assert_eq!(values("id", 10), ["1", "2", "3"]);
+        assert!(values("none", 3).is_empty());
     }
 
     #[test]

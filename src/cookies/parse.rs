@@ -17,10 +17,17 @@ use percent_encoding::percent_decode;
 /// are trimmed. Values are percent-decoded because this crate writes them
 /// percent-encoded; double quotes around a value are kept as they were sent.
 pub(crate) fn parse_cookie_header(header: &[u8], out: &mut Vec<(String, String)>) {
-    out.extend(header.split(|&b| b == b';').filter_map(parse_pair));
+    out.extend(pairs(header).map(|(name, value)| (name.into_owned(), value.into_owned())));
 }
 
-fn parse_pair(pair: &[u8]) -> Option<(String, String)> {
+/// The same pairs as [`parse_cookie_header`], borrowed from the header
+/// where no percent-decoding was needed, so a lookup of one cookie (the
+/// session's, on every request that opens it) allocates nothing.
+pub(crate) fn pairs(header: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    header.split(|&b| b == b';').filter_map(parse_pair)
+}
+
+fn parse_pair(pair: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let eq = pair.iter().position(|&b| b == b'=')?;
     let name = trim(&pair[..eq]);
     let value = trim(&pair[eq + 1..]);
@@ -30,10 +37,10 @@ fn parse_pair(pair: &[u8]) -> Option<(String, String)> {
     Some((decode(name)?, decode(value)?))
 }
 
-fn decode(raw: &[u8]) -> Option<String> {
+fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
     match percent_decode(raw).into() {
-        Cow::Borrowed(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
-        Cow::Owned(bytes) => String::from_utf8(bytes).ok(),
+        Cow::Borrowed(bytes) => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+        Cow::Owned(bytes) => String::from_utf8(bytes).ok().map(Cow::Owned),
     }
 }
 

@@ -109,9 +109,9 @@ impl PrivateCookies {
             return Some(cookie);
         }
         self.cookies
-            .request_values(name, MAX_CANDIDATES)
-            .iter()
-            .find_map(|value| self.open(name, value))
+            .request_values(name)
+            .take(MAX_CANDIDATES)
+            .find_map(|value| self.open(name, &value))
             .map(|plaintext| Cookie::new(name.to_owned(), plaintext))
     }
 

@@ -66,7 +66,7 @@ impl<T: SessionData> ErasedBackend<T> for CookieBackend {
 fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> State<T> {
     let now = unix_seconds(config.clock.now());
     let name = config.cookie_name.as_str();
-    for value in cookies.request_values(name, MAX_CANDIDATES) {
+    for value in cookies.request_values(name).take(MAX_CANDIDATES) {
         match envelope::open(&config.keys, Purpose::Session, name, &value) {
             Ok(opened) => {
                 return match decode_session(config, &opened.plaintext, now) {

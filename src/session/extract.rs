@@ -74,7 +74,7 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(lazy) = parts.extensions.get::<LazySession<T>>().cloned() else {
+        let Some(lazy) = LazySession::<T>::from_extensions(&parts.extensions) else {
             let error = SessionError::MissingLayer {
                 type_name: std::any::type_name::<T>(),
             };

@@ -9,7 +9,6 @@ use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::cookies::Cookies;
 use crate::headers;
 use crate::session::backend::{MaybeReady, SetCookie};
 use crate::session::error::SessionError;
@@ -27,7 +26,8 @@ pin_project! {
         #[pin]
         future: F,
         lazy: LazySession<T>,
-        owned_jar: Option<Cookies>,
+        // Whether this layer made the jar, and so writes its changes.
+        owns_jar: bool,
         committing: Option<Committing<F::Output>>,
     }
 }
@@ -39,11 +39,11 @@ struct Committing<O> {
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
-    pub(crate) fn new(future: F, lazy: LazySession<T>, owned_jar: Option<Cookies>) -> Self {
+    pub(crate) fn new(future: F, lazy: LazySession<T>, owns_jar: bool) -> Self {
         Self {
             future,
             lazy,
-            owned_jar,
+            owns_jar,
             committing: None,
         }
     }
@@ -61,10 +61,13 @@ where
         let mut this = self.project();
         if this.committing.is_none() {
             let output = ready!(this.future.as_mut().poll(cx));
+            if this.lazy.cookies().is_untouched() {
+                return Poll::Ready(output);
+            }
             let Some(session) = this.lazy.loaded() else {
-                return Poll::Ready(output.map(|response| {
-                    finish(response, None, this.owned_jar.as_ref(), false, this.lazy)
-                }));
+                return Poll::Ready(
+                    output.map(|response| finish(response, None, *this.owns_jar, false, this.lazy)),
+                );
             };
             let commit = this.lazy.backend().commit(this.lazy.config(), &session);
             *this.committing = Some(Committing { output, commit });
@@ -76,15 +79,9 @@ where
         let Some(Committing { output, .. }) = this.committing.take() else {
             unreachable!("polled above");
         };
-        Poll::Ready(output.map(|response| {
-            finish(
-                response,
-                Some(result),
-                this.owned_jar.as_ref(),
-                true,
-                this.lazy,
-            )
-        }))
+        Poll::Ready(
+            output.map(|response| finish(response, Some(result), *this.owns_jar, true, this.lazy)),
+        )
     }
 }
 
@@ -93,7 +90,7 @@ where
 fn finish<B: From<String>, T>(
     mut response: Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
-    owned_jar: Option<&Cookies>,
+    owns_jar: bool,
     session_opened: bool,
     lazy: &LazySession<T>,
 ) -> Response<B> {
@@ -111,7 +108,8 @@ fn finish<B: From<String>, T>(
         None => None,
     };
     let headers = response.headers_mut();
-    if let Some(jar) = owned_jar {
+    if owns_jar {
+        let jar = lazy.cookies();
         jar.write_changes(headers);
         if jar.private_accessed() {
             headers::add_vary_cookie(headers);

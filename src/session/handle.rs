@@ -49,7 +49,8 @@ pub struct Session<T> {
     shared: Arc<Shared<T>>,
 }
 
-struct Shared<T> {
+/// What clones of one `Session<T>` share.
+pub(crate) struct Shared<T> {
     state: Mutex<State<T>>,
     config: Arc<SessionConfig>,
 }
@@ -70,6 +71,16 @@ impl<T: SessionData> Session<T> {
                 config,
             }),
         }
+    }
+
+    /// The shared state, so the request's jar can keep the session without
+    /// another allocation.
+    pub(crate) fn into_shared(self) -> Arc<Shared<T>> {
+        self.shared
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared<T>>) -> Self {
+        Self { shared }
     }
 
     /// Opens the session of a request, for plain tower or hyper services
@@ -114,7 +125,7 @@ impl<T: SessionData> Session<T> {
     pub fn load(
         extensions: &Extensions,
     ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
-        let lazy = extensions.get::<LazySession<T>>().cloned();
+        let lazy = LazySession::<T>::from_extensions(extensions);
         async move {
             match lazy {
                 Some(lazy) => lazy.get_or_load().await,

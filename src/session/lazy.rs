@@ -1,50 +1,52 @@
-//! The request extension that opens the session only when asked.
+//! The session of a request, opened only when a handler asks.
 
+use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use http::Extensions;
 
 use crate::cookies::Cookies;
 use crate::session::backend::ErasedBackend;
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::Session;
+use crate::session::handle::{Session, Shared};
 use crate::session::SessionData;
 
-/// Put in request extensions by the service; the session handle comes
-/// from here, and the response future reads back what the handler did.
-pub(crate) struct LazySession<T> {
-    inner: Arc<Inner<T>>,
+/// What a session layer shares with all its requests: its configuration
+/// and backend. Attached to each request's cookie jar, so a request costs
+/// one extension (the jar), not two.
+pub(crate) struct SessionSource<T> {
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) backend: Arc<dyn ErasedBackend<T>>,
 }
 
-struct Inner<T> {
-    config: Arc<SessionConfig>,
-    backend: Arc<dyn ErasedBackend<T>>,
+/// A request's session: the jar that holds it and the layer's source.
+pub(crate) struct LazySession<T> {
     cookies: Cookies,
-    session: Mutex<Option<Session<T>>>,
+    source: Arc<SessionSource<T>>,
 }
 
 impl<T> Clone for LazySession<T> {
     fn clone(&self) -> Self {
         Self {
-            inner: Arc::clone(&self.inner),
+            cookies: self.cookies.clone(),
+            source: Arc::clone(&self.source),
         }
     }
 }
 
 impl<T: SessionData> LazySession<T> {
-    pub(crate) fn new(
-        config: Arc<SessionConfig>,
-        backend: Arc<dyn ErasedBackend<T>>,
-        cookies: Cookies,
-    ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                config,
-                backend,
-                cookies,
-                session: Mutex::new(None),
-            }),
-        }
+    pub(crate) fn new(cookies: Cookies, source: Arc<SessionSource<T>>) -> Self {
+        Self { cookies, source }
+    }
+
+    /// The request's session of type `T`, if a layer for `T` wraps the
+    /// service.
+    pub(crate) fn from_extensions(extensions: &Extensions) -> Option<Self> {
+        let cookies = extensions.get::<Cookies>()?;
+        let (source, _) = cookies.session::<SessionSource<T>, Shared<T>>()?;
+        Some(Self::new(cookies.clone(), source))
     }
 
     /// The request's session, opened on first call.
@@ -53,39 +55,38 @@ impl<T: SessionData> LazySession<T> {
             return Ok(session);
         }
         let state = self
-            .inner
+            .source
             .backend
-            .load(&self.inner.config, &self.inner.cookies)
+            .load(&self.source.config, &self.cookies)
             .await?;
-        let mut slot = self
-            .inner
-            .session
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let session = Session::new(state, Arc::clone(&self.source.config));
         // Two extractors in one request may load at once: the first to
         // finish wins, so both see the same shared session.
-        Ok(slot
-            .get_or_insert_with(|| Session::new(state, Arc::clone(&self.inner.config)))
-            .clone())
+        let source: Arc<dyn Any + Send + Sync> = self.source.clone();
+        let kept = self.cookies.set_session(&source, session.into_shared());
+        Ok(Session::from_shared(kept))
+    }
+
+    /// The session, if the handler opened it.
+    pub(crate) fn loaded(&self) -> Option<Session<T>> {
+        self.cookies
+            .session::<SessionSource<T>, Shared<T>>()
+            .and_then(|(_, loaded)| loaded)
+            .map(Session::from_shared)
     }
 }
 
 impl<T> LazySession<T> {
-    /// The session, if the handler opened it.
-    pub(crate) fn loaded(&self) -> Option<Session<T>> {
-        self.inner
-            .session
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    pub(crate) fn cookies(&self) -> &Cookies {
+        &self.cookies
     }
 
     pub(crate) fn config(&self) -> &Arc<SessionConfig> {
-        &self.inner.config
+        &self.source.config
     }
 
     pub(crate) fn backend(&self) -> &Arc<dyn ErasedBackend<T>> {
-        &self.inner.backend
+        &self.source.backend
     }
 }
 

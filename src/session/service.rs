@@ -1,6 +1,7 @@
 //! `SessionService`: puts the lazy session and the cookie jar into each
 //! request.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -12,7 +13,7 @@ use crate::cookies::Cookies;
 use crate::session::backend::ErasedBackend;
 use crate::session::config::SessionConfig;
 use crate::session::future::ResponseFuture;
-use crate::session::lazy::LazySession;
+use crate::session::lazy::{LazySession, SessionSource};
 use crate::session::SessionData;
 
 /// The service built by [`SessionLayer`](crate::SessionLayer).
@@ -40,8 +41,7 @@ use crate::session::SessionData;
 /// ```
 pub struct SessionService<S, T> {
     inner: S,
-    config: Arc<SessionConfig>,
-    backend: Arc<dyn ErasedBackend<T>>,
+    source: Arc<SessionSource<T>>,
 }
 
 impl<S, T> SessionService<S, T> {
@@ -52,8 +52,7 @@ impl<S, T> SessionService<S, T> {
     ) -> Self {
         Self {
             inner,
-            config,
-            backend,
+            source: Arc::new(SessionSource { config, backend }),
         }
     }
 }
@@ -62,8 +61,7 @@ impl<S: Clone, T> Clone for SessionService<S, T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            backend: Arc::clone(&self.backend),
+            source: Arc::clone(&self.source),
         }
     }
 }
@@ -73,7 +71,7 @@ impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
         f.debug_struct("SessionService")
             .field("inner", &self.inner)
             .field("type", &std::any::type_name::<T>())
-            .field("config", &self.config)
+            .field("config", &self.source.config)
             .finish()
     }
 }
@@ -93,16 +91,20 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let (cookies, owned_jar) = match request.extensions().get::<Cookies>() {
-            Some(outer) => (outer.clone(), None),
+        let source: Arc<dyn Any + Send + Sync> = self.source.clone();
+        let (cookies, owns_jar) = match request.extensions().get::<Cookies>() {
+            Some(outer) => {
+                outer.attach_session(source);
+                (outer.clone(), false)
+            }
             None => {
-                let jar = Cookies::new(request.headers(), Some(Arc::clone(&self.config.keys)));
+                let keys = Some(Arc::clone(&self.source.config.keys));
+                let jar = Cookies::with_session(request.headers(), keys, Some(source));
                 request.extensions_mut().insert(jar.clone());
-                (jar.clone(), Some(jar))
+                (jar, true)
             }
         };
-        let lazy = LazySession::new(Arc::clone(&self.config), Arc::clone(&self.backend), cookies);
-        request.extensions_mut().insert(lazy.clone());
-        ResponseFuture::new(self.inner.call(request), lazy, owned_jar)
+        let lazy = LazySession::new(cookies, Arc::clone(&self.source));
+        ResponseFuture::new(self.inner.call(request), lazy, owns_jar)
     }
 }
