@@ -12,6 +12,12 @@
 //! operating system, which makes collisions negligible without any state
 //! shared between servers.
 //!
+//! By default (feature `ring`) XChaCha20-Poly1305 runs as HChaCha20 from the
+//! `chacha20` crate followed by ring's ChaCha20-Poly1305, which is its
+//! definition; with feature `pure-rust`, or without `ring`, it is RustCrypto's
+//! `chacha20poly1305`. Both write the same bytes, so either opens the other's
+//! values.
+//!
 //! # Examples
 //!
 //! ```
@@ -27,24 +33,29 @@
 //! assert!(envelope::open(&ring, Purpose::Session, "theme", &sealed).is_err());
 //! ```
 
+mod aead;
+
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use rand::RngCore as _;
 
-use crate::key::{KeyId, KeyRing, Purpose, Subkey};
+use self::aead::{Aead as _, Selected, NONCE_LEN, TAG_LEN};
+use crate::key::{KeyId, KeyRing, Purpose};
 
 /// The envelope format version, first byte of every envelope and part of
 /// the subkey derivation.
 pub(crate) const FORMAT_VERSION: u8 = 1;
 
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 2;
 const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
+/// Where the ciphertext starts in a decoded envelope.
+const CIPHERTEXT_START: usize = HEADER_LEN + NONCE_LEN;
+
+/// Envelopes of up to this many bytes (a plaintext of up to 470) are built
+/// on the stack before their base64 is written; larger ones in a `Vec`.
+const STACK_ENVELOPE: usize = 512;
 
 /// The most a cookie's name plus value may take, in bytes. Browsers keep at
 /// most about this much per cookie; anything longer is refused before any
@@ -161,19 +172,31 @@ pub fn seal(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> S
     let mut nonce = [0u8; NONCE_LEN];
     rand::rng().fill_bytes(&mut nonce);
 
-    let mut raw = Vec::with_capacity(OVERHEAD + plaintext.len());
-    raw.extend_from_slice(&[FORMAT_VERSION, entry.id]);
-    raw.extend_from_slice(&nonce);
-    raw.extend_from_slice(plaintext);
-    let aad = associated_data(entry.id, purpose, name);
-    let tag = encrypt(
-        entry.subkey(purpose),
+    let len = OVERHEAD + plaintext.len();
+    let mut stack = [0u8; STACK_ENVELOPE];
+    let mut heap = Vec::new();
+    let raw = if len <= STACK_ENVELOPE {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap[..]
+    };
+    let (header, rest) = raw.split_at_mut(CIPHERTEXT_START);
+    let (ciphertext, tag) = rest.split_at_mut(plaintext.len());
+    header[..HEADER_LEN].copy_from_slice(&[FORMAT_VERSION, entry.id]);
+    header[HEADER_LEN..].copy_from_slice(&nonce);
+    ciphertext.copy_from_slice(plaintext);
+    let aad = AssociatedData::new(entry.id, purpose, name);
+    tag.copy_from_slice(&Selected::seal_in_place(
+        &entry.subkey(purpose).0,
         &nonce,
-        &aad,
-        &mut raw[HEADER_LEN + NONCE_LEN..],
-    );
-    raw.extend_from_slice(&tag);
-    URL_SAFE_NO_PAD.encode(&raw)
+        aad.as_bytes(),
+        ciphertext,
+    ));
+
+    let mut sealed = String::with_capacity(sealed_len(plaintext.len()));
+    URL_SAFE_NO_PAD.encode_string(raw, &mut sealed);
+    sealed
 }
 
 /// Opens a value sealed by [`seal`] for the same purpose and name.
@@ -221,20 +244,24 @@ pub fn open(
     let entry = ring.find(key_id).ok_or(OpenError::UnknownKey)?;
 
     let tag_start = raw.len() - TAG_LEN;
-    let tag = Tag::try_from(&raw[tag_start..]).map_err(|_| OpenError::Truncated)?;
-    let nonce: [u8; NONCE_LEN] = raw[HEADER_LEN..HEADER_LEN + NONCE_LEN]
+    let (head, tag) = raw.split_at_mut(tag_start);
+    let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| OpenError::Truncated)?;
+    let (header, ciphertext) = head.split_at_mut(CIPHERTEXT_START);
+    let nonce: &[u8; NONCE_LEN] = header[HEADER_LEN..]
         .try_into()
         .map_err(|_| OpenError::Truncated)?;
-    let aad = associated_data(key_id, purpose, name);
-    decrypt(
-        entry.subkey(purpose),
-        &nonce,
-        &aad,
-        &mut raw[HEADER_LEN + NONCE_LEN..tag_start],
-        &tag,
-    )?;
-    raw.truncate(tag_start);
-    raw.drain(..HEADER_LEN + NONCE_LEN);
+    let aad = AssociatedData::new(key_id, purpose, name);
+    Selected::open_in_place(
+        &entry.subkey(purpose).0,
+        nonce,
+        aad.as_bytes(),
+        ciphertext,
+        tag,
+    )
+    .map_err(|_| OpenError::Unauthentic)?;
+    // The decoded buffer becomes the plaintext: no second allocation.
+    raw.copy_within(CIPHERTEXT_START..tag_start, 0);
+    raw.truncate(tag_start - CIPHERTEXT_START);
     Ok(Opened {
         plaintext: raw,
         key_id,
@@ -242,42 +269,46 @@ pub fn open(
     })
 }
 
-/// `version | key id | purpose | name`: the name is last and the rest is
-/// fixed-width, so no two inputs share an encoding.
-fn associated_data(key_id: KeyId, purpose: Purpose, name: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(3 + name.len());
-    aad.extend_from_slice(&[FORMAT_VERSION, key_id, purpose.index()]);
-    aad.extend_from_slice(name.as_bytes());
-    aad
+/// The associated data: `version | key id | purpose | name`. The name is
+/// last and the rest is fixed-width, so no two inputs share an encoding.
+/// Kept on the stack for names of up to [`AssociatedData::INLINE_NAME`]
+/// bytes.
+struct AssociatedData {
+    inline: [u8; Self::PREFIX_LEN + Self::INLINE_NAME],
+    len: usize,
+    heap: Vec<u8>,
 }
 
-fn cipher(subkey: &Subkey) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(&subkey.0.into())
-}
+impl AssociatedData {
+    const PREFIX_LEN: usize = 3;
+    const INLINE_NAME: usize = 64;
 
-fn encrypt(
-    subkey: &Subkey,
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buffer: &mut [u8],
-) -> [u8; TAG_LEN] {
-    let tag = cipher(subkey)
-        .encrypt_inout_detached(&XNonce::from(*nonce), aad, buffer.into())
-        // Only messages over 256 GiB fail, far beyond any cookie or record.
-        .expect("XChaCha20-Poly1305 seals any message under 256 GiB");
-    tag.into()
-}
+    fn new(key_id: KeyId, purpose: Purpose, name: &str) -> Self {
+        let prefix = [FORMAT_VERSION, key_id, purpose.index()];
+        let len = Self::PREFIX_LEN + name.len();
+        let mut aad = Self {
+            inline: [0; Self::PREFIX_LEN + Self::INLINE_NAME],
+            len,
+            heap: Vec::new(),
+        };
+        if let Some(inline) = aad.inline.get_mut(..len) {
+            inline[..Self::PREFIX_LEN].copy_from_slice(&prefix);
+            inline[Self::PREFIX_LEN..].copy_from_slice(name.as_bytes());
+        } else {
+            aad.heap.reserve_exact(len);
+            aad.heap.extend_from_slice(&prefix);
+            aad.heap.extend_from_slice(name.as_bytes());
+        }
+        aad
+    }
 
-fn decrypt(
-    subkey: &Subkey,
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag: &Tag,
-) -> Result<(), OpenError> {
-    cipher(subkey)
-        .decrypt_inout_detached(&XNonce::from(*nonce), aad, buffer.into(), tag)
-        .map_err(|_| OpenError::Unauthentic)
+    fn as_bytes(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
+    }
 }
 
 #[cfg(test)]
