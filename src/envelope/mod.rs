@@ -168,6 +168,20 @@ pub const fn sealed_len(plaintext_len: usize) -> usize {
 /// ```
 #[must_use]
 pub fn seal(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
+    let mut sealed = String::with_capacity(sealed_len(plaintext.len()));
+    seal_into(ring, purpose, name, plaintext, &mut sealed);
+    sealed
+}
+
+/// [`seal`], appending to `out`: the session layer writes the value
+/// straight into its `Set-Cookie` line.
+pub(crate) fn seal_into(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    plaintext: &[u8],
+    out: &mut String,
+) {
     let entry = ring.current();
     let mut nonce = [0u8; NONCE_LEN];
     rand::rng().fill_bytes(&mut nonce);
@@ -194,9 +208,7 @@ pub fn seal(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> S
         ciphertext,
     ));
 
-    let mut sealed = String::with_capacity(sealed_len(plaintext.len()));
-    URL_SAFE_NO_PAD.encode_string(raw, &mut sealed);
-    sealed
+    URL_SAFE_NO_PAD.encode_string(raw, out);
 }
 
 /// Opens a value sealed by [`seal`] for the same purpose and name.

@@ -128,7 +128,11 @@ fn seal_session<T: SessionData>(
             limit: MAX_COOKIE_SIZE,
         });
     }
-    let value = envelope::seal(&config.keys, Purpose::Session, name, &plaintext);
     let max_age = state.deadlines.persistent.then(|| expires - now);
-    Ok(Some(set_cookie::session_cookie(config, &value, max_age)))
+    Ok(Some(set_cookie::sealed_cookie(
+        config,
+        Purpose::Session,
+        &plaintext,
+        max_age,
+    )))
 }

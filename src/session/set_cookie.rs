@@ -9,19 +9,30 @@ use std::fmt::Write as _;
 use cookie::SameSite;
 use http::HeaderValue;
 
+use crate::envelope;
+use crate::key::Purpose;
 use crate::session::config::SessionConfig;
 
-/// `Set-Cookie` for a session cookie holding `value`; persistent cookies
-/// get `Max-Age` (seconds until the session ends).
-pub(crate) fn session_cookie(
+/// `Set-Cookie` for a session cookie whose value is `plaintext`, sealed for
+/// `purpose` straight into the line (one allocation for both); persistent
+/// cookies get `Max-Age` (seconds until the session ends).
+pub(crate) fn sealed_cookie(
     config: &SessionConfig,
-    value: &str,
+    purpose: Purpose,
+    plaintext: &[u8],
     max_age: Option<u64>,
 ) -> HeaderValue {
-    let mut line = String::with_capacity(config.cookie_name.len() + value.len() + 96);
+    let value_len = envelope::sealed_len(plaintext.len());
+    let mut line = String::with_capacity(config.cookie_name.len() + value_len + 128);
     line.push_str(&config.cookie_name);
     line.push('=');
-    line.push_str(value);
+    envelope::seal_into(
+        &config.keys,
+        purpose,
+        &config.cookie_name,
+        plaintext,
+        &mut line,
+    );
     push_attributes(&mut line, config, max_age);
     to_header(line)
 }

@@ -469,9 +469,8 @@ fn id_cookie(
     deadlines: &Deadlines,
     now: u64,
 ) -> http::HeaderValue {
-    let value = envelope::seal(&config.keys, Purpose::SessionId, &config.cookie_name, id);
     let max_age = deadlines
         .persistent
         .then(|| deadlines.expires().saturating_sub(now));
-    set_cookie::session_cookie(config, &value, max_age)
+    set_cookie::sealed_cookie(config, Purpose::SessionId, id, max_age)
 }
