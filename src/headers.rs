@@ -48,6 +48,12 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
 /// keeps every other directive (`max-age=60` still applies to the browser).
 /// Several `Cache-Control` fields are folded into one.
 pub(crate) fn make_private(headers: &mut HeaderMap) {
+    // The usual case, and the one on every response that sets a session:
+    // nothing to merge with.
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        return;
+    }
     let mut kept: Vec<&[u8]> = Vec::new();
     for value in headers.get_all(CACHE_CONTROL) {
         for directive in list_items(value.as_bytes()) {

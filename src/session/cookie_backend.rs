@@ -71,7 +71,7 @@ fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> St
             Ok(opened) => {
                 return match decode_session(config, &opened.plaintext, now) {
                     Ok((data, deadlines)) => {
-                        let mut state = State::loaded(data, deadlines);
+                        let mut state = State::loaded(data, deadlines, now);
                         state.status.reseal = !opened.is_current_key;
                         state
                     }
@@ -98,8 +98,8 @@ fn seal_session<T: SessionData>(
     config: &SessionConfig,
     session: &Session<T>,
 ) -> Result<SetCookie, SessionError> {
-    let now = unix_seconds(config.clock.now());
     let mut state = session.lock();
+    let now = state.opened_at;
     if state.status.destroyed {
         return Ok(Some(set_cookie::removal(config)));
     }

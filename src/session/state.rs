@@ -16,6 +16,9 @@ pub(crate) struct State<T> {
     pub(crate) owner: Option<String>,
     /// Where the session lives in a store; `None` for client-side sessions.
     pub(crate) record: Option<RecordState<T>>,
+    /// When this request opened the session (Unix seconds). Its commit
+    /// judges deadlines by the same time, so a request reads the clock once.
+    pub(crate) opened_at: u64,
 }
 
 /// A server-side session's place in its store.
@@ -82,13 +85,14 @@ impl<T: Default> State<T> {
             status: Status::default(),
             owner: None,
             record: None,
+            opened_at: now,
         }
     }
 }
 
 impl<T> State<T> {
-    /// A session that was read back from a cookie or a record.
-    pub(crate) fn loaded(data: T, deadlines: Deadlines) -> Self {
+    /// A session that was read back from a cookie or a record at `now`.
+    pub(crate) fn loaded(data: T, deadlines: Deadlines, now: u64) -> Self {
         Self {
             data,
             deadlines,
@@ -98,6 +102,7 @@ impl<T> State<T> {
             },
             owner: None,
             record: None,
+            opened_at: now,
         }
     }
 }

@@ -195,7 +195,7 @@ async fn load_record<S: SessionStore, T: SessionData>(
     }
     match decode_session::<T>(config, &record.data, now) {
         Ok((data, deadlines)) => {
-            let mut state = State::loaded(data, deadlines);
+            let mut state = State::loaded(data, deadlines, now);
             state.status.reseal = reseal;
             state.owner = record.owner;
             state.record = Some(RecordState {
