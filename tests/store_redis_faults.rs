@@ -12,7 +12,7 @@ use common::redis_server::{unique_prefix, RedisServer};
 use common::store_suite::{map_app, map_app_with_barrier, suite_key};
 use common::{body_text, cookie_pair, get_with, set_cookies};
 use tokio::sync::Barrier;
-use tower_cookie_sessions::session::{LoadFailure, StoreBackend};
+use tower_cookie_sessions::session::{Expiry, LoadFailure, StoreBackend};
 use tower_cookie_sessions::store::RedisStore;
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
@@ -29,7 +29,10 @@ async fn store_for(server: &RedisServer) -> RedisStore {
         .with_prefix(unique_prefix())
 }
 
-fn layer(store: &RedisStore) -> SessionLayer<SessionMap, StoreBackend<RedisStore>> {
+/// What every app here is made of: [`layer`], maybe with more settings.
+type Layer = SessionLayer<SessionMap, StoreBackend<RedisStore>>;
+
+fn layer(store: &RedisStore) -> Layer {
     SessionLayer::<SessionMap>::new(suite_key())
         .expect("layer")
         .with_store(store.clone())
@@ -43,14 +46,63 @@ async fn new_session(app: &Router) -> String {
     cookie_pair(&response, "id").expect("a new session sets its cookie")
 }
 
+/// A private server for `test`, the app `app` makes of [`layer`] on a
+/// store there, and the cookie of a new session holding `a=1`; `None`
+/// when `redis-server` is missing outside CI.
+async fn start_with_session(
+    test: &str,
+    app: impl FnOnce(Layer) -> Router,
+) -> Option<(RedisServer, Router, String)> {
+    let server = RedisServer::start(test)?;
+    let store = store_for(&server).await;
+    let app = app(layer(&store));
+    let cookie = new_session(&app).await;
+    Some((server, app, cookie))
+}
+
+/// The body of the answer to `path`, whatever its status.
+async fn body_of(app: &Router, path: &str, cookie: Option<&str>) -> String {
+    body_text(get_with(app, path, cookie).await).await
+}
+
+/// Sends `path`, which must answer `status` without a `Set-Cookie`
+/// (`context` names the request in failure messages); the body.
+async fn answer_without_cookie(
+    app: &Router,
+    path: &str,
+    cookie: Option<&str>,
+    status: u16,
+    context: &str,
+) -> String {
+    let response = get_with(app, path, cookie).await;
+    assert_eq!(response.status(), status, "{context}");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "{context}: a cookie was set"
+    );
+    body_text(response).await
+}
+
 /// Sends `path` until it answers 200, for at most [`RECOVERY`] from
-/// `since`; the attempts it took.
-async fn until_ok(app: &Router, path: &str, cookie: Option<&str>, since: Instant) -> u32 {
+/// `since`, when `event` happened, and logs for `test` how long it took;
+/// the attempts it took.
+async fn until_ok(
+    test: &str,
+    event: &str,
+    app: &Router,
+    path: &str,
+    cookie: Option<&str>,
+    since: Instant,
+) -> u32 {
     let mut attempts = 0;
     loop {
         attempts += 1;
         let response = get_with(app, path, cookie).await;
         if response.status() == 200 {
+            eprintln!(
+                "{test}: first success {:?} after {event}, attempt {attempts}",
+                since.elapsed()
+            );
             return attempts;
         }
         assert!(
@@ -63,23 +115,31 @@ async fn until_ok(app: &Router, path: &str, cookie: Option<&str>, since: Instant
     }
 }
 
+/// Restarts `server`, then [`until_ok`] from when the restart began.
+async fn restart_until_ok(
+    test: &str,
+    server: &mut RedisServer,
+    app: &Router,
+    path: &str,
+    cookie: Option<&str>,
+) -> u32 {
+    let restarted = Instant::now();
+    server.restart();
+    until_ok(test, "the restart began", app, path, cookie, restarted).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_fails_with_503_while_the_server_is_down_and_recovers_after_a_restart() {
     let test = "load_fails_with_503_while_the_server_is_down_and_recovers_after_a_restart";
-    let Some(mut server) = RedisServer::start(test) else {
+    let Some((mut server, app, cookie)) = start_with_session(test, map_app).await else {
         return;
     };
-    let store = store_for(&server).await;
-    let app = map_app(layer(&store));
-    let cookie = new_session(&app).await;
 
     server.kill();
     for attempt in 0..2 {
         let started = Instant::now();
-        let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
-        assert_eq!(response.status(), 503, "attempt {attempt}");
-        assert!(set_cookies(&response).is_empty());
-        let body = body_text(response).await;
+        let context = format!("attempt {attempt}");
+        let body = answer_without_cookie(&app, "/get?key=a", Some(&cookie), 503, &context).await;
         assert!(
             body.starts_with("session could not be loaded: session store"),
             "{body}"
@@ -91,35 +151,20 @@ async fn load_fails_with_503_while_the_server_is_down_and_recovers_after_a_resta
         );
     }
 
-    let restarted = Instant::now();
-    server.restart();
     // Same layer, same store: nothing is rebuilt. Nothing was persisted, so
     // the old cookie now finds no record: a fresh session.
-    let attempts = until_ok(&app, "/get?key=a", Some(&cookie), restarted).await;
-    eprintln!(
-        "{test}: first success {:?} after the restart began, attempt {attempts}",
-        restarted.elapsed()
-    );
-    assert_eq!(
-        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
-        "none"
-    );
+    restart_until_ok(test, &mut server, &app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(body_of(&app, "/get?key=a", Some(&cookie)).await, "none");
     let fresh = new_session(&app).await;
-    assert_eq!(
-        body_text(get_with(&app, "/get?key=a", Some(&fresh)).await).await,
-        "1"
-    );
+    assert_eq!(body_of(&app, "/get?key=a", Some(&fresh)).await, "1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_request_after_a_long_outage_succeeds() {
     let test = "the_first_request_after_a_long_outage_succeeds";
-    let Some(mut server) = RedisServer::start(test) else {
+    let Some((mut server, app, cookie)) = start_with_session(test, map_app).await else {
         return;
     };
-    let store = store_for(&server).await;
-    let app = map_app(layer(&store));
-    let cookie = new_session(&app).await;
 
     server.kill();
     let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
@@ -128,13 +173,7 @@ async fn the_first_request_after_a_long_outage_succeeds() {
     // given up by the time the server is back.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let restarted = Instant::now();
-    server.restart();
-    let attempts = until_ok(&app, "/get?key=a", Some(&cookie), restarted).await;
-    eprintln!(
-        "{test}: first success {:?} after the restart began, attempt {attempts}",
-        restarted.elapsed()
-    );
+    let attempts = restart_until_ok(test, &mut server, &app, "/get?key=a", Some(&cookie)).await;
     assert_eq!(
         attempts, 1,
         "the first request once the server answers succeeds"
@@ -144,48 +183,33 @@ async fn the_first_request_after_a_long_outage_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_session_is_not_sent_while_the_server_is_down() {
     let test = "a_new_session_is_not_sent_while_the_server_is_down";
-    let Some(mut server) = RedisServer::start(test) else {
+    let Some((mut server, app, _)) = start_with_session(test, map_app).await else {
         return;
     };
-    let store = store_for(&server).await;
-    let app = map_app(layer(&store));
-    let _ = new_session(&app).await;
 
     server.kill();
     for attempt in 0..2 {
-        let response = get_with(&app, "/set?key=b&value=2", None).await;
-        assert_eq!(response.status(), 500, "attempt {attempt}");
-        assert!(
-            set_cookies(&response).is_empty(),
-            "no cookie for a record that was not created"
-        );
-        let body = body_text(response).await;
+        // No cookie either, for a record that was not created.
+        let context = format!("attempt {attempt}");
+        let body = answer_without_cookie(&app, "/set?key=b&value=2", None, 500, &context).await;
         assert!(body.starts_with("session could not be saved"), "{body}");
     }
 
-    let restarted = Instant::now();
-    server.restart();
-    let attempts = until_ok(&app, "/set?key=b&value=2", None, restarted).await;
-    eprintln!(
-        "{test}: first success {:?} after the restart began, attempt {attempts}",
-        restarted.elapsed()
-    );
+    restart_until_ok(test, &mut server, &app, "/set?key=b&value=2", None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
     let test = "a_save_after_the_server_died_answers_500_without_a_cookie";
-    let Some(mut server) = RedisServer::start(test) else {
+    let barrier = Arc::new(Barrier::new(2));
+    let app = |layer: Layer| {
+        // A persistent cookie, so a successful save would resend it.
+        let layer = layer.expiry(Expiry::Inactivity(Duration::from_secs(600)));
+        map_app_with_barrier(layer, Arc::clone(&barrier))
+    };
+    let Some((mut server, app, cookie)) = start_with_session(test, app).await else {
         return;
     };
-    let store = store_for(&server).await;
-    let barrier = Arc::new(Barrier::new(2));
-    // A persistent cookie, so a successful save would resend it.
-    let layer = layer(&store).expiry(tower_cookie_sessions::session::Expiry::Inactivity(
-        Duration::from_secs(600),
-    ));
-    let app = map_app_with_barrier(layer, Arc::clone(&barrier));
-    let cookie = new_session(&app).await;
 
     // The request loads the session, then waits; the server dies before it
     // saves.
@@ -208,29 +232,28 @@ async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down() {
     let test = "continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down";
-    let Some(mut server) = RedisServer::start(test) else {
+    let app = |layer: Layer| map_app(layer.on_load_failure(LoadFailure::ContinueEmpty));
+    let Some((mut server, app, cookie)) = start_with_session(test, app).await else {
         return;
     };
-    let store = store_for(&server).await;
-    let app = map_app(layer(&store).on_load_failure(LoadFailure::ContinueEmpty));
-    let cookie = new_session(&app).await;
-    assert_eq!(
-        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
-        "1"
-    );
+    assert_eq!(body_of(&app, "/get?key=a", Some(&cookie)).await, "1");
 
     server.kill();
     for attempt in 0..2 {
-        let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
-        assert_eq!(response.status(), 200, "attempt {attempt}");
-        assert!(set_cookies(&response).is_empty());
-        assert_eq!(body_text(response).await, "none", "an empty session");
+        let context = format!("attempt {attempt}");
+        let body = answer_without_cookie(&app, "/get?key=a", Some(&cookie), 200, &context).await;
+        assert_eq!(body, "none", "an empty session");
     }
     // Changes to the stand-in session are dropped, and no cookie replaces
     // the visitor's.
-    let response = get_with(&app, "/set?key=b&value=2", Some(&cookie)).await;
-    assert_eq!(response.status(), 200);
-    assert!(set_cookies(&response).is_empty(), "never saved");
+    answer_without_cookie(
+        &app,
+        "/set?key=b&value=2",
+        Some(&cookie),
+        200,
+        "never saved",
+    )
+    .await;
 
     let restarted = Instant::now();
     server.restart();
@@ -250,21 +273,15 @@ async fn continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down
         "{test}: first saved session {:?} after the restart began",
         restarted.elapsed()
     );
-    assert_eq!(
-        body_text(get_with(&app, "/get?key=c", Some(&fresh)).await).await,
-        "3"
-    );
+    assert_eq!(body_of(&app, "/get?key=c", Some(&fresh)).await, "3");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_server_makes_the_load_time_out_with_503() {
     let test = "a_stalled_server_makes_the_load_time_out_with_503";
-    let Some(server) = RedisServer::start(test) else {
+    let Some((server, app, cookie)) = start_with_session(test, map_app).await else {
         return;
     };
-    let store = store_for(&server).await;
-    let app = map_app(layer(&store));
-    let cookie = new_session(&app).await;
 
     server.pause();
     let started = Instant::now();
@@ -282,13 +299,17 @@ async fn a_stalled_server_makes_the_load_time_out_with_503() {
     );
 
     let resumed = Instant::now();
-    let attempts = until_ok(&app, "/get?key=a", Some(&cookie), resumed).await;
-    eprintln!(
-        "{test}: first success {:?} after the server resumed, attempt {attempts}",
-        resumed.elapsed()
-    );
+    until_ok(
+        test,
+        "the server resumed",
+        &app,
+        "/get?key=a",
+        Some(&cookie),
+        resumed,
+    )
+    .await;
     assert_eq!(
-        body_text(get_with(&app, "/get?key=a", Some(&cookie)).await).await,
+        body_of(&app, "/get?key=a", Some(&cookie)).await,
         "1",
         "the session survived the stall"
     );

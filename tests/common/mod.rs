@@ -16,6 +16,13 @@ use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use tower_cookie_sessions::{Session, SessionLayer};
 
+/// Writes to the real stderr: libtest captures `eprintln!` of passing
+/// tests, and a skipped test must be seen.
+pub fn note(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 /// The start of every test's clock: 2023-11-14T22:13:20Z.
 pub const START: u64 = 1_700_000_000;
 

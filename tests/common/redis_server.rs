@@ -41,7 +41,7 @@ pub async fn redis_store_for_test() -> Option<RedisStore> {
     else {
         assert!(!under_ci(), "REDIS_URL must be set under CI");
         static NOTICE: Once = Once::new();
-        NOTICE.call_once(|| eprintln!("skipping Redis tests: REDIS_URL is not set"));
+        NOTICE.call_once(|| super::note("skipping Redis tests: REDIS_URL is not set"));
         return None;
     };
     let store = RedisStore::connect(&url)
@@ -151,7 +151,9 @@ fn redis_server_available(test: &str) -> bool {
             !under_ci(),
             "the redis-server binary must be on PATH under CI"
         );
-        eprintln!("skipping {test}: the redis-server binary is not on PATH");
+        super::note(&format!(
+            "skipping {test}: the redis-server binary is not on PATH"
+        ));
     }
     found
 }
@@ -450,7 +452,7 @@ impl RedisCluster {
             Some(cluster)
         });
         if cluster.is_none() {
-            eprintln!("skipping {test}: no cluster");
+            super::note(&format!("skipping {test}: no cluster"));
         }
         cluster.as_ref()
     }

@@ -4,6 +4,10 @@
 //! PostgreSQL is reached through `DATABASE_URL`. Unset, the tests are
 //! skipped with a note, unless `CI=true`, where that fails the run; set but
 //! unreachable fails the run always.
+//!
+//! The tests both stores share are written here once, against
+//! [`SqlTestStore`]; each store's test file runs them under its own
+//! `#[tokio::test]`s.
 
 // Each test binary uses only one of them.
 #[cfg(feature = "postgres")]
@@ -12,6 +16,11 @@ pub use self::postgres::*;
 #[cfg(feature = "sqlite")]
 #[allow(unused_imports)]
 pub use self::sqlite::*;
+
+// The tests both SQL stores run, and what they need of each store.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[allow(unused_imports)]
+pub use self::shared::*;
 
 /// A name no other test uses: `{prefix}_{16 random hex digits}`.
 pub fn unique_name(prefix: &str) -> String {
@@ -41,11 +50,193 @@ where
     }
 }
 
-/// Writes to the real stderr: libtest captures `eprintln!` of passing
-/// tests, and a skip must be seen.
-pub fn note(text: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{text}");
+/// The tests `PostgresStore` and `SqliteStore` share, written once against
+/// [`SqlTestStore`]. Each store's test file calls them from its own
+/// `#[tokio::test]`s; a whole shared test from one of the same name.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod shared {
+    use std::future::Future;
+    use std::time::{Duration, Instant, SystemTime};
+
+    use tower_cookie_sessions::store::{Record, RecordKey, StoreError};
+
+    use super::{quoted, run_then_tear_down, unique_name};
+    use crate::common::store_suite::SuiteStore;
+
+    /// What the shared tests need that each SQL store does on its own
+    /// pool (`PgPool` or `SqlitePool`).
+    pub trait SqlTestStore: SuiteStore + std::fmt::Debug {
+        /// The store's table, as configured.
+        fn table(&self) -> &str;
+
+        /// The store's own `with_table`.
+        fn with_table(self, name: &str) -> Result<Self, StoreError>;
+
+        /// The store's own `migrate`.
+        fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+        /// The store's own `cleanup_task`.
+        fn cleanup_task(&self, interval: Duration) -> impl Future<Output = ()> + Send + 'static;
+
+        /// How many rows the table holds, expired ones included.
+        fn rows(&self) -> impl Future<Output = i64> + Send;
+
+        /// Runs one raw SQL statement on the store's pool.
+        fn execute(&self, sql: &str) -> impl Future<Output = sqlx::Result<()>> + Send;
+    }
+
+    /// Whole seconds from now: the store keeps milliseconds, so such a
+    /// record reads back equal.
+    pub fn in_seconds(seconds: u64) -> SystemTime {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after the epoch");
+        SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() + seconds)
+    }
+
+    fn expired() -> SystemTime {
+        SystemTime::now() - Duration::from_secs(1)
+    }
+
+    /// A table name that smuggles in SQL is refused. The store needs no
+    /// server for this.
+    pub fn assert_sql_in_table_name_is_refused<S: SqlTestStore>(store: &S) {
+        let error = store
+            .clone()
+            .with_table("x; drop table y")
+            .expect_err("not an identifier");
+        assert!(matches!(error, StoreError::Backend(_)));
+        assert!(error.to_string().contains("invalid table name"), "{error}");
+    }
+
+    /// `store`'s pool, on a new table in `schema`: migrating it again is
+    /// harmless, and records round-trip and are found by owner.
+    pub async fn schema_qualified_table_works<S: SqlTestStore>(store: S, schema: &str) {
+        let store = store
+            .with_table(&format!("{schema}.{}", unique_name("tcs_test")))
+            .expect("valid name");
+        store.migrate().await.expect("migrate");
+        run_then_tear_down(store, |store| async move {
+            store.migrate().await.expect("migrate again");
+            let key = RecordKey::for_session_id(b"qualified");
+            let record = Record::new(b"data".to_vec(), in_seconds(60)).with_owner(Some("o".into()));
+            assert!(store.create(&key, &record).await.expect("create"));
+            assert_eq!(store.load(&key).await.expect("load"), Some(record));
+            assert_eq!(store.delete_by_owner("o").await.expect("delete"), 1);
+        })
+        .await;
+    }
+
+    pub async fn cleanup_task_deletes_expired_rows_every_interval<S: SqlTestStore>(store: S) {
+        let live = RecordKey::for_session_id(b"live");
+        let record = Record::new(b"live".to_vec(), in_seconds(60));
+        assert!(store.create(&live, &record).await.expect("create"));
+        let dead = Record::new(b"dead".to_vec(), expired());
+        let first = RecordKey::for_session_id(b"first");
+        assert!(store.create(&first, &dead).await.expect("create expired"));
+        assert_eq!(store.rows().await, 2);
+
+        let interval = Duration::from_millis(50);
+        let cleanup = tokio::spawn(store.cleanup_task(interval));
+        let wait_for_one_row = |what: &'static str| {
+            let store = store.clone();
+            async move {
+                // One interval, with room for a loaded machine.
+                let deadline = Instant::now() + interval * 40;
+                while store.rows().await > 1 {
+                    assert!(Instant::now() < deadline, "{what} not deleted");
+                    tokio::time::sleep(interval / 5).await;
+                }
+            }
+        };
+        wait_for_one_row("the first expired row").await;
+        let second = RecordKey::for_session_id(b"second");
+        assert!(store.create(&second, &dead).await.expect("create expired"));
+        wait_for_one_row("an expired row inserted later").await;
+        cleanup.abort();
+        assert_eq!(store.load(&live).await.expect("load"), Some(record));
+    }
+
+    pub async fn versions_round_trip_through_i64<S: SqlTestStore>(store: S) {
+        let key = RecordKey::for_session_id(b"version");
+        let top = i64::MAX as u64;
+        let record = Record::new(b"v".to_vec(), in_seconds(60)).with_version(top);
+        assert!(store.create(&key, &record).await.expect("create"));
+        assert_eq!(
+            store
+                .load(&key)
+                .await
+                .expect("load")
+                .expect("record")
+                .version,
+            top
+        );
+
+        let past = record.clone().with_version(top + 1);
+        let error = store.save(&key, &past, top).await.expect_err("no room");
+        assert!(matches!(error, StoreError::Backend(_)), "{error}");
+        assert!(!store.save(&key, &past, u64::MAX).await.expect("save"));
+        let other = RecordKey::for_session_id(b"too-big");
+        assert!(store.create(&other, &past).await.is_err());
+
+        let table = quoted(store.table());
+        store
+            .execute(&format!("UPDATE {table} SET version = -1"))
+            .await
+            .expect("corrupt the row");
+        let error = store.load(&key).await.expect_err("negative version");
+        assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
+    }
+}
+
+/// Implements [`SqlTestStore`] for `$store`: both SQL stores spell these
+/// the same, each on its own pool type.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+macro_rules! impl_sql_test_store {
+    ($store:ty) => {
+        impl $crate::common::sql::SqlTestStore for $store {
+            fn table(&self) -> &str {
+                <$store>::table(self)
+            }
+
+            fn with_table(
+                self,
+                name: &str,
+            ) -> Result<Self, tower_cookie_sessions::store::StoreError> {
+                <$store>::with_table(self, name)
+            }
+
+            fn migrate(
+                &self,
+            ) -> impl ::std::future::Future<
+                Output = Result<(), tower_cookie_sessions::store::StoreError>,
+            > + Send {
+                <$store>::migrate(self)
+            }
+
+            fn cleanup_task(
+                &self,
+                interval: ::std::time::Duration,
+            ) -> impl ::std::future::Future<Output = ()> + Send + 'static {
+                <$store>::cleanup_task(self, interval)
+            }
+
+            async fn rows(&self) -> i64 {
+                let count = format!(
+                    "SELECT count(*) FROM {}",
+                    $crate::common::sql::quoted(<$store>::table(self))
+                );
+                sqlx::query_scalar(&count)
+                    .fetch_one(self.pool())
+                    .await
+                    .expect("count rows")
+            }
+
+            async fn execute(&self, sql: &str) -> sqlx::Result<()> {
+                sqlx::query(sql).execute(self.pool()).await.map(drop)
+            }
+        }
+    };
 }
 
 #[cfg(feature = "postgres")]
@@ -56,7 +247,8 @@ mod postgres {
     use sqlx::postgres::PgPoolOptions;
     use tower_cookie_sessions::store::PostgresStore;
 
-    use super::{note, unique_name};
+    use super::unique_name;
+    use crate::common::note;
     use crate::common::store_suite::SuiteStore;
 
     /// A migrated `PostgresStore` on a fresh table, or `None` (with a note,
@@ -98,6 +290,8 @@ mod postgres {
         }
         url
     }
+
+    impl_sql_test_store!(PostgresStore);
 
     impl SuiteStore for PostgresStore {
         async fn tear_down(&self) {
@@ -152,6 +346,8 @@ mod sqlite {
             }
         }
     }
+
+    impl_sql_test_store!(SqliteStore);
 
     impl SuiteStore for SqliteStore {
         async fn tear_down(&self) {

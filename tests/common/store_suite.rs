@@ -61,7 +61,7 @@ macro_rules! store_conformance {
             async fn $name() {
                 use $crate::common::store_suite::SuiteStore as _;
                 let Some(store) = $make.await else {
-                    eprintln!("skipped {}: no server configured", stringify!($name));
+                    $crate::common::note(&format!("skipped {}: no server configured", stringify!($name)));
                     return;
                 };
                 // Run the test as a task so the store is torn down (its
