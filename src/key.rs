@@ -38,6 +38,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::envelope::FORMAT_VERSION;
 
 /// Length in bytes of a [`Key`].
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{Key, KEY_LEN};
+///
+/// assert!(Key::from_bytes(&[1; KEY_LEN - 1]).is_err());
+/// ```
 pub const KEY_LEN: usize = 32;
 
 /// A 32-byte master key.
@@ -269,6 +277,15 @@ impl Purpose {
 }
 
 /// The id of a key in a [`KeyRing`], carried in every envelope.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{Key, KeyId, KeyRing};
+///
+/// let id: KeyId = 7;
+/// assert_eq!(KeyRing::new(id, Key::generate()).current_id(), 7);
+/// ```
 pub type KeyId = u8;
 
 /// One master key's derived subkeys, one per purpose.

@@ -60,6 +60,16 @@ const STACK_ENVELOPE: usize = 512;
 /// The most a cookie's name plus value may take, in bytes. Browsers keep at
 /// most about this much per cookie; anything longer is refused before any
 /// base64 or cryptographic work.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::envelope::{self, MAX_COOKIE_SIZE};
+///
+/// // The largest plaintext whose sealed value fits in a cookie named `id`:
+/// let fits = (0..MAX_COOKIE_SIZE).rev().find(|&n| 2 + envelope::sealed_len(n) <= MAX_COOKIE_SIZE);
+/// assert_eq!(fits, Some(3028));
+/// ```
 pub const MAX_COOKIE_SIZE: usize = 4096;
 
 /// A value that opened: its plaintext, and which key opened it.

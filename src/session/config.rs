@@ -12,6 +12,14 @@ use crate::key::KeyRing;
 use crate::session::error::SessionError;
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::DEFAULT_ABSOLUTE_TIMEOUT;
+///
+/// assert_eq!(DEFAULT_ABSOLUTE_TIMEOUT.as_secs(), 14 * 24 * 60 * 60);
+/// ```
 pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// How far in the future a session's issue time may be before it is
@@ -165,6 +173,14 @@ pub(crate) struct SessionConfig {
 }
 
 /// How long one store operation may take by default.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::DEFAULT_STORE_TIMEOUT;
+///
+/// assert_eq!(DEFAULT_STORE_TIMEOUT.as_secs(), 2);
+/// ```
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What a server-side session layer does when its store cannot load a

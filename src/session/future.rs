@@ -22,6 +22,27 @@ pin_project! {
     /// session, it commits the session and adds its `Set-Cookie`, `Vary:
     /// Cookie` and `Cache-Control: private`. An inner error passes through
     /// untouched: no cookie is sent and the session's changes are lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{Request, Response};
+    /// use tower::{service_fn, Layer, Service};
+    /// use tower_cookie_sessions::session::ResponseFuture;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut service = SessionLayer::<u64>::new(Key::generate())?.layer(service_fn(
+    ///     |_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) },
+    /// ));
+    /// let future: ResponseFuture<_, u64> = service.call(Request::new(String::new()));
+    /// let response = future.await?;
+    /// assert!(response.headers().get("set-cookie").is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub struct ResponseFuture<F: Future, T> {
         #[pin]
         future: F,

@@ -10,6 +10,15 @@ use crate::clock::{Clock, SystemClock};
 use crate::store::{Record, RecordKey, Result, SessionStore};
 
 /// How many sessions a [`MemoryStore`] keeps by default.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::store::{MemoryStore, DEFAULT_CAPACITY};
+///
+/// let store = MemoryStore::new().with_capacity(DEFAULT_CAPACITY * 10);
+/// # let _ = store;
+/// ```
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
 /// Sessions in this process's memory, lost on restart and not shared

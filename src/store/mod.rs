@@ -342,6 +342,17 @@ impl std::error::Error for StoreError {
 }
 
 /// The result of a store operation.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::store::{Result, StoreError};
+///
+/// fn timed_out() -> Result<u64> {
+///     Err(StoreError::Timeout)
+/// }
+/// assert!(timed_out().is_err());
+/// ```
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Where server-side sessions live: records of opaque bytes, keyed by
