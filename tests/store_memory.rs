@@ -59,3 +59,36 @@ async fn the_least_recently_used_session_is_evicted_at_capacity() {
     ];
     assert_eq!(values, ["0", "none", "2"]);
 }
+
+/// A store that answers at once arms no timer, so it needs no runtime: the
+/// whole request completes on its first poll, outside tokio.
+#[test]
+fn a_memory_store_request_needs_no_runtime() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use http::{Request, Response};
+    use tower::{service_fn, Layer, Service};
+    use tower_cookie_sessions::{Session, SessionError};
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    let mut service = SessionLayer::<u64>::new(suite_key())
+        .expect("layer")
+        .with_store(MemoryStore::new())
+        .layer(service_fn(|request: Request<String>| async move {
+            Session::<u64>::load(request.extensions()).await?.set(1);
+            Ok::<_, SessionError>(Response::new(String::new()))
+        }));
+    let future = pin!(service.call(Request::new(String::new())));
+    let Poll::Ready(response) = future.poll(&mut Context::from_waker(&waker)) else {
+        panic!("the request waited");
+    };
+    let response = response.expect("saved");
+    assert!(response.headers().contains_key("set-cookie"));
+}

@@ -2,8 +2,10 @@
 //! session.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::clock::{from_unix_seconds, unix_seconds};
@@ -149,6 +151,12 @@ async fn timed<O>(
     timeout: Duration,
     operation: impl Future<Output = Result<O, StoreError>>,
 ) -> Result<O, StoreError> {
+    let mut operation = pin!(operation);
+    // A store that answers at once (memory, a cache hit) needs no timer:
+    // poll it first and arm the timeout only if it has to wait.
+    if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(operation.as_mut().poll(cx))).await {
+        return output;
+    }
     tokio::time::timeout(timeout, operation)
         .await
         .unwrap_or(Err(StoreError::Timeout))
