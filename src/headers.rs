@@ -7,6 +7,8 @@
 use http::header::{CACHE_CONTROL, VARY};
 use http::{HeaderMap, HeaderValue};
 
+use crate::syntax::trim_ows;
+
 /// Adds `Cookie` to the response's `Vary`, merged into the fields already
 /// there.
 ///
@@ -84,7 +86,7 @@ fn directive_name(directive: &[u8]) -> &[u8] {
         .iter()
         .position(|&b| b == b'=')
         .unwrap_or(directive.len());
-    trim(&directive[..end])
+    trim_ows(&directive[..end])
 }
 
 /// The non-empty, trimmed items of a comma-separated field value. Commas
@@ -102,23 +104,13 @@ fn list_items(value: &[u8]) -> Vec<&[u8]> {
         } else if b == b'"' {
             in_quotes = !in_quotes;
         } else if b == b',' && !in_quotes {
-            items.push(trim(&value[start..i]));
+            items.push(trim_ows(&value[start..i]));
             start = i + 1;
         }
     }
-    items.push(trim(&value[start..]));
+    items.push(trim_ows(&value[start..]));
     items.retain(|item| !item.is_empty());
     items
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_ows(b))
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
 }
 
 #[cfg(test)]

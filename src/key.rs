@@ -36,6 +36,7 @@ use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::envelope::FORMAT_VERSION;
+use crate::syntax::hex_byte;
 
 /// Length in bytes of a [`Key`].
 ///
@@ -144,9 +145,7 @@ impl Key {
         }
         let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(text.len() / 2));
         for pair in text.chunks_exact(2) {
-            let high = hex_digit(pair[0]).ok_or(KeyError::Encoding)?;
-            let low = hex_digit(pair[1]).ok_or(KeyError::Encoding)?;
-            bytes.push(high << 4 | low);
+            bytes.push(hex_byte(pair[0], pair[1]).ok_or(KeyError::Encoding)?);
         }
         Self::from_bytes(&bytes)
     }
@@ -191,15 +190,6 @@ impl Key {
         hkdf.expand_multi_info(&info, &mut out)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         Subkey(out)
-    }
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 

@@ -17,6 +17,7 @@ mod key;
 mod map;
 pub mod session;
 pub mod store;
+mod syntax;
 
 pub use clock::{Clock, SystemClock};
 pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};

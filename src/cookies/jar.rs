@@ -13,6 +13,7 @@ use super::error::CookieError;
 use super::parse::{pairs, parse_cookie_header};
 use super::private::PrivateCookies;
 use crate::key::KeyRing;
+use crate::syntax::is_attribute_value;
 
 /// The cookie jar of one request.
 ///
@@ -557,12 +558,6 @@ impl Cookies {
     pub(super) fn mark_private_accessed(&self) {
         self.lock().private_accessed = true;
     }
-
-    /// The layer's key ring, if it has one.
-    #[allow(dead_code)] // For the session layer, which shares the jar's key.
-    pub(crate) fn key(&self) -> Option<&Arc<KeyRing>> {
-        self.inner.key.as_ref()
-    }
 }
 
 /// Formats a change as a `Set-Cookie` value, or says why it cannot be one.
@@ -588,14 +583,6 @@ fn set_cookie_value(cookie: &Cookie<'_>) -> Result<HeaderValue, &'static str> {
     // `Display` fails (an Expires year the date format cannot print).
     write!(text, "{}", cookie.encoded()).map_err(|_| "Expires cannot be formatted")?;
     HeaderValue::try_from(text).map_err(|_| "not a valid header value")
-}
-
-/// RFC 6265 `path-value` and what a domain may hold: visible ASCII and
-/// space, without `;`, which would end the attribute.
-fn is_attribute_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b';')
 }
 
 impl fmt::Debug for Cookies {

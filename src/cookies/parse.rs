@@ -8,6 +8,8 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode;
 
+use crate::syntax::trim_ows;
+
 /// Every well-formed `name=value` pair of one `Cookie` header field, in
 /// order, duplicates kept.
 ///
@@ -29,8 +31,8 @@ pub(crate) fn pairs(header: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_
 
 fn parse_pair(pair: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let eq = pair.iter().position(|&b| b == b'=')?;
-    let name = trim(&pair[..eq]);
-    let value = trim(&pair[eq + 1..]);
+    let name = trim_ows(&pair[..eq]);
+    let value = trim_ows(&pair[eq + 1..]);
     if name.is_empty() || name.iter().chain(value).any(|&b| is_control(b)) {
         return None;
     }
@@ -51,16 +53,6 @@ fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
 
 fn is_control(b: u8) -> bool {
     b < 0x20 || b == 0x7f
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes.iter().position(|b| !is_ws(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_ws(b))
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use http::Response;
 use crate::clock::{Clock, SystemClock};
 use crate::key::KeyRing;
 use crate::session::error::SessionError;
+use crate::syntax::{is_attribute_value, is_token};
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.
 ///
@@ -326,21 +327,6 @@ pub(crate) fn default_error_response(error: &SessionError) -> Response<String> {
     response
 }
 
-/// RFC 6265 `cookie-name`: an RFC 7230 token.
-pub(crate) fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// RFC 6265 `av-octet`s: visible ASCII and space, but no `;`.
-pub(crate) fn is_attribute_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b';')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,16 +343,5 @@ mod tests {
         config.expiry = Expiry::Inactivity(Duration::from_secs(600));
         assert_eq!(config.lifetime(), Duration::from_secs(60));
         assert_eq!(config.idle_timeout(), Some(Duration::from_secs(600)));
-    }
-
-    #[test]
-    fn tokens_and_attribute_values() {
-        assert!(is_token("__Host-id"));
-        assert!(!is_token("a b"));
-        assert!(!is_token("a=b"));
-        assert!(!is_token(""));
-        assert!(is_attribute_value("/app path"));
-        assert!(!is_attribute_value("/a;b"));
-        assert!(!is_attribute_value("/a\nb"));
     }
 }

@@ -12,7 +12,7 @@ use crate::session::error::SessionError;
 use crate::session::handle::Session;
 use crate::session::plaintext::{self, decode_session, Refusal};
 use crate::session::set_cookie;
-use crate::session::state::{extended_idle, refresh_due, State};
+use crate::session::state::{record_activity, State};
 use crate::session::SessionData;
 
 /// How many cookies with the session's name are tried, at most. A
@@ -103,21 +103,13 @@ fn seal_session<T: SessionData>(
     if state.status.destroyed {
         return Ok(Some(set_cookie::removal(config)));
     }
-    let refresh = state.status.existed && refresh_due(config, &state.deadlines, now);
-    if !state.status.is_dirty() && !refresh {
+    if !state.status.is_dirty() && !state.refresh_due(config, now) {
         return Ok(None);
     }
-    // Any request that sends the session counts as activity.
-    if let Some(idle) = config.idle_timeout() {
-        if let Some(extended) = extended_idle(&state.deadlines, idle, now) {
-            state.deadlines.idle = Some(extended);
-        }
-    }
-    let expires = state.deadlines.expires();
-    if expires <= now {
+    let Some(expires) = record_activity(config, &mut state.deadlines, now) else {
         // An override ended the session already; nothing valid to send.
         return Ok(Some(set_cookie::removal(config)));
-    }
+    };
     let plaintext = plaintext::encode(&state.deadlines, config.schema_version, &state.data)
         .map_err(|error| SessionError::Encode(error.to_string()))?;
     let name = config.cookie_name.as_str();

@@ -80,26 +80,28 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if this.committing.is_none() {
-            let output = ready!(this.future.as_mut().poll(cx));
-            if this.lazy.cookies().is_untouched() {
-                return Poll::Ready(output);
-            }
-            let Some(session) = this.lazy.loaded() else {
-                return Poll::Ready(
-                    output.map(|response| finish(response, None, *this.owns_jar, false, this.lazy)),
-                );
+        let committing =
+            match this.committing.as_mut() {
+                Some(committing) => committing,
+                None => {
+                    let output = ready!(this.future.as_mut().poll(cx));
+                    if this.lazy.cookies().is_untouched() {
+                        return Poll::Ready(output);
+                    }
+                    let Some(session) = this.lazy.loaded() else {
+                        return Poll::Ready(output.map(|response| {
+                            finish(response, None, *this.owns_jar, false, this.lazy)
+                        }));
+                    };
+                    let commit = this.lazy.backend().commit(this.lazy.config(), &session);
+                    this.committing.insert(Committing { output, commit })
+                }
             };
-            let commit = this.lazy.backend().commit(this.lazy.config(), &session);
-            *this.committing = Some(Committing { output, commit });
-        }
-        let Some(committing) = this.committing.as_mut() else {
-            unreachable!("set just above when it was empty");
-        };
         let result = ready!(Pin::new(&mut committing.commit).poll(cx));
-        let Some(Committing { output, .. }) = this.committing.take() else {
-            unreachable!("polled above");
-        };
+        let Committing { output, .. } = this
+            .committing
+            .take()
+            .expect("ResponseFuture polled after it completed");
         Poll::Ready(
             output.map(|response| finish(response, Some(result), *this.owns_jar, true, this.lazy)),
         )

@@ -128,6 +128,33 @@ pub(crate) fn extended_idle(deadlines: &Deadlines, idle: Duration, now: u64) -> 
     (extended > current).then_some(extended)
 }
 
+impl<T> State<T> {
+    /// Whether this request should send a session it only read, to slide
+    /// its inactivity deadline; a session started by this request has
+    /// nothing to slide.
+    pub(crate) fn refresh_due(&self, config: &SessionConfig, now: u64) -> bool {
+        self.status.existed && refresh_due(config, &self.deadlines, now)
+    }
+}
+
+/// Counts a request that sends the session as activity: slides the
+/// inactivity deadline (never past the absolute one). Returns when the
+/// session now ends, or `None` when it has already ended (an override set
+/// a deadline in the past).
+pub(crate) fn record_activity(
+    config: &SessionConfig,
+    deadlines: &mut Deadlines,
+    now: u64,
+) -> Option<u64> {
+    if let Some(idle) = config.idle_timeout() {
+        if let Some(extended) = extended_idle(deadlines, idle, now) {
+            deadlines.idle = Some(extended);
+        }
+    }
+    let expires = deadlines.expires();
+    (expires > now).then_some(expires)
+}
+
 /// Whether enough of the idle window has passed that a request which only
 /// read the session should still send it again, to slide the deadline.
 pub(crate) fn refresh_due(config: &SessionConfig, deadlines: &Deadlines, now: u64) -> bool {

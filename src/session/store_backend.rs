@@ -20,7 +20,7 @@ use crate::session::error::SessionError;
 use crate::session::handle::Session;
 use crate::session::plaintext::{self, decode_session, Deadlines};
 use crate::session::set_cookie;
-use crate::session::state::{extended_idle, refresh_due, RecordState, SessionId, State, Status};
+use crate::session::state::{record_activity, RecordState, SessionId, State, Status};
 use crate::session::SessionData;
 use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
@@ -257,7 +257,7 @@ impl<T: SessionData> Commit<T> {
         let state = session.lock();
         let record = state.record.clone()?;
         let status = state.status;
-        let refresh = status.existed && refresh_due(config, &state.deadlines, now);
+        let refresh = state.refresh_due(config, now);
         let changed = status.modified || status.expiry_changed || status.renewed || record.replace;
         let idle = !(status.destroyed || changed || refresh || status.reseal);
         // A session nobody saved yet has nothing to refresh or re-seal.
@@ -319,14 +319,7 @@ impl<T: SessionData> Commit<T> {
             }
             return Ok(Some(set_cookie::removal(config)));
         }
-        // Any request that sends the session counts as activity.
-        if let Some(idle) = config.idle_timeout() {
-            if let Some(extended) = extended_idle(&self.deadlines, idle, now) {
-                self.deadlines.idle = Some(extended);
-            }
-        }
-        let expires = self.deadlines.expires();
-        if expires <= now {
+        let Some(expires) = record_activity(config, &mut self.deadlines, now) else {
             // An override ended the session already.
             if let Some(key) = old_key {
                 timed(timeout, store.delete(&key))
@@ -334,7 +327,7 @@ impl<T: SessionData> Commit<T> {
                     .map_err(save_error)?;
             }
             return Ok(Some(set_cookie::removal(config)));
-        }
+        };
         let expires_at = from_unix_seconds(expires);
 
         let kept_id = self.record.id.filter(|_| !self.status.renewed);

@@ -37,6 +37,8 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use crate::syntax::hex_byte;
+
 mod caching;
 #[cfg(feature = "memory-store")]
 mod memory;
@@ -269,8 +271,7 @@ impl RecordKey {
         }
         let mut out = [0u8; 32];
         for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            let text = std::str::from_utf8(pair).ok()?;
-            *slot = u8::from_str_radix(text, 16).ok()?;
+            *slot = hex_byte(pair[0], pair[1])?;
         }
         Some(Self(out))
     }

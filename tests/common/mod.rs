@@ -35,6 +35,17 @@ impl TestClock {
         Self(Arc::new(AtomicU64::new(START)))
     }
 
+    /// A clock that starts at the real time: stores judge a record's expiry
+    /// by their own clock, so a test that moves this one forward sees the
+    /// layer refuse what the store still returns.
+    pub fn starting_now() -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        Self(Arc::new(AtomicU64::new(now)))
+    }
+
     pub fn advance(&self, seconds: u64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }

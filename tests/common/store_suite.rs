@@ -188,6 +188,20 @@ fn layer<S: SessionStore + Clone>(
         .with_store(store.clone())
 }
 
+/// A store layer whose sessions end after `idle_seconds` without use,
+/// timed by `clock`.
+fn inactivity_layer<S: SessionStore + Clone>(
+    store: &S,
+    idle_seconds: u64,
+    clock: &TestClock,
+) -> SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>> {
+    layer(store)
+        .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
+            Duration::from_secs(idle_seconds),
+        ))
+        .clock(clock.source())
+}
+
 /// The session id sealed in an `id=…` cookie pair.
 pub fn session_id(cookie: &str) -> Vec<u8> {
     let value = cookie.trim_start_matches("id=");
@@ -253,21 +267,8 @@ pub async fn untouched_request_makes_no_store_call<S: SessionStore + Clone>(stor
 }
 
 pub async fn expired_record_is_refused<S: SessionStore + Clone>(store: S) {
-    let clock = TestClock::new();
-    clock.set(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("now")
-            .as_secs()
-            - START,
-    );
-    let app = map_app(
-        layer(&store)
-            .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
-                Duration::from_secs(600),
-            ))
-            .clock(clock.source()),
-    );
+    let clock = TestClock::starting_now();
+    let app = map_app(inactivity_layer(&store, 600, &clock));
     let cookie = cookie_pair(&set(&app, None, "key=a&value=1").await, "id").expect("cookie");
     clock.advance(599);
     assert_eq!(value(&app, &cookie, "a").await, "1");
@@ -310,21 +311,8 @@ pub async fn touch_moves_only_the_expiry<S: SessionStore + Clone>(store: S) {
 }
 
 pub async fn rolling_refresh_touches_the_record<S: SessionStore + Clone>(store: S) {
-    let clock = TestClock::new();
-    clock.set(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("now")
-            .as_secs()
-            - START,
-    );
-    let app = map_app(
-        layer(&store)
-            .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
-                Duration::from_secs(1000),
-            ))
-            .clock(clock.source()),
-    );
+    let clock = TestClock::starting_now();
+    let app = map_app(inactivity_layer(&store, 1000, &clock));
     let first = set(&app, None, "key=a&value=1").await;
     let cookie = cookie_pair(&first, "id").expect("cookie");
     let before = store
