@@ -131,9 +131,7 @@ impl Fixture {
             .layer(service_fn(move |request: Request<String>| {
                 let profile = profile.clone();
                 async move {
-                    Session::<Profile>::load(request.extensions())
-                        .await?
-                        .set(profile);
+                    Session::<Profile>::load(&request).await?.set(profile);
                     Ok::<_, SessionError>(Response::new(String::new()))
                 }
             }));
@@ -180,21 +178,21 @@ async fn untouched(_request: Request<String>) -> Result<Response<String>, Sessio
 
 /// Reads one field.
 async fn read(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     let user_id = session.read(|profile| profile.user_id);
     Ok(Response::new(black_box(user_id).to_string()))
 }
 
 /// Starts a session: seal and `Set-Cookie`, nothing to open.
 async fn write_new(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     session.set(profile());
     Ok(Response::new(String::from("ok")))
 }
 
 /// Changes one field of an existing session: open, then seal.
 async fn update(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     session.update(|profile| profile.user_id += 1);
     Ok(Response::new(String::from("ok")))
 }

@@ -43,20 +43,18 @@ async fn bare(_request: Request<String>) -> Result<Response<String>, SessionErro
 }
 
 async fn read(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     let user_id = session.read(|profile| profile.user_id);
     Ok(Response::new(black_box(user_id).to_string()))
 }
 
 async fn write_new(request: Request<String>) -> Result<Response<String>, SessionError> {
-    Session::<Profile>::load(request.extensions())
-        .await?
-        .set(profile());
+    Session::<Profile>::load(&request).await?.set(profile());
     Ok(Response::new(String::from("ok")))
 }
 
 async fn update(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     session.update(|profile| profile.user_id += 1);
     Ok(Response::new(String::from("ok")))
 }

@@ -112,7 +112,7 @@ async fn route(request: Request<Incoming>) -> Result<Response<Body>, SessionErro
     let response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => text(StatusCode::OK, "ok"),
         (&Method::GET, "/") => {
-            let session = Session::<Visitor>::load(request.extensions()).await?;
+            let session = Session::<Visitor>::load(&request).await?;
             let visits = session.update(|visitor| {
                 visitor.visits += 1;
                 visitor.visits
@@ -120,7 +120,7 @@ async fn route(request: Request<Incoming>) -> Result<Response<Body>, SessionErro
             text(StatusCode::OK, format!("visits: {visits}"))
         }
         (&Method::POST, "/logout") => {
-            let session = Session::<Visitor>::load(request.extensions()).await?;
+            let session = Session::<Visitor>::load(&request).await?;
             session.destroy();
             text(StatusCode::OK, "bye")
         }
@@ -132,7 +132,7 @@ async fn route(request: Request<Incoming>) -> Result<Response<Body>, SessionErro
                 .and_then(|bytes| bytes.parse::<usize>().ok());
             match bytes {
                 Some(bytes) if bytes <= MAX_GROW => {
-                    let session = Session::<Visitor>::load(request.extensions()).await?;
+                    let session = Session::<Visitor>::load(&request).await?;
                     let size = session.update(|visitor| {
                         visitor.notes.push_str(&"x".repeat(bytes));
                         visitor.notes.len()

@@ -68,7 +68,7 @@ struct Profile {
 }
 
 async fn read(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     let user_id = session.read(|profile| profile.user_id);
     Ok(Response::new(if user_id == 7 {
         String::new()
@@ -78,7 +78,7 @@ async fn read(request: Request<String>) -> Result<Response<String>, SessionError
 }
 
 async fn write(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     session.set(Profile {
         user_id: 7,
         name: "Ada L. Lovelace!".to_owned(),
@@ -112,10 +112,11 @@ where
     count
 }
 
-/// What an untouched request may cost over the bare service: one shared
-/// jar (which also carries the lazy session), and http's extension map
-/// with its table and the boxed value. Nothing is parsed or decrypted.
-const UNTOUCHED_BUDGET: usize = 4;
+/// What an untouched request may cost over the bare service: nothing. The
+/// layer hands its request over without an extension (an insert there
+/// costs three allocations), the jar is built only when something asks for
+/// it, and nothing is parsed or decrypted. The target is at most 2.
+const UNTOUCHED_BUDGET: usize = 0;
 
 #[test]
 fn untouched_requests_allocate_within_budget() {
@@ -133,8 +134,8 @@ fn untouched_requests_allocate_within_budget() {
 
 /// Reads and writes allocate too; these budgets are the counts the README
 /// states, so a change that adds allocations to the hot path fails here.
-const READ_BUDGET: usize = 9;
-const WRITE_BUDGET: usize = 11;
+const READ_BUDGET: usize = 6;
+const WRITE_BUDGET: usize = 8;
 
 #[test]
 fn reads_and_writes_allocate_within_budget() {

@@ -21,11 +21,8 @@ async fn run(
     let service = layer.layer(service_fn(move |request: Request<String>| {
         let handler = handler.clone();
         async move {
-            let cookies = request
-                .extensions()
-                .get::<Cookies>()
-                .cloned()
-                .expect("CookieLayer puts a jar in the extensions");
+            let cookies =
+                Cookies::from_request(&request).expect("CookieLayer puts a jar in the extensions");
             Ok::<_, Infallible>(Response::new(handler(cookies)))
         }
     }));
@@ -128,7 +125,7 @@ async fn malformed_pairs_are_skipped_and_the_rest_kept() {
 #[tokio::test]
 async fn non_utf8_cookie_header_does_not_fail_the_request() {
     let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-        let cookies = request.extensions().get::<Cookies>().cloned().expect("jar");
+        let cookies = Cookies::from_request(&request).expect("jar");
         Ok::<_, Infallible>(Response::new(value_of(cookies.get("ok"))))
     }));
     let mut request = Request::new(String::new());
@@ -394,7 +391,7 @@ async fn private_without_key_is_an_error() {
 async fn private_access_adds_vary_cookie() {
     let service = CookieLayer::new().with_key(key(1)).layer(service_fn(
         |request: Request<String>| async move {
-            let cookies = request.extensions().get::<Cookies>().cloned().expect("jar");
+            let cookies = Cookies::from_request(&request).expect("jar");
             let _ = cookies.private().expect("key").get("user");
             let mut response = Response::new(String::new());
             response
@@ -432,7 +429,7 @@ async fn cookie_header_not_parsed_when_untouched() {
         move |request: Request<String>| {
             let seen = Arc::clone(&seen);
             async move {
-                let cookies = request.extensions().get::<Cookies>().cloned().expect("jar");
+                let cookies = Cookies::from_request(&request).expect("jar");
                 let mut seen = seen.lock().expect("not poisoned");
                 seen.push(format!("{cookies:?}"));
                 let _ = cookies.get("a");
@@ -454,7 +451,7 @@ async fn cookie_header_not_parsed_when_untouched() {
 #[tokio::test]
 async fn nested_layers_share_one_jar_and_write_once() {
     let inner = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-        let cookies = request.extensions().get::<Cookies>().cloned().expect("jar");
+        let cookies = Cookies::from_request(&request).expect("jar");
         cookies.add(Cookie::new("a", "1"));
         Ok::<_, Infallible>(Response::new(String::new()))
     }));
@@ -470,7 +467,7 @@ async fn nested_layers_share_one_jar_and_write_once() {
 #[tokio::test]
 async fn inner_errors_pass_through_without_set_cookie() {
     let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-        let cookies = request.extensions().get::<Cookies>().cloned().expect("jar");
+        let cookies = Cookies::from_request(&request).expect("jar");
         cookies.add(Cookie::new("a", "1"));
         Err::<Response<String>, _>("inner failed")
     }));

@@ -295,7 +295,7 @@ proptest! {
         // Key id 0, which the envelope-shaped pieces above name.
         let layer = SessionLayer::<Profile>::new(Key::generate()).expect("layer");
         let service = layer.layer(service_fn(|request: Request<String>| async move {
-            let body = match Session::<Profile>::load(request.extensions()).await {
+            let body = match Session::<Profile>::load(&request).await {
                 Ok(session) => format!(
                     "new={} default={}",
                     session.is_new(),

@@ -188,7 +188,7 @@ async fn plain_tower_services_load_the_session_from_the_request() {
     let service = ServiceBuilder::new()
         .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
         .service_fn(|request: Request<String>| async move {
-            let session = Session::<u64>::load(request.extensions()).await?;
+            let session = Session::<u64>::load(&request).await?;
             let visits = session.update(|v| {
                 *v += 1;
                 *v
@@ -215,8 +215,7 @@ async fn plain_tower_services_load_the_session_from_the_request() {
 
 #[tokio::test]
 async fn loading_without_the_layer_is_a_clear_error() {
-    let request = Request::new(());
-    let error = Session::<u64>::load(request.extensions())
+    let error = Session::<u64>::load(&Request::new(()))
         .await
         .expect_err("no layer");
     assert!(
@@ -275,9 +274,7 @@ async fn inner_service_errors_pass_through_without_cookies() {
     let service = ServiceBuilder::new()
         .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
         .service_fn(|request: Request<String>| async move {
-            let session = Session::<u64>::load(request.extensions())
-                .await
-                .expect("layer");
+            let session = Session::<u64>::load(&request).await.expect("layer");
             session.set(7);
             Err::<Response<String>, _>("inner failure")
         });

@@ -82,7 +82,7 @@ fn a_memory_store_request_needs_no_runtime() {
         .expect("layer")
         .with_store(MemoryStore::new())
         .layer(service_fn(|request: Request<String>| async move {
-            Session::<u64>::load(request.extensions()).await?.set(1);
+            Session::<u64>::load(&request).await?.set(1);
             Ok::<_, SessionError>(Response::new(String::new()))
         }));
     let future = pin!(service.call(Request::new(String::new())));

@@ -6,6 +6,7 @@ use http::request::Parts;
 use http::StatusCode;
 
 use super::jar::Cookies;
+use super::scope;
 
 /// Extracts the request's jar; needs [`CookieLayer`](crate::CookieLayer) or
 /// the session layer around the handler.
@@ -16,11 +17,7 @@ where
     type Rejection = CookiesRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Cookies>()
-            .cloned()
-            .ok_or(CookiesRejection)
+        scope::current(&parts.headers).ok_or(CookiesRejection)
     }
 }
 

@@ -5,8 +5,7 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::jar::Cookies;
-use crate::headers::add_vary_cookie;
+use super::scope::{Entered, Slot};
 
 pin_project! {
     /// The response future of [`CookieService`](super::CookieService).
@@ -41,14 +40,32 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         future: F,
+        // The request's jar, made current while the inner future is polled;
         // `None` when an outer layer owns the jar and writes its changes.
-        cookies: Option<Cookies>,
+        slot: Option<Slot>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(super) fn new(future: F, cookies: Option<Cookies>) -> Self {
-        Self { future, cookies }
+    /// The future of a request whose jar an outer layer made and writes.
+    pub(super) fn sharing(future: F) -> Self {
+        Self { future, slot: None }
+    }
+
+    /// Calls `inner` with `slot` current, for a request whose jar this
+    /// layer made. Built as one literal so the inner future is written in
+    /// place rather than moved.
+    pub(super) fn owning<S, R>(inner: &mut S, request: R, mut slot: Option<Slot>) -> Self
+    where
+        S: tower_service::Service<R, Future = F>,
+    {
+        Self {
+            future: {
+                let _entered = Entered::new(&mut slot);
+                inner.call(request)
+            },
+            slot,
+        }
     }
 }
 
@@ -60,13 +77,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = ready!(this.future.poll(cx))?;
-        if let Some(cookies) = this.cookies.take() {
-            cookies.write_changes(response.headers_mut());
-            if cookies.private_accessed() {
-                add_vary_cookie(response.headers_mut());
-            }
-        }
+        let entered = Entered::new(this.slot);
+        let polled = this.future.poll(cx);
+        drop(entered);
+        // A jar nothing asked for has nothing to write: the response goes
+        // out without being moved.
+        let Some(jar) = this.slot.as_ref().and_then(Slot::jar) else {
+            return polled;
+        };
+        let mut response = ready!(polled)?;
+        jar.write_to(response.headers_mut());
+        *this.slot = None;
         Poll::Ready(Ok(response))
     }
 }

@@ -7,18 +7,20 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use cookie::time::UtcOffset;
 use cookie::Cookie;
 use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Request};
 
 use super::error::CookieError;
 use super::parse::{pairs, parse_cookie_header};
 use super::private::PrivateCookies;
+use crate::headers::add_vary_cookie;
 use crate::key::KeyRing;
 use crate::syntax::is_attribute_value;
 
 /// The cookie jar of one request.
 ///
 /// [`CookieLayer`](crate::CookieLayer) (and the session layer, which
-/// includes it) puts one into the request's extensions. The `Cookie` header
+/// includes it) makes one for each request; handlers get it with
+/// [`Cookies::from_request`] or the axum extractor. The `Cookie` header
 /// is parsed on first access only; pairs that cannot be read are skipped
 /// without losing the others. Changes made with [`add`](Cookies::add) and
 /// [`remove`](Cookies::remove) become `Set-Cookie` headers on the response;
@@ -39,7 +41,7 @@ use crate::syntax::is_attribute_value;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-///     let cookies = request.extensions().get::<Cookies>().cloned().expect("CookieLayer is added");
+///     let cookies = Cookies::from_request(&request).expect("CookieLayer is added");
 ///     let visits: u32 = cookies
 ///         .get("visits")
 ///         .and_then(|cookie| cookie.value().parse().ok())
@@ -69,7 +71,8 @@ struct Inner {
 
 /// The request's `Cookie` fields. Nearly every request has at most one,
 /// so it is kept inline and only further fields take a `Vec`.
-struct RawCookies {
+#[derive(Default)]
+pub(crate) struct RawCookies {
     first: Option<HeaderValue>,
     more: Vec<HeaderValue>,
 }
@@ -79,7 +82,7 @@ impl RawCookies {
         self.first.iter().chain(&self.more)
     }
 
-    fn new(headers: &HeaderMap) -> Self {
+    pub(crate) fn new(headers: &HeaderMap) -> Self {
         let mut fields = headers.get_all(COOKIE).iter();
         Self {
             first: fields.next().cloned(),
@@ -90,8 +93,8 @@ impl RawCookies {
 
 /// A session layer's place in the jar: what it loads sessions with (its
 /// typed source, type-erased here) and the session once a handler opened
-/// it. Keeping these in the jar, rather than in extensions of their own,
-/// saves every request an extension insert.
+/// it. Keeping these in the jar means one handoff per request carries the
+/// cookies and every session.
 struct SessionSlot {
     source: Arc<dyn Any + Send + Sync>,
     loaded: Option<Arc<dyn Any + Send + Sync>>,
@@ -155,14 +158,59 @@ fn same_cookie(a: &Cookie<'_>, b: &Cookie<'_>) -> bool {
 }
 
 impl Cookies {
-    /// A jar over the request's `Cookie` fields; nothing is parsed yet.
-    pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
-        Self::with_session(headers, key, None)
+    /// The jar of `request`, for plain tower or hyper services (axum
+    /// handlers take `Cookies` as an extractor instead).
+    ///
+    /// [`CookieLayer`](crate::CookieLayer) and the session layer hand their
+    /// request's jar to the service they wrap by making it current while
+    /// that service runs: while its `call` runs and while its future is
+    /// polled. So this returns the jar in a handler, or in a layer inside
+    /// them, and `None` anywhere else, such as in a task the handler
+    /// spawned: take the jar first and move it in (clones share it).
+    ///
+    /// The jar is built on first use, from this request's `Cookie` header;
+    /// later calls in the same request return the same jar. A request that
+    /// never asks pays for no jar at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_cookie_sessions::{CookieLayer, Cookies};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+    ///     let cookies = Cookies::from_request(&request).expect("CookieLayer is added");
+    ///     let theme = cookies.get("theme").map(|c| c.value().to_owned());
+    ///     Ok::<_, Infallible>(Response::new(theme.unwrap_or_default()))
+    /// }));
+    ///
+    /// let request = Request::builder().header("cookie", "theme=dark").body(String::new())?;
+    /// assert_eq!(service.oneshot(request).await?.body(), "dark");
+    ///
+    /// // Outside the layer there is no jar.
+    /// assert!(Cookies::from_request(&Request::new(())).is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn from_request<B>(request: &Request<B>) -> Option<Cookies> {
+        super::scope::current(request.headers())
     }
 
-    /// A jar that also carries a session layer's source.
-    pub(crate) fn with_session(
-        headers: &HeaderMap,
+    /// A jar over the request's `Cookie` fields; nothing is parsed yet.
+    #[cfg(test)]
+    pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
+        Self::from_raw(RawCookies::new(headers), key, None)
+    }
+
+    /// A jar over `raw`, which also carries a session layer's source if
+    /// `session` is given.
+    pub(crate) fn from_raw(
+        raw: RawCookies,
         key: Option<Arc<KeyRing>>,
         session: Option<Arc<dyn Any + Send + Sync>>,
     ) -> Cookies {
@@ -175,7 +223,7 @@ impl Cookies {
         };
         Cookies {
             inner: Arc::new(Inner {
-                raw: RawCookies::new(headers),
+                raw,
                 key,
                 state: Mutex::new(state),
             }),
@@ -297,7 +345,7 @@ impl Cookies {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-    /// # let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    /// # let cookies = Cookies::from_request(&request).expect("layer");
     /// // The request sent `Cookie: theme=dark`.
     /// assert_eq!(cookies.get("theme").map(|c| c.value().to_owned()), Some("dark".into()));
     /// assert!(cookies.get("missing").is_none());
@@ -352,7 +400,7 @@ impl Cookies {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     cookies.add(
     ///         Cookie::build(("lang", "fr"))
     ///             .path("/")
@@ -397,7 +445,7 @@ impl Cookies {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     cookies.remove(Cookie::build("token").path("/api").build());
     ///     assert!(cookies.get("token").is_none());
     ///     Ok::<_, Infallible>(Response::new(String::new()))
@@ -430,7 +478,7 @@ impl Cookies {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
-    /// # let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    /// # let cookies = Cookies::from_request(&request).expect("layer");
     /// // The request sent `Cookie: a=1; b=2`.
     /// cookies.remove(Cookie::new("a", ""));
     /// cookies.add(Cookie::new("c", "3"));
@@ -486,7 +534,7 @@ impl Cookies {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let layer = CookieLayer::new().with_key(Key::generate());
     /// let service = layer.layer(service_fn(|request: Request<String>| async move {
-    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     let private = cookies.private().expect("the layer has a key");
     ///     private.add(Cookie::new("user_id", "42"));
     ///     Ok::<_, Infallible>(Response::new(String::new()))
@@ -528,11 +576,15 @@ impl Cookies {
             .map(|change| (!change.removal).then(|| change.cookie.clone()))
     }
 
-    /// Appends one `Set-Cookie` per change, oldest first, and forgets the
-    /// changes, so a second call writes nothing. Without changes the
-    /// headers are untouched.
-    pub(crate) fn write_changes(&self, headers: &mut HeaderMap) {
-        let changes = std::mem::take(&mut self.lock().changes);
+    /// Writes what the jar did to the response: one `Set-Cookie` per
+    /// change, oldest first, and `Vary: Cookie` if a private cookie was
+    /// used. The changes are forgotten, so a second call writes no
+    /// `Set-Cookie`. A jar nothing used leaves the headers as they are.
+    pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
+        let (changes, private_accessed) = {
+            let mut state = self.lock();
+            (std::mem::take(&mut state.changes), state.private_accessed)
+        };
         for change in changes {
             match set_cookie_value(&change.cookie) {
                 Ok(value) => {
@@ -547,12 +599,9 @@ impl Cookies {
                 }
             }
         }
-    }
-
-    /// Whether a private cookie was read or written in this request, so the
-    /// response depends on the request's cookies.
-    pub(crate) fn private_accessed(&self) -> bool {
-        self.lock().private_accessed
+        if private_accessed {
+            add_vary_cookie(headers);
+        }
     }
 
     pub(super) fn mark_private_accessed(&self) {
@@ -621,7 +670,7 @@ mod tests {
 
     fn set_cookies(cookies: &Cookies) -> Vec<String> {
         let mut headers = HeaderMap::new();
-        cookies.write_changes(&mut headers);
+        cookies.write_to(&mut headers);
         headers
             .get_all(SET_COOKIE)
             .iter()
@@ -686,7 +735,7 @@ mod tests {
     }
 
     #[test]
-    fn write_changes_takes_the_changes() {
+    fn write_to_takes_the_changes() {
         let cookies = jar(&[]);
         cookies.add(Cookie::new("a", "1"));
         assert_eq!(set_cookies(&cookies).len(), 1);

@@ -1,7 +1,8 @@
 //! The cookie jar: read, set and delete cookies, plain or private.
 //!
-//! [`CookieLayer`] puts a [`Cookies`] jar into every request's extensions
-//! (the session layer does too). The `Cookie` header is parsed only when
+//! [`CookieLayer`] gives every request a [`Cookies`] jar (the session layer
+//! does too), which handlers get with [`Cookies::from_request`] or the axum
+//! extractor. The `Cookie` header is parsed only when
 //! the handler first reads a cookie, leniently: every `Cookie` field is
 //! read, and a malformed pair (no `=`, an empty name, control bytes, text
 //! that is not UTF-8) is skipped without losing the others. Changes become
@@ -23,11 +24,7 @@
 //! use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key, SameSite};
 //!
 //! async fn handler(request: Request<String>) -> Result<Response<String>, Infallible> {
-//!     let cookies = request
-//!         .extensions()
-//!         .get::<Cookies>()
-//!         .cloned()
-//!         .expect("CookieLayer is added");
+//!     let cookies = Cookies::from_request(&request).expect("CookieLayer is added");
 //!
 //!     // A plain cookie: readable and writable by the browser.
 //!     let theme = cookies.get("theme").map(|c| c.value().to_owned());
@@ -89,6 +86,7 @@ mod jar;
 mod layer;
 mod parse;
 mod private;
+pub(crate) mod scope;
 mod service;
 
 pub use self::error::CookieError;

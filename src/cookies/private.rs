@@ -32,7 +32,7 @@ const MAX_CANDIDATES: usize = 3;
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let layer = CookieLayer::new().with_key(Key::generate());
 /// let service = layer.layer(service_fn(|request: Request<String>| async move {
-///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+///     let cookies = Cookies::from_request(&request).expect("layer");
 ///     let private = cookies.private().expect("the layer has a key");
 ///     let greeting = match private.get("name") {
 ///         Some(name) => format!("welcome back, {}", name.value()),
@@ -82,7 +82,7 @@ impl PrivateCookies {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let layer = CookieLayer::new().with_key(Key::generate());
     /// # let service = layer.layer(service_fn(|request: Request<String>| async move {
-    /// # let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    /// # let cookies = Cookies::from_request(&request).expect("layer");
     /// let private = cookies.private().expect("the layer has a key");
     /// // The request sent `Cookie: user_id=42`, which was not sealed.
     /// assert!(private.get("user_id").is_none());
@@ -135,7 +135,7 @@ impl PrivateCookies {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let layer = CookieLayer::new().with_key(Key::generate());
     /// let service = layer.layer(service_fn(|request: Request<String>| async move {
-    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     let private = cookies.private().expect("the layer has a key");
     ///     private.add(Cookie::build(("cart", "3 apples")).path("/shop").http_only(true).build());
     ///     Ok::<_, Infallible>(Response::new(String::new()))
@@ -184,7 +184,7 @@ impl PrivateCookies {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let layer = CookieLayer::new().with_key(Key::generate());
     /// let service = layer.layer(service_fn(|request: Request<String>| async move {
-    ///     let cookies = request.extensions().get::<Cookies>().cloned().expect("layer");
+    ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     let private = cookies.private().expect("the layer has a key");
     ///     private.remove(Cookie::build("cart").path("/shop").build());
     ///     assert!(private.get("cart").is_none());

@@ -5,7 +5,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::jar::Cookies;
+use super::scope::{self, Origin, Slot};
 use crate::key::KeyRing;
 
 /// The service made by [`CookieLayer`](crate::CookieLayer).
@@ -49,17 +49,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // An outer layer already put a jar in: share it, so handlers and
-        // layers see one set of changes, and leave writing them to it so
-        // each change is sent once.
-        let cookies = if request.extensions().get::<Cookies>().is_some() {
-            None
-        } else {
-            let cookies = Cookies::new(request.headers(), self.key.clone());
-            request.extensions_mut().insert(cookies.clone());
-            Some(cookies)
-        };
-        ResponseFuture::new(self.inner.call(request), cookies)
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // An outer layer already made a jar current: share it, so handlers
+        // and layers see one set of changes, and leave writing them to it
+        // so each change is sent once.
+        if scope::is_active() {
+            return ResponseFuture::sharing(self.inner.call(request));
+        }
+        let slot = Some(Slot::Pending(Origin::Cookies(self.key.clone())));
+        ResponseFuture::owning(&mut self.inner, request, slot)
     }
 }

@@ -74,7 +74,7 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(lazy) = LazySession::<T>::from_extensions(&parts.extensions) else {
+        let Some(lazy) = LazySession::<T>::current(&parts.headers) else {
             let error = SessionError::MissingLayer {
                 type_name: std::any::type_name::<T>(),
             };

@@ -9,6 +9,8 @@ use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
 
+use crate::cookies::scope::{Entered, Slot};
+use crate::cookies::Cookies;
 use crate::headers;
 use crate::session::backend::{MaybeReady, SetCookie};
 use crate::session::error::SessionError;
@@ -46,25 +48,49 @@ pin_project! {
     pub struct ResponseFuture<F: Future, T> {
         #[pin]
         future: F,
-        lazy: LazySession<T>,
-        // Whether this layer made the jar, and so writes its changes.
-        owns_jar: bool,
-        committing: Option<Committing<F::Output>>,
+        // The request's jar, when this layer made it and so writes its
+        // changes; made current while the inner future is polled.
+        slot: Option<Slot>,
+        // The jar an outer layer made, which that layer writes.
+        outer: Option<Cookies>,
+        // Only while a store that had to wait saves the session: boxed so
+        // the common future stays small.
+        committing: Option<Box<Committing<F::Output, T>>>,
     }
 }
 
 /// The handler's answer, held while a store saves the session.
-struct Committing<O> {
+struct Committing<O, T> {
     output: O,
+    lazy: LazySession<T>,
     commit: MaybeReady<Result<SetCookie, SessionError>>,
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
-    pub(crate) fn new(future: F, lazy: LazySession<T>, owns_jar: bool) -> Self {
+    /// Calls `inner` with `slot` current, for a request whose jar this
+    /// layer made. Built as one literal so the inner future is written in
+    /// place rather than moved.
+    pub(crate) fn owning<S, R>(inner: &mut S, request: R, mut slot: Option<Slot>) -> Self
+    where
+        S: tower_service::Service<R, Future = F>,
+    {
+        Self {
+            future: {
+                let _entered = Entered::new(&mut slot);
+                inner.call(request)
+            },
+            slot,
+            outer: None,
+            committing: None,
+        }
+    }
+
+    /// The future of a request whose jar an outer layer made.
+    pub(crate) fn sharing(future: F, outer: Cookies) -> Self {
         Self {
             future,
-            lazy,
-            owns_jar,
+            slot: None,
+            outer: Some(outer),
             committing: None,
         }
     }
@@ -79,44 +105,79 @@ where
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let committing =
-            match this.committing.as_mut() {
-                Some(committing) => committing,
-                None => {
-                    let output = ready!(this.future.as_mut().poll(cx));
-                    if this.lazy.cookies().is_untouched() {
-                        return Poll::Ready(output);
-                    }
-                    let Some(session) = this.lazy.loaded() else {
-                        return Poll::Ready(output.map(|response| {
-                            finish(response, None, *this.owns_jar, false, this.lazy)
-                        }));
-                    };
-                    let commit = this.lazy.backend().commit(this.lazy.config(), &session);
-                    this.committing.insert(Committing { output, commit })
+        let this = self.project();
+        if let Some(committing) = this.committing.as_mut() {
+            let result = ready!(Pin::new(&mut committing.commit).poll(cx));
+            let Committing { output, lazy, .. } = *this
+                .committing
+                .take()
+                .expect("ResponseFuture polled after it completed");
+            let owns_jar = this.slot.is_some();
+            return Poll::Ready(
+                output.map(|response| finish(response, Some(result), owns_jar, &lazy)),
+            );
+        }
+
+        let entered = Entered::new(this.slot);
+        let polled = this.future.poll(cx);
+        drop(entered);
+        if polled.is_pending() {
+            return Poll::Pending;
+        }
+        let owns_jar = this.slot.is_some();
+        let jar = match this.slot {
+            Some(slot) => slot.jar(),
+            None => this.outer.as_ref(),
+        };
+        // Nothing asked for the jar, or nothing used it in a way the
+        // response must show: the common response goes out as it is,
+        // without being moved.
+        let Some(jar) = jar.filter(|jar| !jar.is_untouched()) else {
+            return polled;
+        };
+        let Poll::Ready(output) = polled else {
+            return Poll::Pending;
+        };
+        let Some(lazy) = LazySession::<T>::of_jar(jar) else {
+            // Never so in practice: this layer attached its source to the
+            // jar. The jar's own changes still go out.
+            return Poll::Ready(output.map(|mut response| {
+                if owns_jar {
+                    jar.write_to(response.headers_mut());
                 }
-            };
-        let result = ready!(Pin::new(&mut committing.commit).poll(cx));
-        let Committing { output, .. } = this
-            .committing
-            .take()
-            .expect("ResponseFuture polled after it completed");
-        Poll::Ready(
-            output.map(|response| finish(response, Some(result), *this.owns_jar, true, this.lazy)),
-        )
+                response
+            }));
+        };
+        let Some(session) = lazy.loaded() else {
+            return Poll::Ready(output.map(|response| finish(response, None, owns_jar, &lazy)));
+        };
+        let mut commit = lazy.backend().commit(lazy.config(), &session);
+        match Pin::new(&mut commit).poll(cx) {
+            Poll::Ready(result) => {
+                Poll::Ready(output.map(|response| finish(response, Some(result), owns_jar, &lazy)))
+            }
+            Poll::Pending => {
+                *this.committing = Some(Box::new(Committing {
+                    output,
+                    lazy,
+                    commit,
+                }));
+                Poll::Pending
+            }
+        }
     }
 }
 
 /// Adds the jar's and the session's headers, or swaps in the error
-/// response when the session could not be sent.
+/// response when the session could not be sent. `commit` is `None` when
+/// the handler did not open the session.
 fn finish<B: From<String>, T>(
     mut response: Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
     owns_jar: bool,
-    session_opened: bool,
     lazy: &LazySession<T>,
 ) -> Response<B> {
+    let session_opened = commit.is_some();
     let set_cookie = match commit {
         Some(Err(error)) => {
             tracing::error!(%error, "session not sent");
@@ -132,11 +193,7 @@ fn finish<B: From<String>, T>(
     };
     let headers = response.headers_mut();
     if owns_jar {
-        let jar = lazy.cookies();
-        jar.write_changes(headers);
-        if jar.private_accessed() {
-            headers::add_vary_cookie(headers);
-        }
+        lazy.cookies().write_to(headers);
     }
     if session_opened {
         headers::add_vary_cookie(headers);
@@ -148,7 +205,7 @@ fn finish<B: From<String>, T>(
     response
 }
 
-impl<O> fmt::Debug for Committing<O> {
+impl<O, T> fmt::Debug for Committing<O, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Committing")
     }

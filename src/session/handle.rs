@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use http::Extensions;
+use http::Request;
 
 use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::session::config::SessionConfig;
@@ -83,16 +83,23 @@ impl<T: SessionData> Session<T> {
         Self { shared }
     }
 
-    /// Opens the session of a request, for plain tower or hyper services
+    /// Opens the session of `request`, for plain tower or hyper services
     /// (axum handlers take `Session<T>` as an extractor instead).
+    ///
+    /// The layer hands its request's session to the service it wraps by
+    /// making it current while that service runs: while its `call` runs
+    /// and while its future is polled. So call this from the handler, or
+    /// from a layer inside the session layer, not from a task the handler
+    /// spawned: take the handle first and move it into the task. The
+    /// returned future holds what it needs, so it may be awaited anywhere.
     ///
     /// Nothing is decrypted until this is called, and later calls in the
     /// same request return the same session.
     ///
     /// # Errors
     ///
-    /// [`SessionError::MissingLayer`] if no `SessionLayer<T>` wraps the
-    /// service. A missing, tampered or expired cookie is not an error: it
+    /// [`SessionError::MissingLayer`] if no `SessionLayer<T>` is running
+    /// this code. A missing, tampered or expired cookie is not an error: it
     /// gives a fresh, empty session.
     ///
     /// # Examples
@@ -108,7 +115,7 @@ impl<T: SessionData> Session<T> {
     /// let service = ServiceBuilder::new()
     ///     .layer(SessionLayer::<u64>::new(Key::generate())?)
     ///     .service_fn(|request: Request<String>| async move {
-    ///         let session = Session::<u64>::load(request.extensions()).await?;
+    ///         let session = Session::<u64>::load(&request).await?;
     ///         let visits = session.update(|visits| {
     ///             *visits += 1;
     ///             *visits
@@ -122,10 +129,10 @@ impl<T: SessionData> Session<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn load(
-        extensions: &Extensions,
+    pub fn load<B>(
+        request: &Request<B>,
     ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
-        let lazy = LazySession::<T>::from_extensions(extensions);
+        let lazy = LazySession::<T>::current(request.headers());
         async move {
             match lazy {
                 Some(lazy) => lazy.get_or_load().await,

@@ -4,9 +4,11 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use http::Extensions;
+use http::HeaderMap;
 
+use crate::cookies::scope::{self, SessionOrigin};
 use crate::cookies::Cookies;
+use crate::key::KeyRing;
 use crate::session::backend::ErasedBackend;
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
@@ -14,11 +16,17 @@ use crate::session::handle::{Session, Shared};
 use crate::session::SessionData;
 
 /// What a session layer shares with all its requests: its configuration
-/// and backend. Attached to each request's cookie jar, so a request costs
-/// one extension (the jar), not two.
+/// and backend. Attached to each request's cookie jar, so one handoff (the
+/// jar) carries both.
 pub(crate) struct SessionSource<T> {
     pub(crate) config: Arc<SessionConfig>,
     pub(crate) backend: Arc<dyn ErasedBackend<T>>,
+}
+
+impl<T: 'static> SessionOrigin for SessionSource<T> {
+    fn keys(&self) -> &Arc<KeyRing> {
+        &self.config.keys
+    }
 }
 
 /// A request's session: the jar that holds it and the layer's source.
@@ -41,12 +49,17 @@ impl<T: SessionData> LazySession<T> {
         Self { cookies, source }
     }
 
-    /// The request's session of type `T`, if a layer for `T` wraps the
-    /// service.
-    pub(crate) fn from_extensions(extensions: &Extensions) -> Option<Self> {
-        let cookies = extensions.get::<Cookies>()?;
-        let (source, _) = cookies.session::<SessionSource<T>, Shared<T>>()?;
-        Some(Self::new(cookies.clone(), source))
+    /// The session of type `T` of the current request, whose headers are
+    /// `headers`, if a layer for `T` is running this code.
+    pub(crate) fn current(headers: &HeaderMap) -> Option<Self> {
+        Self::of_jar(&scope::current(headers)?)
+    }
+
+    /// The session of type `T` that `jar` carries, if a layer for `T`
+    /// attached its source to it.
+    pub(crate) fn of_jar(jar: &Cookies) -> Option<Self> {
+        let (source, _) = jar.session::<SessionSource<T>, Shared<T>>()?;
+        Some(Self::new(jar.clone(), source))
     }
 
     /// The request's session, opened on first call.

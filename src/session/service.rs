@@ -1,7 +1,6 @@
 //! `SessionService`: puts the lazy session and the cookie jar into each
 //! request.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,11 +8,11 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::cookies::Cookies;
+use crate::cookies::scope::{self, Origin, Slot};
 use crate::session::backend::ErasedBackend;
 use crate::session::config::SessionConfig;
 use crate::session::future::ResponseFuture;
-use crate::session::lazy::{LazySession, SessionSource};
+use crate::session::lazy::SessionSource;
 use crate::session::SessionData;
 
 /// The service built by [`SessionLayer`](crate::SessionLayer).
@@ -90,21 +89,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let source: Arc<dyn Any + Send + Sync> = self.source.clone();
-        let (cookies, owns_jar) = match request.extensions().get::<Cookies>() {
-            Some(outer) => {
-                outer.attach_session(source);
-                (outer.clone(), false)
-            }
-            None => {
-                let keys = Some(Arc::clone(&self.source.config.keys));
-                let jar = Cookies::with_session(request.headers(), keys, Some(source));
-                request.extensions_mut().insert(jar.clone());
-                (jar, true)
-            }
-        };
-        let lazy = LazySession::new(cookies, Arc::clone(&self.source));
-        ResponseFuture::new(self.inner.call(request), lazy, owns_jar)
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        if let Some(outer) = scope::current(request.headers()) {
+            outer.attach_session(self.source.clone());
+            return ResponseFuture::sharing(self.inner.call(request), outer);
+        }
+        let slot = Some(Slot::Pending(Origin::Session(self.source.clone())));
+        ResponseFuture::owning(&mut self.inner, request, slot)
     }
 }

@@ -334,20 +334,20 @@ fn axum_body(response: Response<axum::body::Body>, runtime: &Runtime) -> String 
 // Handlers over `tower::service_fn`.
 
 /// Never asks for a session or a cookie: `bare/*`, `*/untouched`.
-async fn untouched(_request: Request<String>) -> Result<Response<String>, Infallible> {
+async fn untouched(request: Request<String>) -> Result<Response<String>, Infallible> {
     Ok(Response::new(String::from("ok")))
 }
 
 /// This crate: open the session, read one field.
 async fn this_read(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(request.extensions()).await?;
+    let session = Session::<Profile>::load(&request).await?;
     let user_id = session.read(|profile| profile.user_id);
     Ok(Response::new(black_box(user_id).to_string()))
 }
 
 /// This crate: a new session is set, sealed and sent.
 async fn this_write(request: Request<String>) -> Result<Response<String>, SessionError> {
-    Session::<Profile>::load(request.extensions())
+    Session::<Profile>::load(&request)
         .await?
         .set(profile());
     Ok(Response::new(String::from("ok")))

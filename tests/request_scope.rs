@@ -1,0 +1,163 @@
+//! How handlers find their request's jar and session: the layers make them
+//! current while they run the wrapped service, and never beyond it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::header::{COOKIE, SET_COOKIE};
+use http::{Request, Response};
+use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
+use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key, Session, SessionLayer};
+
+fn cookie_request(cookie: &str) -> Request<String> {
+    Request::builder()
+        .header(COOKIE, cookie)
+        .body(String::new())
+        .expect("valid request")
+}
+
+fn set_cookies(response: &Response<String>) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().expect("ASCII").to_owned())
+        .collect()
+}
+
+/// Whether a jar is current here, asked with a request of our own.
+fn jar_is_current() -> bool {
+    Cookies::from_request(&Request::new(())).is_some()
+}
+
+#[tokio::test]
+async fn no_jar_is_current_outside_or_after_a_request() {
+    assert!(!jar_is_current());
+    let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+        let cookies = Cookies::from_request(&request).expect("inside the layer");
+        cookies.add(Cookie::new("seen", "1"));
+        Ok::<_, Infallible>(Response::new(String::new()))
+    }));
+    let response = service.oneshot(cookie_request("a=1")).await.expect("ok");
+    assert_eq!(set_cookies(&response), ["seen=1"]);
+    assert!(
+        !jar_is_current(),
+        "the jar must not outlive its request on this thread"
+    );
+    let error = Session::<u64>::load(&Request::new(()))
+        .await
+        .expect_err("no layer here");
+    assert!(error.to_string().contains("SessionLayer"), "{error}");
+}
+
+#[tokio::test]
+async fn interleaved_requests_on_one_thread_each_see_their_own_jar() {
+    let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+        let before = Cookies::from_request(&request)
+            .expect("jar")
+            .get("who")
+            .expect("cookie");
+        // Let the other request run between the two reads.
+        tokio::task::yield_now().await;
+        let after = Cookies::from_request(&request)
+            .expect("jar")
+            .get("who")
+            .expect("cookie");
+        assert_eq!(before.value(), after.value());
+        Ok::<_, Infallible>(Response::new(after.value().to_owned()))
+    }));
+    let (a, b) = tokio::join!(
+        service.clone().oneshot(cookie_request("who=alice")),
+        service.clone().oneshot(cookie_request("who=bob")),
+    );
+    assert_eq!(a.expect("ok").body(), "alice");
+    assert_eq!(b.expect("ok").body(), "bob");
+    assert!(!jar_is_current());
+}
+
+#[tokio::test]
+async fn the_jar_is_current_while_the_inner_service_is_called() {
+    // A service that reads the jar in `call` itself, before any future runs.
+    #[derive(Clone)]
+    struct ReadsInCall;
+
+    impl Service<Request<String>> for ReadsInCall {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<String>) -> Self::Future {
+            let cookies = Cookies::from_request(&request).expect("current during call");
+            cookies.add(Cookie::new("from_call", "yes"));
+            std::future::ready(Ok(Response::new(String::new())))
+        }
+    }
+
+    let response = CookieLayer::new()
+        .layer(ReadsInCall)
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert_eq!(set_cookies(&response), ["from_call=yes"]);
+}
+
+#[tokio::test]
+async fn a_spawned_task_uses_handles_taken_before_the_spawn() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            let session = Session::<u64>::load(&request).await?;
+            let cookies = Cookies::from_request(&request).expect("jar");
+            let seen_in_task = tokio::spawn(async move {
+                // Another task: nothing is current there...
+                let current = jar_is_current();
+                // ...but the handles moved in still reach this request.
+                session.set(41);
+                cookies.add(Cookie::new("task", "done"));
+                current
+            })
+            .await
+            .expect("task ran");
+            Ok::<_, tower_cookie_sessions::SessionError>(Response::new(seen_in_task.to_string()))
+        });
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert_eq!(response.body(), "false");
+    let set_cookies = set_cookies(&response);
+    assert!(
+        set_cookies.contains(&"task=done".to_owned()),
+        "{set_cookies:?}"
+    );
+    assert!(
+        set_cookies.iter().any(|c| c.starts_with("id=")),
+        "the session set in the task is sent: {set_cookies:?}"
+    );
+}
+
+#[test]
+fn a_panicking_handler_does_not_leave_its_jar_current() {
+    let mut service = CookieLayer::new().layer(service_fn(|_: Request<String>| async {
+        assert!(jar_is_current());
+        if true {
+            panic!("handler bug");
+        }
+        Ok::<_, Infallible>(Response::new(String::new()))
+    }));
+    let mut future = pin!(service.call(Request::new(String::new())));
+    let mut cx = Context::from_waker(Waker::noop());
+    let panicked = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+    assert!(panicked.is_err());
+    assert!(
+        !jar_is_current(),
+        "the next request on this thread must not see the panicked one's jar"
+    );
+}
