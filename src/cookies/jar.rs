@@ -10,7 +10,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Request};
 
 use super::error::CookieError;
-use super::parse::{pairs, parse_cookie_header};
+use super::parse::{parse_cookie_header, values_named};
 use super::private::PrivateCookies;
 use crate::headers::add_vary_cookie;
 use crate::key::KeyRing;
@@ -563,9 +563,7 @@ impl Cookies {
         self.inner
             .raw
             .iter()
-            .flat_map(|field| pairs(field.as_bytes()))
-            .filter(move |(pair_name, _)| pair_name == name)
-            .map(|(_, value)| value)
+            .flat_map(move |field| values_named(field.as_bytes(), name))
     }
 
     /// The latest change to the cookie called `name`: `None` if there is

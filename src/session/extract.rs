@@ -74,14 +74,14 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(lazy) = LazySession::<T>::current(&parts.headers) else {
+        let Some((lazy, loaded)) = LazySession::<T>::current(&parts.headers) else {
             let error = SessionError::MissingLayer {
                 type_name: std::any::type_name::<T>(),
             };
             tracing::error!(%error, "session extractor used without its layer");
             return Err(error.into());
         };
-        lazy.get_or_load().await.map_err(|error| {
+        lazy.open(loaded).await.map_err(|error| {
             let response = (lazy.config().on_error)(&error);
             SessionRejection {
                 error,

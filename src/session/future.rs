@@ -138,7 +138,7 @@ where
         let Poll::Ready(output) = polled else {
             return Poll::Pending;
         };
-        let Some(lazy) = LazySession::<T>::of_jar(jar) else {
+        let Some((lazy, loaded)) = LazySession::<T>::of_jar(jar) else {
             // Never so in practice: this layer attached its source to the
             // jar. The jar's own changes still go out.
             return Poll::Ready(output.map(|mut response| {
@@ -148,7 +148,7 @@ where
                 response
             }));
         };
-        let Some(session) = lazy.loaded() else {
+        let Some(session) = loaded else {
             return Poll::Ready(output.map(|response| finish(response, None, owns_jar, &lazy)));
         };
         let mut commit = lazy.backend().commit(lazy.config(), &session);

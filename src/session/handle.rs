@@ -132,10 +132,10 @@ impl<T: SessionData> Session<T> {
     pub fn load<B>(
         request: &Request<B>,
     ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
-        let lazy = LazySession::<T>::current(request.headers());
+        let found = LazySession::<T>::current(request.headers());
         async move {
-            match lazy {
-                Some(lazy) => lazy.get_or_load().await,
+            match found {
+                Some((lazy, loaded)) => lazy.open(loaded).await,
                 None => Err(SessionError::MissingLayer {
                     type_name: std::any::type_name::<T>(),
                 }),

@@ -50,21 +50,29 @@ impl<T: SessionData> LazySession<T> {
     }
 
     /// The session of type `T` of the current request, whose headers are
-    /// `headers`, if a layer for `T` is running this code.
-    pub(crate) fn current(headers: &HeaderMap) -> Option<Self> {
+    /// `headers`, if a layer for `T` is running this code; with the
+    /// session itself if the request already opened it.
+    pub(crate) fn current(headers: &HeaderMap) -> Option<(Self, Option<Session<T>>)> {
         Self::of_jar(&scope::current(headers)?)
     }
 
     /// The session of type `T` that `jar` carries, if a layer for `T`
-    /// attached its source to it.
-    pub(crate) fn of_jar(jar: &Cookies) -> Option<Self> {
-        let (source, _) = jar.session::<SessionSource<T>, Shared<T>>()?;
-        Some(Self::new(jar.clone(), source))
+    /// attached its source to it; with the session itself if the request
+    /// opened it. One look into the jar answers both.
+    pub(crate) fn of_jar(jar: &Cookies) -> Option<(Self, Option<Session<T>>)> {
+        let (source, loaded) = jar.session::<SessionSource<T>, Shared<T>>()?;
+        Some((
+            Self::new(jar.clone(), source),
+            loaded.map(Session::from_shared),
+        ))
     }
 
-    /// The request's session, opened on first call.
-    pub(crate) async fn get_or_load(&self) -> Result<Session<T>, SessionError> {
-        if let Some(session) = self.loaded() {
+    /// Opens the request's session (`loaded`, if it was already open).
+    pub(crate) async fn open(
+        &self,
+        loaded: Option<Session<T>>,
+    ) -> Result<Session<T>, SessionError> {
+        if let Some(session) = loaded {
             return Ok(session);
         }
         let state = self
@@ -78,14 +86,6 @@ impl<T: SessionData> LazySession<T> {
         let source: Arc<dyn Any + Send + Sync> = self.source.clone();
         let kept = self.cookies.set_session(&source, session.into_shared());
         Ok(Session::from_shared(kept))
-    }
-
-    /// The session, if the handler opened it.
-    pub(crate) fn loaded(&self) -> Option<Session<T>> {
-        self.cookies
-            .session::<SessionSource<T>, Shared<T>>()
-            .and_then(|(_, loaded)| loaded)
-            .map(Session::from_shared)
     }
 }
 
