@@ -4,7 +4,7 @@
 //! Both functions work on raw header bytes, so a field that is not UTF-8
 //! is carried over as it is instead of being dropped or causing a panic.
 
-use http::header::{CACHE_CONTROL, VARY};
+use http::header::{Entry, CACHE_CONTROL, VARY};
 use http::{HeaderMap, HeaderValue};
 
 use crate::syntax::trim_ows;
@@ -17,8 +17,16 @@ use crate::syntax::trim_ows;
 /// fields are folded into one, which RFC 9110 makes equivalent, because
 /// some caches only read the first field.
 pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
+    // The usual case: nothing to merge with, and one hash lookup.
+    let entry = match headers.entry(VARY) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(HeaderValue::from_static("Cookie"));
+            return;
+        }
+        Entry::Occupied(entry) => entry,
+    };
     let mut existing = Vec::new();
-    for value in headers.get_all(VARY) {
+    for value in entry.iter() {
         for token in list_items(value.as_bytes()) {
             if token == b"*" || token.eq_ignore_ascii_case(b"cookie") {
                 return;
@@ -26,19 +34,15 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
             existing.push(token);
         }
     }
-    if existing.is_empty() {
-        headers.insert(VARY, HeaderValue::from_static("Cookie"));
-        return;
-    }
     existing.push(b"Cookie");
-    match HeaderValue::from_bytes(&existing.join(b", ".as_slice())) {
+    let merged = HeaderValue::from_bytes(&existing.join(b", ".as_slice()));
+    let mut entry = entry;
+    match merged {
         Ok(merged) => {
-            headers.insert(VARY, merged);
+            entry.insert(merged);
         }
         // Unreachable: every item came out of a valid header value.
-        Err(_) => {
-            headers.append(VARY, HeaderValue::from_static("Cookie"));
-        }
+        Err(_) => entry.append(HeaderValue::from_static("Cookie")),
     }
 }
 
@@ -51,13 +55,16 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
 /// Several `Cache-Control` fields are folded into one.
 pub(crate) fn make_private(headers: &mut HeaderMap) {
     // The usual case, and the one on every response that sets a session:
-    // nothing to merge with.
-    if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-        return;
-    }
+    // nothing to merge with, and one hash lookup.
+    let entry = match headers.entry(CACHE_CONTROL) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(HeaderValue::from_static("private"));
+            return;
+        }
+        Entry::Occupied(entry) => entry,
+    };
     let mut kept: Vec<&[u8]> = Vec::new();
-    for value in headers.get_all(CACHE_CONTROL) {
+    for value in entry.iter() {
         for directive in list_items(value.as_bytes()) {
             let name = directive_name(directive);
             // `private="Set-Cookie"` only hides the named fields: the body
@@ -77,7 +84,8 @@ pub(crate) fn make_private(headers: &mut HeaderMap) {
     let new_value = HeaderValue::from_bytes(&directives.join(b", ".as_slice()))
         // Unreachable: every directive came out of a valid header value.
         .unwrap_or_else(|_| HeaderValue::from_static("private"));
-    headers.insert(CACHE_CONTROL, new_value);
+    let mut entry = entry;
+    entry.insert(new_value);
 }
 
 /// The part of a directive before its `=`, trimmed.

@@ -552,14 +552,16 @@ impl Cookies {
         Ok(PrivateCookies::new(self.clone(), ring))
     }
 
-    /// Values of the request cookies called `name`, in request order;
-    /// changes made in this request are ignored. Reads the raw header
-    /// without parsing or caching the whole jar, and borrows each value
-    /// unless it had to be percent-decoded.
+    /// Raw values of the request cookies called `name`, in request order
+    /// (percent-decoded if they contain a `%`); changes made in this
+    /// request are ignored. Reads the raw header without parsing or caching
+    /// the whole jar, and borrows each value unless it had to be decoded.
+    /// Values are not checked further: callers open them as sealed
+    /// base64url, which refuses anything else.
     pub(crate) fn request_values<'a>(
         &'a self,
         name: &'a str,
-    ) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+    ) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
         self.inner
             .raw
             .iter()
@@ -691,8 +693,8 @@ mod tests {
         let cookies = jar(&[b"id=1; other=x", b"id=2; id=3"]);
         cookies.add(Cookie::new("id", "new"));
         let values = |name, max| cookies.request_values(name).take(max).collect::<Vec<_>>();
-        assert_eq!(values("id", 2), ["1", "2"]);
-        assert_eq!(values("id", 10), ["1", "2", "3"]);
+        assert_eq!(values("id", 2), [&b"1"[..], b"2"]);
+        assert_eq!(values("id", 10), [&b"1"[..], b"2", b"3"]);
         assert!(values("none", 3).is_empty());
     }
 

@@ -48,35 +48,40 @@ fn split_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+const BLOCK: usize = 16;
+
 /// The first position of `needle`. Each 16-byte block is tested with one
 /// branch-free fold, which the compiler turns into a vector compare.
 fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
-    let mut blocks = haystack.chunks_exact(16);
+    let mut blocks = haystack.chunks_exact(BLOCK);
     let mut offset = 0;
     for block in &mut blocks {
+        let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
+            break;
+        };
         if block.iter().fold(false, |found, &b| found | (b == needle)) {
             return block.iter().position(|&b| b == needle).map(|i| offset + i);
         }
-        offset += 16;
+        offset += BLOCK;
     }
-    blocks
-        .remainder()
+    haystack[offset..]
         .iter()
         .position(|&b| b == needle)
         .map(|i| offset + i)
 }
 
-/// The values of the pairs called `name` in one `Cookie` header field, as
-/// [`parse_cookie_header`] would read them, in order.
+/// The raw values of the pairs called `name` in one `Cookie` header
+/// field, in order, percent-decoded when they contain a `%`.
 ///
-/// This is the lookup of one cookie (the session's, on every request that
-/// opens it): a pair whose name differs is passed over without checking or
-/// decoding its value, and a matching value is borrowed from the header
-/// unless it had to be percent-decoded, so nothing is allocated.
+/// This is the lookup of one sealed cookie (the session's, on every
+/// request that opens it): a pair whose name differs is passed over
+/// without looking at its value, and a matching value is borrowed from the
+/// header and otherwise left unchecked, because every caller opens it as
+/// base64url, which refuses control bytes and text that is not ASCII.
 pub(crate) fn values_named<'a>(
     header: &'a [u8],
     name: &'a str,
-) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
     split_pairs(header).filter_map(move |pair| {
         let eq = pair.iter().position(|&b| b == b'=')?;
         let raw_name = trim_ows(&pair[..eq]);
@@ -88,7 +93,12 @@ pub(crate) fn values_named<'a>(
         if !same_name || raw_name.is_empty() || has_control(raw_name) {
             return None;
         }
-        decode(trim_ows(&pair[eq + 1..]))
+        let value = trim_ows(&pair[eq + 1..]);
+        Some(if value.contains(&b'%') {
+            percent_decode(value).into()
+        } else {
+            Cow::Borrowed(value)
+        })
     })
 }
 
@@ -215,8 +225,13 @@ mod tests {
         assert_eq!(parse(br#"a="b c""#), pairs(&[("a", "\"b c\"")]));
     }
 
+    /// The values `values_named` finds that the full parse also accepts
+    /// (UTF-8, no control byte), as text.
     fn named(header: &[u8], name: &str) -> Vec<String> {
-        values_named(header, name).map(Cow::into_owned).collect()
+        values_named(header, name)
+            .filter_map(|value| String::from_utf8(value.into_owned()).ok())
+            .filter(|value| !value.bytes().any(is_control))
+            .collect()
     }
 
     #[test]
@@ -240,6 +255,9 @@ mod tests {
         assert_eq!(named(header, "a"), ["1"]);
         assert!(named(header, "").is_empty());
         assert!(named(b"a\x01=1", "a\x01").is_empty());
+        // Values are left for the base64url decoder to refuse.
+        let raw: Vec<Cow<'_, [u8]>> = values_named(b"id=x\x01y; id=a%3Bb", "id").collect();
+        assert_eq!(raw, [&b"x\x01y"[..], &b"a;b"[..]]);
     }
 
     proptest! {

@@ -104,7 +104,7 @@ impl PrivateCookies {
             let mut cookie = change?;
             // A plain `add` under this name would not open next request
             // either, so it is refused here too.
-            let plaintext = self.open(name, cookie.value())?;
+            let plaintext = self.open(name, cookie.value().as_bytes())?;
             cookie.set_value(plaintext);
             return Some(cookie);
         }
@@ -202,8 +202,8 @@ impl PrivateCookies {
         self.cookies.remove(cookie);
     }
 
-    fn open(&self, name: &str, value: &str) -> Option<String> {
-        let opened = envelope::open(&self.ring, Purpose::PrivateCookie, name, value)
+    fn open(&self, name: &str, value: &[u8]) -> Option<String> {
+        let opened = envelope::open_bytes(&self.ring, Purpose::PrivateCookie, name, value)
             .map_err(|error| {
                 tracing::debug!(cookie.name = name, %error, "private cookie did not open");
             })

@@ -179,18 +179,39 @@ pub const fn sealed_len(plaintext_len: usize) -> usize {
 #[must_use]
 pub fn seal(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
     let mut sealed = String::with_capacity(sealed_len(plaintext.len()));
-    seal_into(ring, purpose, name, plaintext, &mut sealed);
+    seal_with(ring, purpose, name, plaintext, |raw| {
+        URL_SAFE_NO_PAD.encode_string(raw, &mut sealed);
+    });
     sealed
 }
 
-/// [`seal`], appending to `out`: the session layer writes the value
-/// straight into its `Set-Cookie` line.
+/// [`seal`], appending the text to `out`: the session layer writes the
+/// value straight into the bytes of its `Set-Cookie` line, which skips the
+/// UTF-8 check a `String` would need.
 pub(crate) fn seal_into(
     ring: &KeyRing,
     purpose: Purpose,
     name: &str,
     plaintext: &[u8],
-    out: &mut String,
+    out: &mut Vec<u8>,
+) {
+    seal_with(ring, purpose, name, plaintext, |raw| {
+        let start = out.len();
+        out.resize(start + sealed_len(plaintext.len()), 0);
+        let written = URL_SAFE_NO_PAD.encode_slice(raw, &mut out[start..]);
+        // `sealed_len` is the exact length, so the slice always fits.
+        debug_assert_eq!(written.ok(), Some(out.len() - start));
+    });
+}
+
+/// Seals `plaintext` and hands the binary envelope to `write`, which
+/// encodes it where its caller wants the text.
+fn seal_with(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    plaintext: &[u8],
+    write: impl FnOnce(&[u8]),
 ) {
     let entry = ring.current();
     let mut nonce = [0u8; NONCE_LEN];
@@ -218,7 +239,7 @@ pub(crate) fn seal_into(
         ciphertext,
     ));
 
-    URL_SAFE_NO_PAD.encode_string(raw, out);
+    write(raw);
 }
 
 /// Opens a value sealed by [`seal`] for the same purpose and name.
@@ -249,6 +270,17 @@ pub fn open(
     purpose: Purpose,
     name: &str,
     value: &str,
+) -> Result<Opened, OpenError> {
+    open_bytes(ring, purpose, name, value.as_bytes())
+}
+
+/// [`open`] of the value's raw bytes, as they come out of a `Cookie`
+/// header: the base64url decoder refuses anything that is not its text.
+pub(crate) fn open_bytes(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    value: &[u8],
 ) -> Result<Opened, OpenError> {
     if name.len() + value.len() > MAX_COOKIE_SIZE {
         return Err(OpenError::TooLarge);

@@ -67,7 +67,7 @@ fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> St
     let now = unix_seconds(config.clock.now());
     let name = config.cookie_name.as_str();
     for value in cookies.request_values(name).take(MAX_CANDIDATES) {
-        match envelope::open(&config.keys, Purpose::Session, name, &value) {
+        match envelope::open_bytes(&config.keys, Purpose::Session, name, &value) {
             Ok(opened) => {
                 return match decode_session(config, &opened.plaintext, now) {
                     Ok((data, deadlines)) => {

@@ -2,9 +2,11 @@
 //!
 //! Written by hand rather than through `cookie::Cookie`: every part was
 //! validated when the layer was built, and the value is base64url, so the
-//! line needs no escaping and costs one allocation.
+//! line needs no escaping. It is written as bytes into a buffer of exactly
+//! its length, which becomes the header value without a copy or a second
+//! allocation.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use cookie::SameSite;
 use http::HeaderValue;
@@ -23,9 +25,10 @@ pub(crate) fn sealed_cookie(
     max_age: Option<u64>,
 ) -> HeaderValue {
     let value_len = envelope::sealed_len(plaintext.len());
-    let mut line = String::with_capacity(config.cookie_name.len() + value_len + 128);
-    line.push_str(&config.cookie_name);
-    line.push('=');
+    let len = config.cookie_name.len() + 1 + value_len + attributes_len(config, max_age);
+    let mut line = Vec::with_capacity(len);
+    line.extend_from_slice(config.cookie_name.as_bytes());
+    line.push(b'=');
     envelope::seal_into(
         &config.keys,
         purpose,
@@ -34,6 +37,7 @@ pub(crate) fn sealed_cookie(
         &mut line,
     );
     push_attributes(&mut line, config, max_age);
+    debug_assert_eq!(line.len(), len, "the line is sized exactly");
     to_header(line)
 }
 
@@ -41,41 +45,124 @@ pub(crate) fn sealed_cookie(
 /// the cookie's attributes: browsers refuse a `__Host-` or `__Secure-`
 /// cookie without them, removal included.
 pub(crate) fn removal(config: &SessionConfig) -> HeaderValue {
-    let mut line = String::with_capacity(config.cookie_name.len() + 128);
-    line.push_str(&config.cookie_name);
-    line.push('=');
+    const EXPIRED: &[u8] = b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    let len = config.cookie_name.len() + 1 + attributes_len(config, Some(0)) + EXPIRED.len();
+    let mut line = Vec::with_capacity(len);
+    line.extend_from_slice(config.cookie_name.as_bytes());
+    line.push(b'=');
     push_attributes(&mut line, config, Some(0));
-    line.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    line.extend_from_slice(EXPIRED);
+    debug_assert_eq!(line.len(), len, "the line is sized exactly");
     to_header(line)
 }
 
-fn push_attributes(line: &mut String, config: &SessionConfig, max_age: Option<u64>) {
-    line.push_str("; Path=");
-    line.push_str(&config.path);
+fn push_attributes(line: &mut Vec<u8>, config: &SessionConfig, max_age: Option<u64>) {
+    line.extend_from_slice(b"; Path=");
+    line.extend_from_slice(config.path.as_bytes());
     if let Some(domain) = &config.domain {
-        line.push_str("; Domain=");
-        line.push_str(domain);
+        line.extend_from_slice(b"; Domain=");
+        line.extend_from_slice(domain.as_bytes());
     }
     if let Some(seconds) = max_age {
-        // Writing to a String cannot fail.
+        // Writing to a Vec cannot fail.
         let _ = write!(line, "; Max-Age={seconds}");
     }
     if config.secure {
-        line.push_str("; Secure");
+        line.extend_from_slice(b"; Secure");
     }
     if config.http_only {
-        line.push_str("; HttpOnly");
+        line.extend_from_slice(b"; HttpOnly");
     }
-    line.push_str(match config.same_site {
-        SameSite::Strict => "; SameSite=Strict",
-        SameSite::Lax => "; SameSite=Lax",
-        SameSite::None => "; SameSite=None",
-    });
+    line.extend_from_slice(same_site_attribute(config.same_site));
 }
 
-fn to_header(line: String) -> HeaderValue {
+/// The length [`push_attributes`] writes, so the line's buffer is sized
+/// exactly.
+fn attributes_len(config: &SessionConfig, max_age: Option<u64>) -> usize {
+    let digits = |n: u64| n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    "; Path=".len()
+        + config.path.len()
+        + config
+            .domain
+            .as_ref()
+            .map_or(0, |domain| "; Domain=".len() + domain.len())
+        + max_age.map_or(0, |seconds| "; Max-Age=".len() + digits(seconds))
+        + if config.secure { "; Secure".len() } else { 0 }
+        + if config.http_only {
+            "; HttpOnly".len()
+        } else {
+            0
+        }
+        + same_site_attribute(config.same_site).len()
+}
+
+fn same_site_attribute(same_site: SameSite) -> &'static [u8] {
+    match same_site {
+        SameSite::Strict => b"; SameSite=Strict",
+        SameSite::Lax => b"; SameSite=Lax",
+        SameSite::None => b"; SameSite=None",
+    }
+}
+
+fn to_header(line: Vec<u8>) -> HeaderValue {
+    // A `Vec` whose length is its capacity becomes the value's bytes as
+    // they are.
     HeaderValue::try_from(line)
         // The name, path and domain were checked when the layer was built and
         // the value is base64url, so only visible ASCII can be here.
         .expect("session cookie attributes are validated when the layer is built")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{Key, KeyRing};
+
+    #[test]
+    fn attributes_len_is_what_push_attributes_writes() {
+        let mut config = SessionConfig::new(KeyRing::from(Key::generate()));
+        for domain in [None, Some("example.com".to_owned())] {
+            for (secure, http_only) in [(true, true), (false, false), (true, false)] {
+                for same_site in [SameSite::Strict, SameSite::Lax, SameSite::None] {
+                    for max_age in [
+                        None,
+                        Some(0),
+                        Some(9),
+                        Some(10),
+                        Some(1_209_600),
+                        Some(u64::MAX),
+                    ] {
+                        config.domain.clone_from(&domain);
+                        config.path = "/app".to_owned();
+                        config.secure = secure;
+                        config.http_only = http_only;
+                        config.same_site = same_site;
+                        let mut line = Vec::new();
+                        push_attributes(&mut line, &config, max_age);
+                        assert_eq!(attributes_len(&config, max_age), line.len());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_fill_their_buffer_exactly() {
+        let config = SessionConfig::new(KeyRing::from(Key::generate()));
+        for plaintext_len in [0, 1, 2, 3, 40, 500] {
+            let plaintext = vec![7u8; plaintext_len];
+            let value = sealed_cookie(&config, Purpose::Session, &plaintext, Some(3600));
+            let text = value.to_str().expect("ASCII");
+            assert!(text.starts_with("id="), "{text}");
+            assert!(
+                text.ends_with("; Max-Age=3600; Secure; HttpOnly; SameSite=Lax"),
+                "{text}"
+            );
+        }
+        let removal = removal(&config);
+        assert!(removal
+            .to_str()
+            .expect("ASCII")
+            .ends_with("; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+    }
 }

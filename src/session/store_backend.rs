@@ -133,7 +133,7 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 fn authentic_id(config: &SessionConfig, cookies: &Cookies) -> Option<(SessionId, bool)> {
     let name = config.cookie_name.as_str();
     for value in cookies.request_values(name).take(MAX_CANDIDATES) {
-        match envelope::open(&config.keys, Purpose::SessionId, name, &value) {
+        match envelope::open_bytes(&config.keys, Purpose::SessionId, name, &value) {
             Ok(opened) => match SessionId::try_from(opened.plaintext.as_slice()) {
                 Ok(id) => return Some((id, !opened.is_current_key)),
                 Err(_) => tracing::debug!(cookie = name, "session id cookie has the wrong length"),
