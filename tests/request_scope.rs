@@ -161,3 +161,38 @@ fn a_panicking_handler_does_not_leave_its_jar_current() {
         "the next request on this thread must not see the panicked one's jar"
     );
 }
+
+#[tokio::test]
+async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            let cookies = Cookies::from_request(&request).expect("jar");
+            cookies.add(Cookie::new("theme", "dark"));
+            if request.uri().path() == "/session" {
+                let session = Session::<u64>::load(&request).await?;
+                let _ = session.get();
+            }
+            Ok::<_, tower_cookie_sessions::SessionError>(Response::new(String::new()))
+        });
+
+    let plain = service
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert_eq!(set_cookies(&plain), ["theme=dark"]);
+    assert!(!plain.headers().contains_key("vary"), "no session, no private cookie");
+
+    let request = Request::builder()
+        .uri("/session")
+        .body(String::new())
+        .expect("request");
+    let with_session = service.oneshot(request).await.expect("ok");
+    assert_eq!(
+        set_cookies(&with_session),
+        ["theme=dark"],
+        "an unchanged new session sends no cookie"
+    );
+    assert_eq!(with_session.headers()["vary"], "Cookie");
+}

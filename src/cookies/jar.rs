@@ -113,6 +113,16 @@ struct State {
     more_sessions: Vec<SessionSlot>,
 }
 
+/// A session layer's entry in the jar, as [`Cookies::session`] finds it.
+pub(crate) struct SessionEntry<S, L> {
+    pub(crate) source: Arc<S>,
+    /// The session, once a handler opened it.
+    pub(crate) loaded: Option<Arc<L>>,
+    /// The jar has changes or used a private cookie, so its owner has
+    /// headers to write.
+    pub(crate) jar_changed: bool,
+}
+
 struct Change {
     cookie: Cookie<'static>,
     /// Made by `remove`: the handler should no longer see this cookie.
@@ -230,20 +240,6 @@ impl Cookies {
         }
     }
 
-    /// Whether nothing in this request used the jar in a way the response
-    /// must show: no change, no private cookie, no opened session. Lets the
-    /// common response skip the rest in one lock.
-    pub(crate) fn is_untouched(&self) -> bool {
-        let state = self.lock();
-        state.changes.is_empty()
-            && !state.private_accessed
-            && state
-                .session
-                .iter()
-                .chain(&state.more_sessions)
-                .all(|slot| slot.loaded.is_none())
-    }
-
     /// Adds a session layer's source to a jar an outer layer made.
     pub(crate) fn attach_session(&self, source: Arc<dyn Any + Send + Sync>) {
         let slot = SessionSlot {
@@ -258,14 +254,17 @@ impl Cookies {
         }
     }
 
-    /// The source of type `S` a session layer attached, and the session it
-    /// loaded (of type `L`), if any.
-    pub(crate) fn session<S, L>(&self) -> Option<(Arc<S>, Option<Arc<L>>)>
+    /// The source of type `S` a session layer attached, the session it
+    /// loaded (of type `L`) if any, and whether the jar itself has
+    /// something to write: all in one lock, which is all a session layer's
+    /// response needs to decide whether it has work to do.
+    pub(crate) fn session<S, L>(&self) -> Option<SessionEntry<S, L>>
     where
         S: Any + Send + Sync,
         L: Any + Send + Sync,
     {
         let state = self.lock();
+        let jar_changed = !state.changes.is_empty() || state.private_accessed;
         state
             .session
             .iter()
@@ -276,7 +275,11 @@ impl Cookies {
                     .loaded
                     .as_ref()
                     .and_then(|loaded| Arc::clone(loaded).downcast::<L>().ok());
-                Some((source, loaded))
+                Some(SessionEntry {
+                    source,
+                    loaded,
+                    jar_changed,
+                })
             })
     }
 

@@ -14,7 +14,8 @@ use crate::cookies::Cookies;
 use crate::headers;
 use crate::session::backend::{MaybeReady, SetCookie};
 use crate::session::error::SessionError;
-use crate::session::lazy::LazySession;
+use crate::session::handle::{Session, Shared};
+use crate::session::lazy::{LazySession, SessionSource};
 use crate::session::SessionData;
 
 pin_project! {
@@ -129,33 +130,42 @@ where
             Some(slot) => slot.jar(),
             None => this.outer.as_ref(),
         };
-        // Nothing asked for the jar, or nothing used it in a way the
-        // response must show: the common response goes out as it is,
-        // without being moved.
-        let Some(jar) = jar.filter(|jar| !jar.is_untouched()) else {
+        // Nothing asked for the jar: the common response goes out as it
+        // is, without being moved.
+        let Some(jar) = jar else {
             return polled;
         };
+        let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
+            // Never so in practice: this layer attached its source to the
+            // jar. The jar's own changes still go out.
+            return polled.map(|output| {
+                output.map(|mut response| {
+                    if owns_jar {
+                        jar.write_to(response.headers_mut());
+                    }
+                    response
+                })
+            });
+        };
+        // The jar was used, but neither for this layer's session nor in a
+        // way this layer has to write.
+        let write_jar = owns_jar && entry.jar_changed;
+        if entry.loaded.is_none() && !write_jar {
+            return polled;
+        }
         let Poll::Ready(output) = polled else {
             return Poll::Pending;
         };
-        let Some((lazy, loaded)) = LazySession::<T>::of_jar(jar) else {
-            // Never so in practice: this layer attached its source to the
-            // jar. The jar's own changes still go out.
-            return Poll::Ready(output.map(|mut response| {
-                if owns_jar {
-                    jar.write_to(response.headers_mut());
-                }
-                response
-            }));
+        let lazy = LazySession::new(jar.clone(), entry.source);
+        let Some(shared) = entry.loaded else {
+            return Poll::Ready(output.map(|response| finish(response, None, write_jar, &lazy)));
         };
-        let Some(session) = loaded else {
-            return Poll::Ready(output.map(|response| finish(response, None, owns_jar, &lazy)));
-        };
+        let session = Session::from_shared(shared);
         let mut commit = lazy.backend().commit(lazy.config(), &session);
         match Pin::new(&mut commit).poll(cx) {
-            Poll::Ready(result) => {
-                Poll::Ready(output.map(|response| finish(response, Some(result), owns_jar, &lazy)))
-            }
+            Poll::Ready(result) => Poll::Ready(
+                output.map(|response| finish(response, Some(result), write_jar, &lazy)),
+            ),
             Poll::Pending => {
                 *this.committing = Some(Box::new(Committing {
                     output,
@@ -168,13 +178,13 @@ where
     }
 }
 
-/// Adds the jar's and the session's headers, or swaps in the error
-/// response when the session could not be sent. `commit` is `None` when
-/// the handler did not open the session.
+/// Adds the jar's headers (when `write_jar`) and the session's, or swaps
+/// in the error response when the session could not be sent. `commit` is
+/// `None` when the handler did not open the session.
 fn finish<B: From<String>, T>(
     mut response: Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
-    owns_jar: bool,
+    write_jar: bool,
     lazy: &LazySession<T>,
 ) -> Response<B> {
     let session_opened = commit.is_some();
@@ -192,7 +202,7 @@ fn finish<B: From<String>, T>(
         None => None,
     };
     let headers = response.headers_mut();
-    if owns_jar {
+    if write_jar {
         lazy.cookies().write_to(headers);
     }
     if session_opened {

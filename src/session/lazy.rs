@@ -60,10 +60,10 @@ impl<T: SessionData> LazySession<T> {
     /// attached its source to it; with the session itself if the request
     /// opened it. One look into the jar answers both.
     pub(crate) fn of_jar(jar: &Cookies) -> Option<(Self, Option<Session<T>>)> {
-        let (source, loaded) = jar.session::<SessionSource<T>, Shared<T>>()?;
+        let entry = jar.session::<SessionSource<T>, Shared<T>>()?;
         Some((
-            Self::new(jar.clone(), source),
-            loaded.map(Session::from_shared),
+            Self::new(jar.clone(), entry.source),
+            entry.loaded.map(Session::from_shared),
         ))
     }
 
