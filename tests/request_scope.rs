@@ -182,7 +182,10 @@ async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
         .await
         .expect("ok");
     assert_eq!(set_cookies(&plain), ["theme=dark"]);
-    assert!(!plain.headers().contains_key("vary"), "no session, no private cookie");
+    assert!(
+        !plain.headers().contains_key("vary"),
+        "no session, no private cookie"
+    );
 
     let request = Request::builder()
         .uri("/session")

@@ -114,38 +114,41 @@ where
                 .take()
                 .expect("ResponseFuture polled after it completed");
             let owns_jar = this.slot.is_some();
-            return Poll::Ready(
-                output.map(|response| finish(response, Some(result), owns_jar, &lazy)),
-            );
+            return Poll::Ready(output.map(|mut response| {
+                finish(&mut response, Some(result), owns_jar, &lazy);
+                response
+            }));
         }
 
         let entered = Entered::new(this.slot);
-        let polled = this.future.poll(cx);
+        // The inner answer is changed in place and returned as it is, so
+        // the response is never moved on its way through this layer.
+        let mut polled = this.future.poll(cx);
         drop(entered);
-        if polled.is_pending() {
+        let Poll::Ready(output) = &mut polled else {
             return Poll::Pending;
-        }
+        };
         let owns_jar = this.slot.is_some();
         let jar = match this.slot {
             Some(slot) => slot.jar(),
             None => this.outer.as_ref(),
         };
-        // Nothing asked for the jar: the common response goes out as it
-        // is, without being moved.
+        // Nothing asked for the jar: the common response goes out as it is.
         let Some(jar) = jar else {
+            return polled;
+        };
+        // An inner error passes through untouched: no cookie is sent and
+        // the session is not saved.
+        let Ok(response) = output else {
             return polled;
         };
         let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
             // Never so in practice: this layer attached its source to the
             // jar. The jar's own changes still go out.
-            return polled.map(|output| {
-                output.map(|mut response| {
-                    if owns_jar {
-                        jar.write_to(response.headers_mut());
-                    }
-                    response
-                })
-            });
+            if owns_jar {
+                jar.write_to(response.headers_mut());
+            }
+            return polled;
         };
         // The jar was used, but neither for this layer's session nor in a
         // way this layer has to write.
@@ -153,28 +156,26 @@ where
         if entry.loaded.is_none() && !write_jar {
             return polled;
         }
-        let Poll::Ready(output) = polled else {
-            return Poll::Pending;
-        };
         let lazy = LazySession::new(jar.clone(), entry.source);
         let Some(shared) = entry.loaded else {
-            return Poll::Ready(output.map(|response| finish(response, None, write_jar, &lazy)));
+            finish(response, None, write_jar, &lazy);
+            return polled;
         };
         let session = Session::from_shared(shared);
         let mut commit = lazy.backend().commit(lazy.config(), &session);
-        match Pin::new(&mut commit).poll(cx) {
-            Poll::Ready(result) => Poll::Ready(
-                output.map(|response| finish(response, Some(result), write_jar, &lazy)),
-            ),
-            Poll::Pending => {
-                *this.committing = Some(Box::new(Committing {
-                    output,
-                    lazy,
-                    commit,
-                }));
-                Poll::Pending
-            }
+        if let Poll::Ready(result) = Pin::new(&mut commit).poll(cx) {
+            finish(response, Some(result), write_jar, &lazy);
+            return polled;
         }
+        // A store has to wait: keep the answer until it is done.
+        if let Poll::Ready(output) = polled {
+            *this.committing = Some(Box::new(Committing {
+                output,
+                lazy,
+                commit,
+            }));
+        }
+        Poll::Pending
     }
 }
 
@@ -182,21 +183,21 @@ where
 /// in the error response when the session could not be sent. `commit` is
 /// `None` when the handler did not open the session.
 fn finish<B: From<String>, T>(
-    mut response: Response<B>,
+    response: &mut Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
     write_jar: bool,
     lazy: &LazySession<T>,
-) -> Response<B> {
+) {
     let session_opened = commit.is_some();
     let set_cookie = match commit {
         Some(Err(error)) => {
             tracing::error!(%error, "session not sent");
             let error_response = (lazy.config().on_error)(&error);
             let (parts, body) = error_response.into_parts();
-            let mut response = Response::from_parts(parts, B::from(body));
+            *response = Response::from_parts(parts, B::from(body));
             headers::add_vary_cookie(response.headers_mut());
             headers::make_private(response.headers_mut());
-            return response;
+            return;
         }
         Some(Ok(set_cookie)) => set_cookie,
         None => None,
@@ -212,7 +213,6 @@ fn finish<B: From<String>, T>(
         headers.append(SET_COOKIE, value);
         headers::make_private(headers);
     }
-    response
 }
 
 impl<O, T> fmt::Debug for Committing<O, T> {

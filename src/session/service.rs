@@ -17,7 +17,7 @@ use crate::session::SessionData;
 
 /// The service built by [`SessionLayer`](crate::SessionLayer).
 ///
-/// Each request gets a [`Cookies`] jar (unless an outer
+/// Each request gets a [`Cookies`](crate::Cookies) jar (unless an outer
 /// [`CookieLayer`](crate::CookieLayer) already gave it one, which then
 /// writes the jar's changes) and a session that opens only when the handler
 /// asks for it.

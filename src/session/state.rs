@@ -15,7 +15,9 @@ pub(crate) struct State<T> {
     /// The owner tag server-side stores keep with the record.
     pub(crate) owner: Option<String>,
     /// Where the session lives in a store; `None` for client-side sessions.
-    pub(crate) record: Option<RecordState<T>>,
+    /// Boxed so client-side state stays small: it is moved several times
+    /// on its way from the cookie into the handle.
+    pub(crate) record: Option<Box<RecordState<T>>>,
     /// When this request opened the session (Unix seconds). Its commit
     /// judges deadlines by the same time, so a request reads the clock once.
     pub(crate) opened_at: u64,

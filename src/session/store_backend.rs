@@ -124,7 +124,7 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
 /// A new, empty server-side session; it gets an id when first saved.
 fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
     let mut state = State::fresh(config, now);
-    state.record = Some(RecordState::new());
+    state.record = Some(Box::new(RecordState::new()));
     state
 }
 
@@ -206,13 +206,13 @@ async fn load_record<S: SessionStore, T: SessionData>(
             let mut state = State::loaded(data, deadlines, now);
             state.status.reseal = reseal;
             state.owner = record.owner;
-            state.record = Some(RecordState {
+            state.record = Some(Box::new(RecordState {
                 id: Some(id),
                 version: record.version,
                 original: keep_original.then(|| state.data.clone()),
                 detached: false,
                 replace: false,
-            });
+            }));
             Ok(state)
         }
         Err(refusal) if refusal.unreadable => {
@@ -221,13 +221,13 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 "session record unreadable; starting a fresh session that replaces it"
             );
             let mut state = fresh(config, now);
-            state.record = Some(RecordState {
+            state.record = Some(Box::new(RecordState {
                 id: Some(id),
                 version: record.version,
                 original: None,
                 detached: false,
                 replace: true,
-            });
+            }));
             Ok(state)
         }
         Err(refusal) => {
@@ -255,7 +255,7 @@ impl<T: SessionData> Commit<T> {
     /// `None` when the request leaves nothing to do.
     fn plan(config: &SessionConfig, session: &Session<T>, now: u64) -> Option<Self> {
         let state = session.lock();
-        let record = state.record.clone()?;
+        let record = state.record.as_deref().cloned()?;
         let status = state.status;
         let refresh = state.refresh_due(config, now);
         let changed = status.modified || status.expiry_changed || status.renewed || record.replace;

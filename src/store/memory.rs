@@ -1,6 +1,7 @@
 //! `MemoryStore`: sessions in this process's memory.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -51,20 +52,46 @@ pub struct MemoryStore {
     clock: Arc<dyn Clock>,
 }
 
-#[derive(Default)]
+/// The records in a slab of slots threaded on a doubly linked list in
+/// order of use: marking a use and evicting are O(1), and freed slots are
+/// reused, so once the slab has grown nothing here allocates per record.
 struct Inner {
-    records: HashMap<RecordKey, Entry, BuildHasherDefault<RecordKeyHasher>>,
-    /// Least recently used first.
-    recency: BTreeMap<u64, RecordKey>,
-    /// Soonest expiry first.
-    expiries: BTreeSet<(SystemTime, RecordKey)>,
-    owners: HashMap<String, HashSet<RecordKey>>,
-    tick: u64,
+    /// Where each record's slot is.
+    records: HashMap<RecordKey, usize, BuildHasherDefault<RecordKeyHasher>>,
+    /// Occupied slots, and free ones chained from `free` through `older`;
+    /// a free slot is reused before the slab grows, so it never holds more
+    /// slots than the store has held records at once.
+    slots: Vec<Slot>,
+    free: usize,
+    /// The most and the least recently used record's slot.
+    newest: usize,
+    oldest: usize,
+    /// Soonest expiry first: `(expires_at, stamp, slot)`. An entry whose
+    /// stamp is not its slot's any more is stale and skipped (the record
+    /// was removed or its expiry moved); see [`Inner::compact_expiries`].
+    expiries: BinaryHeap<Reverse<(SystemTime, u64, usize)>>,
+    owners: HashMap<String, HashSet<RecordKey, BuildHasherDefault<RecordKeyHasher>>>,
+    /// The last stamp given out; never reused, so stale entries never match.
+    stamp: u64,
 }
 
-struct Entry {
-    record: Record,
-    used: u64,
+/// The end of a list.
+const NIL: usize = usize::MAX;
+
+/// The expiry heap is compacted when it holds more than twice as many
+/// entries as there are records plus this, so small stores do not compact
+/// on every write.
+const HEAP_SLACK: usize = 64;
+
+struct Slot {
+    key: RecordKey,
+    /// `None` while the slot is free.
+    record: Option<Record>,
+    /// The stamp of this record's current entry in `Inner::expiries`.
+    stamp: u64,
+    /// The neighbours in order of use, `NIL` at either end.
+    newer: usize,
+    older: usize,
 }
 
 /// Hashes a record key by its first eight bytes. A record key is already
@@ -183,10 +210,10 @@ impl MemoryStore {
     fn create_now(&self, key: &RecordKey, record: &Record) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
+        // `live` also removes an expired record under `key`.
         if inner.live(key, now).is_some() {
             return false;
         }
-        inner.remove(key);
         inner.sweep(now);
         while inner.records.len() >= self.capacity {
             if !inner.evict_least_recent() {
@@ -200,28 +227,23 @@ impl MemoryStore {
     fn save_now(&self, key: &RecordKey, record: &Record, expected: u64) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        match inner.live(key, now) {
-            Some(current) if current.version == expected => {
-                inner.remove(key);
-                inner.insert(*key, record.clone());
-                true
-            }
-            _ => false,
+        let Some(index) = inner.live(key, now) else {
+            return false;
+        };
+        if inner.record(index).map(|current| current.version) != Some(expected) {
+            return false;
         }
+        inner.overwrite(index, record);
+        true
     }
 
     fn touch_now(&self, key: &RecordKey, expires_at: SystemTime) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(current) = inner.live(key, now) else {
+        let Some(index) = inner.live(key, now) else {
             return false;
         };
-        let record = Record {
-            expires_at,
-            ..current.clone()
-        };
-        inner.remove(key);
-        inner.insert(*key, record);
+        inner.set_expiry(index, expires_at);
         true
     }
 }
@@ -241,77 +263,213 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            records: HashMap::default(),
+            slots: Vec::new(),
+            free: NIL,
+            newest: NIL,
+            oldest: NIL,
+            expiries: BinaryHeap::new(),
+            owners: HashMap::new(),
+            stamp: 0,
+        }
+    }
+}
+
 impl Inner {
-    /// The live record under `key`, marking it used.
-    fn live(&mut self, key: &RecordKey, now: SystemTime) -> Option<&Record> {
-        let expired = self.records.get(key)?.record.is_expired(now);
-        if expired {
-            self.remove(key);
+    /// The slot of the live record under `key`, marking it used.
+    fn live(&mut self, key: &RecordKey, now: SystemTime) -> Option<usize> {
+        let index = *self.records.get(key)?;
+        if self.record(index)?.is_expired(now) {
+            self.remove_at(index);
             return None;
         }
-        self.tick += 1;
-        let tick = self.tick;
-        let entry = self.records.get_mut(key)?;
-        self.recency.remove(&entry.used);
-        entry.used = tick;
-        self.recency.insert(tick, *key);
-        Some(&entry.record)
+        if self.newest != index {
+            self.unlink(index);
+            self.link_newest(index);
+        }
+        Some(index)
     }
 
+    fn record(&self, index: usize) -> Option<&Record> {
+        self.slots[index].record.as_ref()
+    }
+
+    /// Inserts a record under a key that holds none.
     fn insert(&mut self, key: RecordKey, record: Record) {
-        self.tick += 1;
-        self.recency.insert(self.tick, key);
-        self.expiries.insert((record.expires_at, key));
+        debug_assert!(!self.records.contains_key(&key));
         if let Some(owner) = &record.owner {
-            self.owners.entry(owner.clone()).or_default().insert(key);
+            self.own(owner, key);
         }
-        self.records.insert(
+        let expires_at = record.expires_at;
+        let slot = Slot {
             key,
-            Entry {
-                record,
-                used: self.tick,
-            },
-        );
+            record: Some(record),
+            stamp: 0,
+            newer: NIL,
+            older: NIL,
+        };
+        let index = if self.free == NIL {
+            self.slots.push(slot);
+            self.slots.len() - 1
+        } else {
+            let index = self.free;
+            self.free = self.slots[index].older;
+            self.slots[index] = slot;
+            index
+        };
+        self.link_newest(index);
+        self.records.insert(key, index);
+        self.schedule(index, expires_at);
+    }
+
+    /// Replaces the record in slot `index` with a copy of `new`, reusing
+    /// the old one's buffer.
+    fn overwrite(&mut self, index: usize, new: &Record) {
+        let key = self.slots[index].key;
+        let Some(current) = self.slots[index].record.as_mut() else {
+            return;
+        };
+        // Exhaustive, so a new field cannot be forgotten here.
+        let Record {
+            data,
+            expires_at,
+            version,
+            owner,
+        } = new;
+        current.data.clone_from(data);
+        current.version = *version;
+        if current.owner != *owner {
+            let old = std::mem::replace(&mut current.owner, owner.clone());
+            if let Some(old) = &old {
+                self.disown(old, &key);
+            }
+            if let Some(owner) = owner {
+                self.own(owner, key);
+            }
+        }
+        self.set_expiry(index, *expires_at);
+    }
+
+    fn set_expiry(&mut self, index: usize, expires_at: SystemTime) {
+        let Some(current) = self.slots[index].record.as_mut() else {
+            return;
+        };
+        if current.expires_at != expires_at {
+            current.expires_at = expires_at;
+            self.schedule(index, expires_at);
+        }
+    }
+
+    /// Queues slot `index` to expire at `expires_at`, which makes its
+    /// previous entry stale.
+    fn schedule(&mut self, index: usize, expires_at: SystemTime) {
+        self.stamp += 1;
+        self.slots[index].stamp = self.stamp;
+        self.expiries.push(Reverse((expires_at, self.stamp, index)));
+        self.compact_expiries();
+    }
+
+    /// Stale expiry entries are dropped when they reach the top, or all at
+    /// once here when they could outnumber the current ones. This keeps the
+    /// heap within twice the records plus `HEAP_SLACK`, at O(1) amortized
+    /// cost: after a compaction it takes at least (records + `HEAP_SLACK`)
+    /// / 2 pushes or removals to trigger the next.
+    fn compact_expiries(&mut self) {
+        if self.expiries.len() > 2 * self.records.len() + HEAP_SLACK {
+            let slots = &self.slots;
+            self.expiries
+                .retain(|&Reverse((_, stamp, index))| is_current(slots, stamp, index));
+        }
     }
 
     fn remove(&mut self, key: &RecordKey) -> Option<Record> {
-        let entry = self.records.remove(key)?;
-        self.recency.remove(&entry.used);
-        self.expiries.remove(&(entry.record.expires_at, *key));
-        if let Some(owner) = &entry.record.owner {
-            if let Some(keys) = self.owners.get_mut(owner) {
-                keys.remove(key);
-                if keys.is_empty() {
-                    self.owners.remove(owner);
-                }
+        let index = *self.records.get(key)?;
+        self.remove_at(index)
+    }
+
+    fn remove_at(&mut self, index: usize) -> Option<Record> {
+        let record = self.slots[index].record.take()?;
+        let key = self.slots[index].key;
+        self.records.remove(&key);
+        self.unlink(index);
+        self.slots[index].older = self.free;
+        self.free = index;
+        if let Some(owner) = &record.owner {
+            self.disown(owner, &key);
+        }
+        self.compact_expiries();
+        Some(record)
+    }
+
+    fn own(&mut self, owner: &str, key: RecordKey) {
+        // Copy the owner only for its first session.
+        if let Some(keys) = self.owners.get_mut(owner) {
+            keys.insert(key);
+        } else {
+            let mut keys = HashSet::default();
+            keys.insert(key);
+            self.owners.insert(owner.to_owned(), keys);
+        }
+    }
+
+    fn disown(&mut self, owner: &str, key: &RecordKey) {
+        if let Some(keys) = self.owners.get_mut(owner) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.owners.remove(owner);
             }
         }
-        Some(entry.record)
+    }
+
+    fn unlink(&mut self, index: usize) {
+        let (newer, older) = (self.slots[index].newer, self.slots[index].older);
+        match newer {
+            NIL => self.newest = older,
+            newer => self.slots[newer].older = older,
+        }
+        match older {
+            NIL => self.oldest = newer,
+            older => self.slots[older].newer = newer,
+        }
+    }
+
+    fn link_newest(&mut self, index: usize) {
+        self.slots[index].newer = NIL;
+        self.slots[index].older = self.newest;
+        match self.newest {
+            NIL => self.oldest = index,
+            newest => self.slots[newest].newer = index,
+        }
+        self.newest = index;
     }
 
     /// Removes every record expired at `now`; returns how many.
     fn sweep(&mut self, now: SystemTime) -> u64 {
         let mut swept = 0;
-        while let Some(&(expires_at, key)) = self.expiries.first() {
+        while let Some(&Reverse((expires_at, stamp, index))) = self.expiries.peek() {
             if expires_at > now {
                 break;
             }
-            self.remove(&key);
-            swept += 1;
+            self.expiries.pop();
+            if is_current(&self.slots, stamp, index) && self.remove_at(index).is_some() {
+                swept += 1;
+            }
         }
         swept
     }
 
     fn evict_least_recent(&mut self) -> bool {
-        let Some((_, key)) = self.recency.pop_first() else {
-            return false;
-        };
-        // Put it back so `remove` finds every index entry in place.
-        if let Some(entry) = self.records.get(&key) {
-            self.recency.insert(entry.used, key);
-        }
-        self.remove(&key).is_some()
+        self.oldest != NIL && self.remove_at(self.oldest).is_some()
     }
+}
+
+/// Whether an expiry entry is its slot's current one.
+fn is_current(slots: &[Slot], stamp: u64, index: usize) -> bool {
+    let slot = &slots[index];
+    slot.record.is_some() && slot.stamp == stamp
 }
 
 impl SessionStore for MemoryStore {
@@ -325,7 +483,11 @@ impl SessionStore for MemoryStore {
 
     fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
         let now = self.clock.now();
-        std::future::ready(Ok(self.lock().live(key, now).cloned()))
+        let mut inner = self.lock();
+        let record = inner
+            .live(key, now)
+            .and_then(|index| inner.record(index).cloned());
+        std::future::ready(Ok(record))
     }
 
     fn save(
@@ -370,7 +532,10 @@ impl SessionStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::pin::pin;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll, Waker};
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
 
@@ -385,6 +550,102 @@ mod tests {
         )
     }
 
+    /// The memory store's futures are ready at once.
+    fn ready<F: Future>(future: F) -> F::Output {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("the memory store waited"),
+        }
+    }
+
+    /// A clock that tests move by hand.
+    #[derive(Clone)]
+    struct Manual(Arc<AtomicU64>);
+
+    impl Manual {
+        fn new() -> Self {
+            Self(Arc::new(AtomicU64::new(1_700_000_000)))
+        }
+
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::SeqCst))
+        }
+
+        fn in_seconds(&self, seconds: u64) -> SystemTime {
+            self.now() + Duration::from_secs(seconds)
+        }
+
+        fn advance(&self, seconds: u64) {
+            self.0.fetch_add(seconds, Ordering::SeqCst);
+        }
+
+        fn store(&self, capacity: usize) -> MemoryStore {
+            let clock = self.clone();
+            MemoryStore::new()
+                .with_capacity(capacity)
+                .with_clock(move || clock.now())
+        }
+    }
+
+    /// The first byte of each key, least recently used first.
+    fn recency(inner: &Inner) -> Vec<u8> {
+        let mut order = Vec::new();
+        let mut index = inner.oldest;
+        while index != NIL {
+            order.push(inner.slots[index].key.as_bytes()[0]);
+            index = inner.slots[index].newer;
+        }
+        order
+    }
+
+    /// Checks every index against the records.
+    fn assert_consistent(inner: &Inner) {
+        // The list holds each record once, linked both ways.
+        let (mut index, mut older, mut listed) = (inner.oldest, NIL, 0);
+        while index != NIL {
+            let slot = &inner.slots[index];
+            assert_eq!(slot.older, older);
+            assert!(slot.record.is_some());
+            assert_eq!(inner.records.get(&slot.key), Some(&index));
+            (older, index, listed) = (index, slot.newer, listed + 1);
+        }
+        assert_eq!(inner.newest, older);
+        assert_eq!(listed, inner.records.len());
+
+        // Every other slot is free.
+        let (mut index, mut free) = (inner.free, 0);
+        while index != NIL {
+            assert!(inner.slots[index].record.is_none());
+            (index, free) = (inner.slots[index].older, free + 1);
+        }
+        assert_eq!(free + listed, inner.slots.len());
+
+        // One current expiry entry per record, with its expiry.
+        let mut scheduled = HashSet::new();
+        for &Reverse((expires_at, stamp, index)) in &inner.expiries {
+            if is_current(&inner.slots, stamp, index) {
+                assert!(scheduled.insert(index));
+                let record = inner.record(index).expect("a record");
+                assert_eq!(record.expires_at, expires_at);
+            }
+        }
+        assert_eq!(scheduled.len(), inner.records.len());
+        assert!(inner.expiries.len() <= 2 * inner.records.len() + HEAP_SLACK);
+
+        // The owner index lists exactly the owned records.
+        let mut owned = 0;
+        for (owner, keys) in &inner.owners {
+            assert!(!keys.is_empty());
+            for key in keys {
+                let record = inner.record(inner.records[key]).expect("a record");
+                assert_eq!(record.owner.as_ref(), Some(owner));
+                owned += 1;
+            }
+        }
+        let with_owner = inner.slots.iter().filter_map(|slot| slot.record.as_ref());
+        assert_eq!(owned, with_owner.filter(|r| r.owner.is_some()).count());
+    }
+
     #[test]
     fn least_recently_used_is_evicted_at_capacity() {
         let store = MemoryStore::new().with_capacity(2);
@@ -397,8 +658,7 @@ mod tests {
         assert!(inner.live(&key(1), SystemTime::now()).is_some());
         assert!(inner.live(&key(2), SystemTime::now()).is_none());
         assert!(inner.live(&key(3), SystemTime::now()).is_some());
-        assert_eq!(inner.recency.len(), inner.records.len());
-        assert_eq!(inner.expiries.len(), inner.records.len());
+        assert_consistent(&inner);
     }
 
     #[test]
@@ -422,9 +682,253 @@ mod tests {
         }
         let inner = store.lock();
         assert_eq!(inner.records.len(), 3);
-        assert_eq!(inner.recency.len(), 3);
-        assert_eq!(inner.expiries.len(), 3);
         let owned: usize = inner.owners.values().map(HashSet::len).sum();
         assert_eq!(owned, 3);
+        assert_consistent(&inner);
+    }
+
+    #[test]
+    fn loads_saves_and_touches_count_as_uses() {
+        let clock = Manual::new();
+        let store = clock.store(10);
+        for i in 1..=4 {
+            assert!(store.create_now(&key(i), &Record::new(vec![i], clock.in_seconds(60))));
+        }
+        assert_eq!(recency(&store.lock()), [1, 2, 3, 4]);
+        assert!(ready(store.load(&key(1))).expect("load").is_some());
+        assert_eq!(recency(&store.lock()), [2, 3, 4, 1]);
+        let saved = Record::new(vec![9], clock.in_seconds(60)).with_version(2);
+        assert!(store.save_now(&key(2), &saved, 1));
+        assert_eq!(recency(&store.lock()), [3, 4, 1, 2]);
+        assert!(store.touch_now(&key(3), clock.in_seconds(90)));
+        assert_eq!(recency(&store.lock()), [4, 1, 2, 3]);
+        // Using the most recent changes nothing; deleting unlinks.
+        assert!(ready(store.load(&key(3))).expect("load").is_some());
+        ready(store.delete(&key(1))).expect("delete");
+        assert_eq!(recency(&store.lock()), [4, 2, 3]);
+        assert_consistent(&store.lock());
+    }
+
+    #[test]
+    fn eviction_takes_the_least_recently_used() {
+        let clock = Manual::new();
+        let store = clock.store(3);
+        for i in 1..=3 {
+            assert!(store.create_now(&key(i), &Record::new(vec![i], clock.in_seconds(60))));
+        }
+        assert!(store.touch_now(&key(1), clock.in_seconds(120)));
+        let saved = Record::new(vec![], clock.in_seconds(60)).with_version(2);
+        assert!(store.save_now(&key(2), &saved, 1));
+        assert!(store.create_now(&key(4), &record(60)));
+        assert_eq!(recency(&store.lock()), [1, 2, 4]);
+        assert!(ready(store.load(&key(1))).expect("load").is_some());
+        assert!(store.create_now(&key(5), &record(60)));
+        assert_eq!(recency(&store.lock()), [4, 1, 5]);
+        assert!(ready(store.load(&key(2))).expect("load").is_none());
+        assert_consistent(&store.lock());
+    }
+
+    #[test]
+    fn slots_are_reused_after_delete_and_eviction() {
+        let store = MemoryStore::new().with_capacity(3);
+        for i in 1..=3 {
+            assert!(store.create_now(&key(i), &record(60)));
+        }
+        ready(store.delete(&key(2))).expect("delete");
+        assert!(store.create_now(&key(4), &record(60)));
+        assert_eq!(store.lock().slots.len(), 3);
+        for i in 5..200 {
+            assert!(store.create_now(&key(i), &record(60)));
+        }
+        let inner = store.lock();
+        assert_eq!(inner.slots.len(), 3);
+        assert_eq!(recency(&inner), [197, 198, 199]);
+        assert_consistent(&inner);
+    }
+
+    #[test]
+    fn expiry_heap_stays_bounded_under_repeated_updates() {
+        let clock = Manual::new();
+        let store = clock.store(10);
+        assert!(store.create_now(&key(1), &record(60)));
+        assert!(store.create_now(&key(2), &record(60)));
+        let mut version = 1;
+        for i in 0..10_000u64 {
+            let later = clock.in_seconds(100 + i);
+            if i % 2 == 0 {
+                assert!(store.touch_now(&key(1), later));
+            } else {
+                let next = Record::new(vec![], later).with_version(version + 1);
+                assert!(store.save_now(&key(1), &next, version));
+                version += 1;
+            }
+            assert!(store.lock().expiries.len() <= 2 * 2 + HEAP_SLACK);
+        }
+        assert_consistent(&store.lock());
+
+        // Nor does it keep the stale entries of records since deleted.
+        for i in 10..110 {
+            assert!(store.create_now(&key(i), &record(60)));
+            assert!(store.touch_now(&key(i), clock.in_seconds(90)));
+        }
+        for i in 10..110 {
+            ready(store.delete(&key(i))).expect("delete");
+            assert_consistent(&store.lock());
+        }
+        assert!(store.lock().expiries.len() <= 2 * 2 + HEAP_SLACK);
+    }
+
+    #[test]
+    fn sweeping_skips_stale_expiry_entries() {
+        let clock = Manual::new();
+        let store = clock.store(10);
+        // A record whose expiry was pushed back, and a slot reused by a
+        // longer-lived record, outlive their first expiry.
+        assert!(store.create_now(&key(1), &Record::new(vec![], clock.in_seconds(10))));
+        assert!(store.touch_now(&key(1), clock.in_seconds(100)));
+        assert!(store.create_now(&key(2), &Record::new(vec![], clock.in_seconds(10))));
+        ready(store.delete(&key(2))).expect("delete");
+        assert!(store.create_now(&key(3), &Record::new(vec![], clock.in_seconds(100))));
+        assert!(store.create_now(&key(4), &Record::new(vec![], clock.in_seconds(20))));
+        clock.advance(30);
+        assert!(store.create_now(&key(5), &Record::new(vec![], clock.in_seconds(100))));
+        assert_eq!(recency(&store.lock()), [1, 3, 5]);
+        clock.advance(100);
+        assert_eq!(ready(store.delete_expired()).expect("sweep"), 3);
+        assert!(store.is_empty());
+        assert_consistent(&store.lock());
+    }
+
+    /// The store against the plain definition of its behaviour: a map of
+    /// records, each stamped when last used.
+    #[derive(Default)]
+    struct Model {
+        records: HashMap<u8, (Record, u64)>,
+        tick: u64,
+    }
+
+    impl Model {
+        fn live(&mut self, key: u8, now: SystemTime) -> Option<&mut Record> {
+            if self.records.get(&key)?.0.is_expired(now) {
+                self.records.remove(&key);
+                return None;
+            }
+            self.tick += 1;
+            let entry = self.records.get_mut(&key)?;
+            entry.1 = self.tick;
+            Some(&mut entry.0)
+        }
+
+        fn sweep(&mut self, now: SystemTime) -> u64 {
+            let before = self.records.len();
+            self.records
+                .retain(|_, (record, _)| !record.is_expired(now));
+            (before - self.records.len()) as u64
+        }
+
+        fn create(&mut self, key: u8, record: &Record, now: SystemTime, capacity: usize) -> bool {
+            if self.live(key, now).is_some() {
+                return false;
+            }
+            self.sweep(now);
+            while self.records.len() >= capacity {
+                let oldest = self.records.iter().min_by_key(|(_, (_, used))| *used);
+                let oldest = *oldest.expect("a record").0;
+                self.records.remove(&oldest);
+            }
+            self.tick += 1;
+            self.records.insert(key, (record.clone(), self.tick));
+            true
+        }
+    }
+
+    /// A small xorshift generator, so the sequence is the same every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    #[test]
+    fn behaves_like_the_plain_model() {
+        const CAPACITY: usize = 5;
+        let clock = Manual::new();
+        let store = clock.store(CAPACITY);
+        let mut model = Model::default();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let owners = [None, Some("ada"), Some("bob")];
+        for _ in 0..20_000 {
+            let k = rng.below(8) as u8;
+            let now = clock.now();
+            let expires_at = clock.in_seconds(rng.below(20));
+            let owner = owners[rng.below(3) as usize].map(String::from);
+            let version = 1 + rng.below(3);
+            let record = Record::new(vec![k; rng.below(4) as usize], expires_at)
+                .with_owner(owner.clone())
+                .with_version(version);
+            match rng.below(9) {
+                0 | 1 => assert_eq!(
+                    store.create_now(&key(k), &record),
+                    model.create(k, &record, now, CAPACITY)
+                ),
+                2 => assert_eq!(
+                    ready(store.load(&key(k))).expect("load"),
+                    model.live(k, now).cloned()
+                ),
+                3 => {
+                    let expected = 1 + rng.below(3);
+                    let saved = match model.live(k, now) {
+                        Some(current) if current.version == expected => {
+                            *current = record.clone();
+                            true
+                        }
+                        _ => false,
+                    };
+                    assert_eq!(store.save_now(&key(k), &record, expected), saved);
+                }
+                4 => {
+                    let touched = model.live(k, now).map(|current| {
+                        current.expires_at = expires_at;
+                    });
+                    assert_eq!(store.touch_now(&key(k), expires_at), touched.is_some());
+                }
+                5 => {
+                    ready(store.delete(&key(k))).expect("delete");
+                    model.records.remove(&k);
+                }
+                6 => {
+                    let owner = owner.unwrap_or_default();
+                    let before = model.records.len();
+                    model
+                        .records
+                        .retain(|_, (record, _)| record.owner.as_deref() != Some(&owner));
+                    let deleted = (before - model.records.len()) as u64;
+                    assert_eq!(
+                        ready(store.delete_by_owner(&owner)).expect("delete"),
+                        deleted
+                    );
+                }
+                7 => assert_eq!(
+                    ready(store.delete_expired()).expect("sweep"),
+                    model.sweep(now)
+                ),
+                _ => clock.advance(rng.below(4)),
+            }
+
+            let inner = store.lock();
+            assert_consistent(&inner);
+            let mut expected: Vec<_> = model.records.iter().collect();
+            expected.sort_by_key(|(_, (_, used))| *used);
+            let order: Vec<u8> = expected.iter().map(|(k, _)| **k).collect();
+            assert_eq!(recency(&inner), order);
+            for (k, (record, _)) in expected {
+                assert_eq!(inner.record(inner.records[&key(*k)]), Some(record));
+            }
+        }
     }
 }
