@@ -286,6 +286,31 @@ async fn inner_service_errors_pass_through_without_cookies() {
 }
 
 #[tokio::test]
+async fn inner_service_errors_do_not_save_a_store_session() {
+    let store = tower_cookie_sessions::store::MemoryStore::new();
+    let service = ServiceBuilder::new()
+        .layer(
+            SessionLayer::<u64>::new(Key::generate())
+                .expect("layer")
+                .with_store(store.clone()),
+        )
+        .service_fn(|request: Request<String>| async move {
+            let session = Session::<u64>::load(&request).await.expect("layer");
+            session.set(7);
+            Err::<Response<String>, _>("inner failure")
+        });
+    let error = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect_err("error passes through");
+    assert_eq!(error, "inner failure");
+    assert!(
+        store.is_empty(),
+        "the session of a failed request is not saved"
+    );
+}
+
+#[tokio::test]
 async fn untouched_requests_do_not_need_a_body_that_is_infallible() {
     // The layer works over any `From<String>` body, e.g. a plain `String`.
     let service = ServiceBuilder::new()
