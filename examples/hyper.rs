@@ -1,6 +1,5 @@
 //! The visit counter of `examples/counter.rs` on plain hyper and tower, no
-//! axum: the session is opened with `Session::load` from the request's
-//! extensions.
+//! axum: the session is opened with `Session::load(&request)`.
 //!
 //! ```text
 //! SESSION_KEY=$(openssl rand -hex 32) cargo run --example hyper

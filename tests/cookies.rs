@@ -22,7 +22,7 @@ async fn run(
         let handler = handler.clone();
         async move {
             let cookies =
-                Cookies::from_request(&request).expect("CookieLayer puts a jar in the extensions");
+                Cookies::from_request(&request).expect("CookieLayer gives the request a jar");
             Ok::<_, Infallible>(Response::new(handler(cookies)))
         }
     }));

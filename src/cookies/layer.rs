@@ -5,8 +5,10 @@ use tower_layer::Layer;
 use super::service::CookieService;
 use crate::key::KeyRing;
 
-/// Puts a [`Cookies`](crate::Cookies) jar into every request's extensions
-/// and writes its changes to the response as `Set-Cookie` headers.
+/// Gives every request a [`Cookies`](crate::Cookies) jar, found with
+/// [`Cookies::from_request`](crate::Cookies::from_request) or the axum
+/// extractor, and writes its changes to the response as `Set-Cookie`
+/// headers.
 ///
 /// Holds only configuration: the optional key ring that
 /// [`Cookies::private`](crate::Cookies::private) seals and opens with.
