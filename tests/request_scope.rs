@@ -199,3 +199,36 @@ async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
     );
     assert_eq!(with_session.headers()["vary"], "Cookie");
 }
+
+#[tokio::test]
+async fn a_sub_request_sent_from_a_spawned_task_has_its_own_jar() {
+    let inner = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+        let cookies = Cookies::from_request(&request).expect("jar");
+        let who = cookies.get("who").map(|c| c.value().to_owned());
+        cookies.add(Cookie::new("inner", "1"));
+        Ok::<_, Infallible>(Response::new(who.unwrap_or_default()))
+    }));
+    let outer = CookieLayer::new().layer(service_fn(move |_: Request<String>| {
+        let inner = inner.clone();
+        async move {
+            // A new request to another layered service, sent from its own
+            // task: nothing of this request is current there.
+            let sub_request = cookie_request("who=bob");
+            let answer = tokio::spawn(inner.oneshot(sub_request))
+                .await
+                .expect("task ran")
+                .expect("infallible");
+            assert_eq!(set_cookies(&answer), ["inner=1"]);
+            Ok::<_, Infallible>(Response::new(answer.into_body()))
+        }
+    }));
+    let response = outer
+        .oneshot(cookie_request("who=alice"))
+        .await
+        .expect("ok");
+    assert_eq!(response.body(), "bob");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "the sub-request's cookie stays on its own response"
+    );
+}

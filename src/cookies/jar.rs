@@ -182,6 +182,12 @@ impl Cookies {
     /// later calls in the same request return the same jar. A request that
     /// never asks pays for no jar at all.
     ///
+    /// Layers nested inside one another share the outermost jar. That
+    /// includes a layer that a handler reaches with a *new* request while
+    /// it runs (an in-process sub-request to another layered service): it
+    /// would share the running request's jar. Send such requests from a
+    /// spawned task, where nothing is current, and they get their own.
+    ///
     /// # Examples
     ///
     /// ```
