@@ -282,12 +282,41 @@ pub(crate) fn open_bytes(
     name: &str,
     value: &[u8],
 ) -> Result<Opened, OpenError> {
+    open_with(ring, purpose, name, value, |plaintext, key_id| Opened {
+        plaintext: plaintext.to_vec(),
+        key_id,
+        is_current_key: key_id == ring.current_id(),
+    })
+}
+
+/// Opens the value's raw bytes and hands the plaintext, still in the
+/// decoding buffer, to `read`. Values of up to [`STACK_ENVELOPE`] decoded
+/// bytes are decoded on the stack, so a caller that only reads the
+/// plaintext (the session layer decoding its data) allocates nothing here.
+pub(crate) fn open_with<R>(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    value: &[u8],
+    read: impl FnOnce(&[u8], KeyId) -> R,
+) -> Result<R, OpenError> {
     if name.len() + value.len() > MAX_COOKIE_SIZE {
         return Err(OpenError::TooLarge);
     }
-    let mut raw = URL_SAFE_NO_PAD
-        .decode(value)
+    // base64's bound on the decoded length, which `decode_slice` checks.
+    let bound = value.len().div_ceil(4) * 3;
+    let mut stack = [0u8; STACK_ENVELOPE];
+    let mut heap = Vec::new();
+    let buffer = if bound <= STACK_ENVELOPE {
+        &mut stack[..]
+    } else {
+        heap.resize(bound, 0);
+        &mut heap[..]
+    };
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(value, buffer)
         .map_err(|_| OpenError::Encoding)?;
+    let raw = &mut buffer[..len];
     if raw.len() < OVERHEAD {
         return Err(OpenError::Truncated);
     }
@@ -313,14 +342,7 @@ pub(crate) fn open_bytes(
         tag,
     )
     .map_err(|_| OpenError::Unauthentic)?;
-    // The decoded buffer becomes the plaintext: no second allocation.
-    raw.copy_within(CIPHERTEXT_START..tag_start, 0);
-    raw.truncate(tag_start - CIPHERTEXT_START);
-    Ok(Opened {
-        plaintext: raw,
-        key_id,
-        is_current_key: key_id == ring.current_id(),
-    })
+    Ok(read(ciphertext, key_id))
 }
 
 /// The associated data: `version | key id | purpose | name`. The name is

@@ -67,23 +67,29 @@ fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> St
     let now = unix_seconds(config.clock.now());
     let name = config.cookie_name.as_str();
     for value in cookies.request_values(name).take(MAX_CANDIDATES) {
-        match envelope::open_bytes(&config.keys, Purpose::Session, name, &value) {
-            Ok(opened) => {
-                return match decode_session(config, &opened.plaintext, now) {
-                    Ok((data, deadlines)) => {
-                        let mut state = State::loaded(data, deadlines, now);
-                        state.status.reseal = !opened.is_current_key;
-                        state
-                    }
-                    Err(Refusal { reason, .. }) => {
-                        tracing::debug!(
-                            cookie = name,
-                            reason,
-                            "session cookie refused; starting a fresh session"
-                        );
-                        State::fresh(config, now)
-                    }
-                };
+        let opened = envelope::open_with(
+            &config.keys,
+            Purpose::Session,
+            name,
+            &value,
+            |plaintext, key_id| {
+                let decoded = decode_session(config, plaintext, now);
+                (decoded, key_id == config.keys.current_id())
+            },
+        );
+        match opened {
+            Ok((Ok((data, deadlines)), is_current_key)) => {
+                let mut state = State::loaded(data, deadlines, now);
+                state.status.reseal = !is_current_key;
+                return state;
+            }
+            Ok((Err(Refusal { reason, .. }), _)) => {
+                tracing::debug!(
+                    cookie = name,
+                    reason,
+                    "session cookie refused; starting a fresh session"
+                );
+                return State::fresh(config, now);
             }
             Err(error) => {
                 tracing::debug!(cookie = name, reason = %error, "session cookie refused");

@@ -133,11 +133,21 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 fn authentic_id(config: &SessionConfig, cookies: &Cookies) -> Option<(SessionId, bool)> {
     let name = config.cookie_name.as_str();
     for value in cookies.request_values(name).take(MAX_CANDIDATES) {
-        match envelope::open_bytes(&config.keys, Purpose::SessionId, name, &value) {
-            Ok(opened) => match SessionId::try_from(opened.plaintext.as_slice()) {
-                Ok(id) => return Some((id, !opened.is_current_key)),
-                Err(_) => tracing::debug!(cookie = name, "session id cookie has the wrong length"),
+        let opened = envelope::open_with(
+            &config.keys,
+            Purpose::SessionId,
+            name,
+            &value,
+            |plaintext, key_id| {
+                let id = SessionId::try_from(plaintext);
+                (id, key_id == config.keys.current_id())
             },
+        );
+        match opened {
+            Ok((Ok(id), is_current_key)) => return Some((id, !is_current_key)),
+            Ok((Err(_), _)) => {
+                tracing::debug!(cookie = name, "session id cookie has the wrong length");
+            }
             Err(error) => {
                 tracing::debug!(cookie = name, reason = %error, "session id cookie refused")
             }
