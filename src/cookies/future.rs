@@ -55,6 +55,7 @@ impl<F> ResponseFuture<F> {
     /// Calls `inner` with `slot` current, for a request whose jar this
     /// layer made. Built as one literal so the inner future is written in
     /// place rather than moved.
+    #[inline]
     pub(super) fn owning<S, R>(inner: &mut S, request: R, mut slot: Option<Slot>) -> Self
     where
         S: tower_service::Service<R, Future = F>,

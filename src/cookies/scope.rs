@@ -104,6 +104,7 @@ thread_local! {
 pub(crate) struct Entered<'a>(Option<&'a mut Option<Slot>>);
 
 impl<'a> Entered<'a> {
+    #[inline]
     pub(crate) fn new(slot: &'a mut Option<Slot>) -> Self {
         if slot.is_none() {
             return Entered(None);
@@ -114,6 +115,7 @@ impl<'a> Entered<'a> {
 }
 
 impl Drop for Entered<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(slot) = self.0.as_deref_mut() {
             swap(slot);
@@ -123,6 +125,7 @@ impl Drop for Entered<'_> {
 
 /// Exchanges `slot` with the thread's current one. A thread that is being
 /// torn down has none, and nothing is exchanged.
+#[inline]
 fn swap(slot: &mut Option<Slot>) {
     let _ = CURRENT.try_with(|current| mem::swap(&mut *current.borrow_mut(), slot));
 }
