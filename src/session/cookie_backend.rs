@@ -99,6 +99,9 @@ fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> St
     State::fresh(config, now)
 }
 
+/// Plaintexts up to this size are encoded on the stack.
+const PLAINTEXT_ON_STACK: usize = 256;
+
 /// The `Set-Cookie` for what the handler did, if anything needs sending.
 fn seal_session<T: SessionData>(
     config: &SessionConfig,
@@ -116,8 +119,23 @@ fn seal_session<T: SessionData>(
         // An override ended the session already; nothing valid to send.
         return Ok(Some(set_cookie::removal(config)));
     };
-    let plaintext = plaintext::encode(&state.deadlines, config.schema_version, &state.data)
-        .map_err(|error| SessionError::Encode(error.to_string()))?;
+    // The plaintext is only sealed: it lives on the stack unless it is
+    // large.
+    let mut stack = [0u8; PLAINTEXT_ON_STACK];
+    let heap;
+    let plaintext = match plaintext::encode_to_slice(
+        &state.deadlines,
+        config.schema_version,
+        &state.data,
+        &mut stack,
+    ) {
+        Some(len) => &stack[..len],
+        None => {
+            heap = plaintext::encode(&state.deadlines, config.schema_version, &state.data)
+                .map_err(|error| SessionError::Encode(error.to_string()))?;
+            heap.as_slice()
+        }
+    };
     let name = config.cookie_name.as_str();
     let size = name.len() + envelope::sealed_len(plaintext.len());
     if size > MAX_COOKIE_SIZE {

@@ -8,6 +8,8 @@
 //! The header is hand-written rather than bincode so that the deadlines can
 //! be read, and the cookie refused, without decoding `T`.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::codec::{self, CodecError};
@@ -17,6 +19,9 @@ use crate::session::SessionData;
 const FORMAT: u8 = 1;
 const FLAG_PERSISTENT: u8 = 0b01;
 const FLAG_IDLE: u8 = 0b10;
+/// The longest header: format, flags, and four varints of at most ten
+/// bytes.
+const HEADER_MAX: usize = 2 + 4 * 10;
 
 /// When a session was issued and when it ends, in Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +55,32 @@ pub(crate) fn encode<T: Serialize>(
     data: &T,
 ) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(64);
+    encode_to(deadlines, schema, data, &mut out)?;
+    Ok(out)
+}
+
+/// [`encode`] into `buffer` when it fits, giving the length written;
+/// `None` when it does not (or the data cannot be encoded: [`encode`]
+/// then says why). A cookie session's plaintext is only sealed, so it can
+/// live on the caller's stack.
+pub(crate) fn encode_to_slice<T: Serialize>(
+    deadlines: &Deadlines,
+    schema: u32,
+    data: &T,
+    buffer: &mut [u8],
+) -> Option<usize> {
+    let capacity = buffer.len();
+    let mut rest = buffer;
+    encode_to(deadlines, schema, data, &mut rest).ok()?;
+    Some(capacity - rest.len())
+}
+
+fn encode_to<T: Serialize>(
+    deadlines: &Deadlines,
+    schema: u32,
+    data: &T,
+    out: &mut impl Write,
+) -> Result<(), CodecError> {
     let mut flags = 0;
     if deadlines.persistent {
         flags |= FLAG_PERSISTENT;
@@ -57,15 +88,18 @@ pub(crate) fn encode<T: Serialize>(
     if deadlines.idle.is_some() {
         flags |= FLAG_IDLE;
     }
-    out.extend_from_slice(&[FORMAT, flags]);
-    write_varint(&mut out, u64::from(schema));
-    write_varint(&mut out, deadlines.issued);
-    write_varint(&mut out, deadlines.absolute);
+    let mut head = [0u8; HEADER_MAX];
+    head[0] = FORMAT;
+    head[1] = flags;
+    let mut len = 2;
+    len += write_varint(&mut head[len..], u64::from(schema));
+    len += write_varint(&mut head[len..], deadlines.issued);
+    len += write_varint(&mut head[len..], deadlines.absolute);
     if let Some(idle) = deadlines.idle {
-        write_varint(&mut out, idle);
+        len += write_varint(&mut head[len..], idle);
     }
-    codec::encode_into(data, &mut out)?;
-    Ok(out)
+    out.write_all(&head[..len])?;
+    codec::encode_into(data, out)
 }
 
 /// Decodes the header; `None` for anything this version did not write.
@@ -146,12 +180,17 @@ pub(crate) fn decode_session<T: SessionData>(
     Ok((data, deadlines))
 }
 
-fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+/// Writes `value` as a LEB128 varint at the start of `out` (which has room
+/// for ten bytes, the longest a `u64` takes) and gives its length.
+fn write_varint(out: &mut [u8], mut value: u64) -> usize {
+    let mut len = 0;
     while value >= 0x80 {
-        out.push((value as u8) | 0x80);
+        out[len] = (value as u8) | 0x80;
         value >>= 7;
+        len += 1;
     }
-    out.push(value as u8);
+    out[len] = value as u8;
+    len + 1
 }
 
 fn read_varint(input: &mut &[u8]) -> Option<u64> {
@@ -213,11 +252,29 @@ mod tests {
     proptest! {
         #[test]
         fn varints_round_trip(value: u64) {
-            let mut out = Vec::new();
-            write_varint(&mut out, value);
-            let mut input = out.as_slice();
+            let mut out = [0u8; 10];
+            let len = write_varint(&mut out, value);
+            let mut input = &out[..len];
             prop_assert_eq!(read_varint(&mut input), Some(value));
             prop_assert!(input.is_empty());
+        }
+
+        #[test]
+        fn encoding_on_the_stack_matches_the_heap(
+            issued: u64,
+            absolute: u64,
+            idle: Option<u64>,
+            persistent: bool,
+            schema: u32,
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let deadlines = Deadlines { issued, absolute, idle, persistent };
+            let heap = encode(&deadlines, schema, &data).expect("encodes");
+            let mut buffer = [0u8; 256];
+            match encode_to_slice(&deadlines, schema, &data, &mut buffer) {
+                Some(len) => prop_assert_eq!(&buffer[..len], heap.as_slice()),
+                None => prop_assert!(heap.len() > buffer.len()),
+            }
         }
 
         #[test]
