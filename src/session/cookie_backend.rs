@@ -148,7 +148,7 @@ fn seal_session<T: SessionData>(
     Ok(Some(set_cookie::sealed_cookie(
         config,
         Purpose::Session,
-        &plaintext,
+        plaintext,
         max_age,
     )))
 }
