@@ -225,12 +225,10 @@ mod tests {
         assert_eq!(parse(br#"a="b c""#), pairs(&[("a", "\"b c\"")]));
     }
 
-    /// The values `values_named` finds that the full parse also accepts
-    /// (UTF-8, no control byte), as text.
+    /// The values `values_named` finds, as text where they are UTF-8.
     fn named(header: &[u8], name: &str) -> Vec<String> {
         values_named(header, name)
             .filter_map(|value| String::from_utf8(value.into_owned()).ok())
-            .filter(|value| !value.bytes().any(is_control))
             .collect()
     }
 
@@ -249,9 +247,10 @@ mod tests {
     }
 
     #[test]
-    fn values_named_reads_only_well_formed_pairs_of_that_name() {
+    fn values_named_reads_the_pairs_of_that_name() {
         let header = b"a=1; id=x\x01y; b=2; id=first; ida=no; %69d=second; id=%FF; id = third ;id";
-        assert_eq!(named(header, "id"), ["first", "second", "third"]);
+        // Raw control bytes stay in, for the base64url decoder to refuse.
+        assert_eq!(named(header, "id"), ["x\u{1}y", "first", "second", "third"]);
         assert_eq!(named(header, "a"), ["1"]);
         assert!(named(header, "").is_empty());
         assert!(named(b"a\x01=1", "a\x01").is_empty());
@@ -262,10 +261,12 @@ mod tests {
 
     proptest! {
         #[test]
+        // Without raw control bytes (which only the full parse refuses), the
+        // two agree, percent-decoded control characters included.
         fn values_named_agrees_with_the_full_parse(
             header in proptest::collection::vec(
                 prop_oneof![Just(b'a'), Just(b'b'), Just(b'='), Just(b';'), Just(b' '), Just(b'%'),
-                            Just(b'4'), Just(b'1'), Just(0x01u8), Just(0xc3u8), Just(0xa9u8)],
+                            Just(b'4'), Just(b'1'), Just(0xc3u8), Just(0xa9u8)],
                 0..64,
             ),
             name in prop_oneof![Just("a"), Just("b"), Just("ab"), Just("A"), Just("\u{e9}")],
