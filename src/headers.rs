@@ -18,12 +18,12 @@ use crate::syntax::trim_ows;
 /// some caches only read the first field.
 pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
     // The usual case: nothing to merge with, and one hash lookup.
-    let entry = match headers.entry(VARY) {
+    let mut entry = match headers.entry(VARY) {
         Entry::Vacant(vacant) => {
             vacant.insert(HeaderValue::from_static("Cookie"));
             return;
         }
-        Entry::Occupied(entry) => entry,
+        Entry::Occupied(occupied) => occupied,
     };
     let mut existing = Vec::new();
     for value in entry.iter() {
@@ -36,7 +36,6 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
     }
     existing.push(b"Cookie");
     let merged = HeaderValue::from_bytes(&existing.join(b", ".as_slice()));
-    let mut entry = entry;
     match merged {
         Ok(merged) => {
             entry.insert(merged);
@@ -56,12 +55,12 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
 pub(crate) fn make_private(headers: &mut HeaderMap) {
     // The usual case, and the one on every response that sets a session:
     // nothing to merge with, and one hash lookup.
-    let entry = match headers.entry(CACHE_CONTROL) {
+    let mut entry = match headers.entry(CACHE_CONTROL) {
         Entry::Vacant(vacant) => {
             vacant.insert(HeaderValue::from_static("private"));
             return;
         }
-        Entry::Occupied(entry) => entry,
+        Entry::Occupied(occupied) => occupied,
     };
     let mut kept: Vec<&[u8]> = Vec::new();
     for value in entry.iter() {
@@ -84,7 +83,6 @@ pub(crate) fn make_private(headers: &mut HeaderMap) {
     let new_value = HeaderValue::from_bytes(&directives.join(b", ".as_slice()))
         // Unreachable: every directive came out of a valid header value.
         .unwrap_or_else(|_| HeaderValue::from_static("private"));
-    let mut entry = entry;
     entry.insert(new_value);
 }
 

@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::scope::{Entered, Slot};
+use super::scope::{self, Slot};
 
 pin_project! {
     /// The response future of [`CookieService`](super::CookieService).
@@ -61,10 +61,7 @@ impl<F> ResponseFuture<F> {
         S: tower_service::Service<R, Future = F>,
     {
         Self {
-            future: {
-                let _entered = Entered::new(&mut slot);
-                inner.call(request)
-            },
+            future: scope::call_within(&mut slot, inner, request),
             slot,
         }
     }
@@ -78,9 +75,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let entered = Entered::new(this.slot);
-        let polled = this.future.poll(cx);
-        drop(entered);
+        let polled = scope::poll_within(this.slot, this.future, cx);
         // A jar nothing asked for has nothing to write: the response goes
         // out without being moved.
         let Some(jar) = this.slot.as_ref().and_then(Slot::jar) else {

@@ -71,7 +71,6 @@ struct Inner {
 
 /// The request's `Cookie` fields. Nearly every request has at most one,
 /// so it is kept inline and only further fields take a `Vec`.
-#[derive(Default)]
 pub(crate) struct RawCookies {
     first: Option<HeaderValue>,
     more: Vec<HeaderValue>,

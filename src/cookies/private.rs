@@ -203,12 +203,18 @@ impl PrivateCookies {
     }
 
     fn open(&self, name: &str, value: &[u8]) -> Option<String> {
-        let opened = envelope::open_bytes(&self.ring, Purpose::PrivateCookie, name, value)
-            .map_err(|error| {
-                tracing::debug!(cookie.name = name, %error, "private cookie did not open");
-            })
-            .ok()?;
-        String::from_utf8(opened.plaintext)
+        let plaintext = envelope::open_with(
+            &self.ring,
+            Purpose::PrivateCookie,
+            name,
+            value,
+            |plaintext, _| String::from_utf8(plaintext.to_vec()),
+        )
+        .map_err(|error| {
+            tracing::debug!(cookie.name = name, %error, "private cookie did not open");
+        })
+        .ok()?;
+        plaintext
             .map_err(|_| {
                 tracing::debug!(cookie.name = name, "private cookie is not UTF-8");
             })

@@ -21,10 +21,14 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
 use std::mem;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http::HeaderMap;
+use tower_service::Service;
 
 use super::jar::{Cookies, RawCookies};
 use crate::key::KeyRing;
@@ -98,14 +102,37 @@ thread_local! {
     static CURRENT: RefCell<Option<Slot>> = const { RefCell::new(None) };
 }
 
+/// Calls `inner` with `slot` current: how both layers start a request.
+#[inline]
+pub(crate) fn call_within<S: Service<R>, R>(
+    slot: &mut Option<Slot>,
+    inner: &mut S,
+    request: R,
+) -> S::Future {
+    let _entered = Entered::new(slot);
+    inner.call(request)
+}
+
+/// Polls `future` with `slot` current: how both layers poll the service
+/// they wrap.
+#[inline]
+pub(crate) fn poll_within<F: Future>(
+    slot: &mut Option<Slot>,
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let _entered = Entered::new(slot);
+    future.poll(cx)
+}
+
 /// While this lives, its slot (if `Some`) is the current one; dropping it,
 /// also while a panic unwinds, puts back whatever was current before. A
 /// `None` slot (a layer sharing an outer jar) changes nothing.
-pub(crate) struct Entered<'a>(Option<&'a mut Option<Slot>>);
+struct Entered<'a>(Option<&'a mut Option<Slot>>);
 
 impl<'a> Entered<'a> {
     #[inline]
-    pub(crate) fn new(slot: &'a mut Option<Slot>) -> Self {
+    fn new(slot: &'a mut Option<Slot>) -> Self {
         if slot.is_none() {
             return Entered(None);
         }

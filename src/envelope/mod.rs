@@ -271,28 +271,25 @@ pub fn open(
     name: &str,
     value: &str,
 ) -> Result<Opened, OpenError> {
-    open_bytes(ring, purpose, name, value.as_bytes())
+    open_with(
+        ring,
+        purpose,
+        name,
+        value.as_bytes(),
+        |plaintext, key_id| Opened {
+            plaintext: plaintext.to_vec(),
+            key_id,
+            is_current_key: key_id == ring.current_id(),
+        },
+    )
 }
 
-/// [`open`] of the value's raw bytes, as they come out of a `Cookie`
-/// header: the base64url decoder refuses anything that is not its text.
-pub(crate) fn open_bytes(
-    ring: &KeyRing,
-    purpose: Purpose,
-    name: &str,
-    value: &[u8],
-) -> Result<Opened, OpenError> {
-    open_with(ring, purpose, name, value, |plaintext, key_id| Opened {
-        plaintext: plaintext.to_vec(),
-        key_id,
-        is_current_key: key_id == ring.current_id(),
-    })
-}
-
-/// Opens the value's raw bytes and hands the plaintext, still in the
-/// decoding buffer, to `read`. Values of up to [`STACK_ENVELOPE`] decoded
-/// bytes are decoded on the stack, so a caller that only reads the
-/// plaintext (the session layer decoding its data) allocates nothing here.
+/// Opens the value's raw bytes, as they come out of a `Cookie` header (the
+/// base64url decoder refuses anything that is not its text), and hands the
+/// plaintext, still in the decoding buffer, to `read`. Values of up to
+/// [`STACK_ENVELOPE`] decoded bytes are decoded on the stack, so a caller
+/// that only reads the plaintext (the session layer decoding its data)
+/// allocates nothing here.
 pub(crate) fn open_with<R>(
     ring: &KeyRing,
     purpose: Purpose,

@@ -9,7 +9,7 @@ use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::cookies::scope::{Entered, Slot};
+use crate::cookies::scope::{self, Slot};
 use crate::cookies::Cookies;
 use crate::headers;
 use crate::session::backend::{MaybeReady, SetCookie};
@@ -77,10 +77,7 @@ impl<F: Future, T> ResponseFuture<F, T> {
         S: tower_service::Service<R, Future = F>,
     {
         Self {
-            future: {
-                let _entered = Entered::new(&mut slot);
-                inner.call(request)
-            },
+            future: scope::call_within(&mut slot, inner, request),
             slot,
             outer: None,
             committing: None,
@@ -121,11 +118,9 @@ where
             }));
         }
 
-        let entered = Entered::new(this.slot);
         // The inner answer is changed in place and returned as it is, so
         // the response is never moved on its way through this layer.
-        let mut polled = this.future.poll(cx);
-        drop(entered);
+        let mut polled = scope::poll_within(this.slot, this.future, cx);
         let Poll::Ready(output) = &mut polled else {
             return Poll::Pending;
         };
