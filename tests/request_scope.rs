@@ -6,10 +6,14 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use std::time::SystemTime;
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response};
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
+use tower_cookie_sessions::store::{
+    MemoryStore, Record, RecordKey, Result as StoreResult, SessionStore,
+};
 use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key, Session, SessionLayer};
 
 fn cookie_request(cookie: &str) -> Request<String> {
@@ -231,4 +235,143 @@ async fn a_sub_request_sent_from_a_spawned_task_has_its_own_jar() {
         set_cookies(&response).is_empty(),
         "the sub-request's cookie stays on its own response"
     );
+}
+
+#[tokio::test]
+async fn a_session_opened_before_the_jar_moves_into_it() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            if request.uri().path() == "/read" {
+                let session = Session::<u64>::load(&request).await?;
+                return Ok(Response::new(session.get().to_string()));
+            }
+            // The session first, with no jar built yet; then the jar.
+            Session::<u64>::load(&request).await?.set(7);
+            let cookies = Cookies::from_request(&request).expect("jar");
+            cookies.add(Cookie::new("theme", "dark"));
+            let again = Session::<u64>::load(&request).await?;
+            assert_eq!(
+                again.get(),
+                7,
+                "the jar carries the session opened before it"
+            );
+            Ok::<_, tower_cookie_sessions::SessionError>(Response::new(String::new()))
+        });
+
+    let response = service
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    let cookies = set_cookies(&response);
+    assert_eq!(
+        cookies.len(),
+        2,
+        "the jar's cookie and the session's: {cookies:?}"
+    );
+    assert_eq!(cookies[0], "theme=dark");
+    let session_pair = cookies[1].split(';').next().expect("a pair").to_owned();
+    assert!(session_pair.starts_with("id="), "{session_pair}");
+
+    let read = Request::builder()
+        .uri("/read")
+        .header(COOKIE, session_pair)
+        .body(String::new())
+        .expect("request");
+    assert_eq!(service.oneshot(read).await.expect("ok").body(), "7");
+}
+
+/// A memory store that makes every operation wait once, as a networked
+/// store does.
+#[derive(Clone, Default)]
+struct WaitingStore(MemoryStore);
+
+impl SessionStore for WaitingStore {
+    fn create(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        let (key, record) = (*key, record.clone());
+        async move {
+            tokio::task::yield_now().await;
+            self.0.create(&key, &record).await
+        }
+    }
+    fn load(&self, key: &RecordKey) -> impl Future<Output = StoreResult<Option<Record>>> + Send {
+        let key = *key;
+        async move {
+            tokio::task::yield_now().await;
+            self.0.load(&key).await
+        }
+    }
+    fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected: u64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        let (key, record) = (*key, record.clone());
+        async move {
+            tokio::task::yield_now().await;
+            self.0.save(&key, &record, expected).await
+        }
+    }
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = StoreResult<()>> + Send {
+        self.0.delete(key)
+    }
+    fn touch(
+        &self,
+        key: &RecordKey,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        self.0.touch(key, expires_at)
+    }
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.0.delete_by_owner(owner)
+    }
+}
+
+#[tokio::test]
+async fn loads_in_flight_together_share_one_session() {
+    let store = WaitingStore::default();
+    let service = ServiceBuilder::new()
+        .layer(
+            SessionLayer::<u64>::new(Key::generate())
+                .expect("layer")
+                .with_store(store.clone()),
+        )
+        .service_fn(|request: Request<String>| async move {
+            // Both loads wait on the store at the same time.
+            let (a, b) = tokio::join!(
+                Session::<u64>::load(&request),
+                Session::<u64>::load(&request)
+            );
+            let (a, b) = (a?, b?);
+            let before = a.get();
+            a.set(before + 1);
+            assert_eq!(b.get(), before + 1, "both loads share one session");
+            Ok::<_, tower_cookie_sessions::SessionError>(Response::new(before.to_string()))
+        });
+
+    let first = service
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert_eq!(first.body(), "0");
+    let pair = set_cookies(&first)[0]
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let second = service
+        .clone()
+        .oneshot(cookie_request(&pair))
+        .await
+        .expect("ok");
+    assert_eq!(second.body(), "1", "the stored session was loaded by both");
+    let third = service.oneshot(cookie_request(&pair)).await.expect("ok");
+    assert_eq!(third.body(), "2", "and saved once, with the change");
 }

@@ -12,6 +12,7 @@ use http::{HeaderMap, HeaderValue, Request};
 use super::error::CookieError;
 use super::parse::{parse_cookie_header, values_named};
 use super::private::PrivateCookies;
+use super::scope::Erased;
 use crate::headers::add_vary_cookie;
 use crate::key::KeyRing;
 use crate::syntax::is_attribute_value;
@@ -95,8 +96,8 @@ impl RawCookies {
 /// it. Keeping these in the jar means one handoff per request carries the
 /// cookies and every session.
 struct SessionSlot {
-    source: Arc<dyn Any + Send + Sync>,
-    loaded: Option<Arc<dyn Any + Send + Sync>>,
+    source: Erased,
+    loaded: Option<Erased>,
 }
 
 #[derive(Default)]
@@ -222,18 +223,15 @@ impl Cookies {
         Self::from_raw(RawCookies::new(headers), key, None)
     }
 
-    /// A jar over `raw`, which also carries a session layer's source if
-    /// `session` is given.
+    /// A jar over `raw`, which also carries a session layer's source (and
+    /// its session, if already opened) if `session` is given.
     pub(crate) fn from_raw(
         raw: RawCookies,
         key: Option<Arc<KeyRing>>,
-        session: Option<Arc<dyn Any + Send + Sync>>,
+        session: Option<(Erased, Option<Erased>)>,
     ) -> Cookies {
         let state = State {
-            session: session.map(|source| SessionSlot {
-                source,
-                loaded: None,
-            }),
+            session: session.map(|(source, loaded)| SessionSlot { source, loaded }),
             ..State::default()
         };
         Cookies {
@@ -246,7 +244,7 @@ impl Cookies {
     }
 
     /// Adds a session layer's source to a jar an outer layer made.
-    pub(crate) fn attach_session(&self, source: Arc<dyn Any + Send + Sync>) {
+    pub(crate) fn attach_session(&self, source: Erased) {
         let slot = SessionSlot {
             source,
             loaded: None,
@@ -260,7 +258,7 @@ impl Cookies {
     }
 
     /// The source of type `S` a session layer attached, the session it
-    /// loaded (of type `L`) if any, and whether the jar itself has
+    /// keeps (of type `L`) if any, and whether the jar itself has
     /// something to write: all in one lock, which is all a session layer's
     /// response needs to decide whether it has work to do.
     pub(crate) fn session<S, L>(&self) -> Option<SessionEntry<S, L>>
@@ -288,13 +286,9 @@ impl Cookies {
             })
     }
 
-    /// Records the session loaded for the layer whose source is `source`,
-    /// unless one was recorded meanwhile; returns the one that stays.
-    pub(crate) fn set_session<L>(
-        &self,
-        source: &Arc<dyn Any + Send + Sync>,
-        loaded: Arc<L>,
-    ) -> Arc<L>
+    /// Keeps `loaded` as the session of the layer whose source is
+    /// `source`, unless one is kept already; returns the one that stays.
+    pub(crate) fn set_session<L>(&self, source: &Erased, loaded: Arc<L>) -> Arc<L>
     where
         L: Any + Send + Sync,
     {
@@ -318,7 +312,7 @@ impl Cookies {
         {
             Some(kept) => kept,
             None => {
-                let erased: Arc<dyn Any + Send + Sync> = loaded.clone();
+                let erased: Erased = loaded.clone();
                 slot.loaded = Some(erased);
                 loaded
             }

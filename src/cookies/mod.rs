@@ -84,7 +84,7 @@ mod extract;
 mod future;
 mod jar;
 mod layer;
-mod parse;
+pub(crate) mod parse;
 mod private;
 pub(crate) mod scope;
 mod service;

@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use http::header::COOKIE;
+use http::HeaderMap;
 use percent_encoding::percent_decode;
 
 use crate::syntax::trim_ows;
@@ -68,6 +70,18 @@ fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
         .iter()
         .position(|&b| b == needle)
         .map(|i| offset + i)
+}
+
+/// The raw values of the request cookies called `name`, over all of the
+/// request's `Cookie` fields, in order; see [`values_named`].
+pub(crate) fn request_values<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
+    headers
+        .get_all(COOKIE)
+        .into_iter()
+        .flat_map(move |field| values_named(field.as_bytes(), name))
 }
 
 /// The raw values of the pairs called `name` in one `Cookie` header

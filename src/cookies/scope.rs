@@ -13,6 +13,10 @@
 //! header) is built the first time something asks for it, from the request
 //! headers the asker passes in; so a request whose handler never touches
 //! cookies or the session costs no allocation and no header lookup.
+//! A session layer's slot can also hold the layer's own session
+//! ([`Opened`](Slot::Opened)): a handler that opens its session but never
+//! asks for the jar gets no jar either, and the session moves into the jar
+//! if something asks for it later.
 //!
 //! The slot is swapped in before and out after (also when the inner
 //! service panics), so it never outlives the poll that set it and never
@@ -33,13 +37,24 @@ use tower_service::Service;
 use super::jar::{Cookies, RawCookies};
 use crate::key::KeyRing;
 
-/// A request's jar, as the layer that made it holds it.
+/// A request's jar (and, for a session layer, its own session), as the
+/// layer that made it holds it.
 pub(crate) enum Slot {
-    /// Nothing has asked for the jar yet.
+    /// Nothing has asked for the jar or the session yet.
     Pending(Origin),
-    /// The jar, built on first use.
+    /// A session layer's own session, opened while nothing asked for the
+    /// jar: a request that only uses its session never builds a jar.
+    Opened {
+        source: Arc<dyn SessionOrigin>,
+        session: Erased,
+    },
+    /// The jar, built on first use. It holds the layer's session, if any.
     Ready(Cookies),
 }
+
+/// A session layer's source or session, with its type erased: the jar and
+/// the slot hold those of every session type.
+pub(crate) type Erased = Arc<dyn Any + Send + Sync>;
 
 /// Who made the jar, which is what it is built from: a cookie layer with
 /// its optional key, or a session layer, whose source carries its keys and
@@ -59,6 +74,7 @@ impl fmt::Debug for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Slot::Pending(_) => f.write_str("Pending"),
+            Slot::Opened { .. } => f.write_str("Opened"),
             Slot::Ready(jar) => f.debug_tuple("Ready").field(jar).finish(),
         }
     }
@@ -66,19 +82,53 @@ impl fmt::Debug for Slot {
 
 impl Slot {
     /// The jar, if something asked for it; `None` means nothing in the
-    /// request used cookies or the session.
+    /// request used cookies (the session may still have been opened).
     pub(crate) fn jar(&self) -> Option<&Cookies> {
         match self {
             Slot::Ready(jar) => Some(jar),
-            Slot::Pending(_) => None,
+            Slot::Pending(_) | Slot::Opened { .. } => None,
+        }
+    }
+
+    /// The session layer's own source and its session, while no jar was
+    /// built; `None` once there is a jar (which then holds both) or for a
+    /// cookie layer.
+    pub(crate) fn own_session(&self) -> Option<(&Arc<dyn SessionOrigin>, Option<&Erased>)> {
+        match self {
+            Slot::Pending(Origin::Session(source)) => Some((source, None)),
+            Slot::Opened { source, session } => Some((source, Some(session))),
+            Slot::Pending(Origin::Cookies(_)) | Slot::Ready(_) => None,
+        }
+    }
+
+    /// Keeps `session` as the layer's own session, unless one is kept
+    /// already; returns the one that stays. Only for a slot whose
+    /// [`own_session`](Self::own_session) is `Some`; otherwise the session
+    /// belongs in the jar and is handed back unkept.
+    pub(crate) fn keep_own_session(&mut self, session: Erased) -> Erased {
+        match self {
+            Slot::Pending(Origin::Session(source)) => {
+                let source = Arc::clone(source);
+                *self = Slot::Opened {
+                    source,
+                    session: Arc::clone(&session),
+                };
+                session
+            }
+            Slot::Opened { session: kept, .. } => Arc::clone(kept),
+            Slot::Pending(Origin::Cookies(_)) | Slot::Ready(_) => session,
         }
     }
 
     /// The jar, built now from `headers` if nothing asked for it before.
-    fn force(&mut self, headers: &HeaderMap) -> Cookies {
+    /// A session opened before moves into it.
+    pub(crate) fn force(&mut self, headers: &HeaderMap) -> Cookies {
         let jar = match self {
             Slot::Ready(jar) => return jar.clone(),
             Slot::Pending(origin) => origin.build(RawCookies::new(headers)),
+            Slot::Opened { source, session } => {
+                session_jar(RawCookies::new(headers), source, Some(Arc::clone(session)))
+            }
         };
         *self = Slot::Ready(jar.clone());
         jar
@@ -89,13 +139,20 @@ impl Origin {
     fn build(&self, raw: RawCookies) -> Cookies {
         match self {
             Origin::Cookies(key) => Cookies::from_raw(raw, key.clone(), None),
-            Origin::Session(source) => {
-                let keys = Some(Arc::clone(source.keys()));
-                let source: Arc<dyn Any + Send + Sync> = source.clone();
-                Cookies::from_raw(raw, keys, Some(source))
-            }
+            Origin::Session(source) => session_jar(raw, source, None),
         }
     }
+}
+
+/// A session layer's jar, carrying its source and its session if opened.
+fn session_jar(
+    raw: RawCookies,
+    source: &Arc<dyn SessionOrigin>,
+    session: Option<Erased>,
+) -> Cookies {
+    let keys = Some(Arc::clone(source.keys()));
+    let source: Erased = source.clone();
+    Cookies::from_raw(raw, keys, Some((source, session)))
 }
 
 thread_local! {
@@ -168,13 +225,14 @@ pub(crate) fn is_active() -> bool {
 /// headers) if nothing asked for it before; `None` if no layer is running
 /// this code.
 pub(crate) fn current(headers: &HeaderMap) -> Option<Cookies> {
+    with_current(|slot| slot.force(headers))
+}
+
+/// Runs `f` on the current request's slot; `None` if no layer is running
+/// this code. `f` must not call back into this module.
+pub(crate) fn with_current<R>(f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
     CURRENT
-        .try_with(|current| {
-            current
-                .borrow_mut()
-                .as_mut()
-                .map(|slot| slot.force(headers))
-        })
+        .try_with(|current| current.borrow_mut().as_mut().map(f))
         .ok()
         .flatten()
 }

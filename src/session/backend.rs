@@ -10,9 +10,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
-use crate::cookies::Cookies;
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::handle::Session;
@@ -55,12 +54,12 @@ pub(crate) type SetCookie = Option<HeaderValue>;
 
 /// Loads and commits sessions of type `T`; object safe.
 pub(crate) trait ErasedBackend<T>: Send + Sync + 'static {
-    /// Opens the request's session: a fresh one when the request has none
-    /// that is valid.
+    /// Opens the session of the request whose headers are `headers`: a
+    /// fresh one when the request has none that is valid.
     fn load(
         &self,
         config: &Arc<SessionConfig>,
-        cookies: &Cookies,
+        headers: &HeaderMap,
     ) -> MaybeReady<Result<State<T>, SessionError>>;
 
     /// Saves what the handler did and says which `Set-Cookie`, if any, the

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use http::HeaderMap;
+
 use crate::clock::unix_seconds;
-use crate::cookies::Cookies;
+use crate::cookies::parse::request_values;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
 use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
@@ -47,9 +49,9 @@ impl<T: SessionData> ErasedBackend<T> for CookieBackend {
     fn load(
         &self,
         config: &Arc<SessionConfig>,
-        cookies: &Cookies,
+        headers: &HeaderMap,
     ) -> MaybeReady<Result<State<T>, SessionError>> {
-        MaybeReady::ready(Ok(open_session(config, cookies)))
+        MaybeReady::ready(Ok(open_session(config, headers)))
     }
 
     fn commit(
@@ -63,10 +65,10 @@ impl<T: SessionData> ErasedBackend<T> for CookieBackend {
 
 /// The request's session, or a fresh one; says at debug level why a cookie
 /// was refused, never with its contents.
-fn open_session<T: SessionData>(config: &SessionConfig, cookies: &Cookies) -> State<T> {
+fn open_session<T: SessionData>(config: &SessionConfig, headers: &HeaderMap) -> State<T> {
     let now = unix_seconds(config.clock.now());
     let name = config.cookie_name.as_str();
-    for value in cookies.request_values(name).take(MAX_CANDIDATES) {
+    for value in request_values(headers, name).take(MAX_CANDIDATES) {
         let opened = envelope::open_with(
             &config.keys,
             Purpose::Session,

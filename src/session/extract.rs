@@ -1,5 +1,7 @@
 //! `Session<T>` as an axum extractor.
 
+use std::sync::Arc;
+
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -7,7 +9,7 @@ use http::request::Parts;
 use crate::session::config::default_error_response;
 use crate::session::error::SessionError;
 use crate::session::handle::Session;
-use crate::session::lazy::LazySession;
+use crate::session::lazy::Opening;
 use crate::session::SessionData;
 
 /// Why a `Session<T>` could not be extracted; answers with the layer's
@@ -74,15 +76,16 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some((lazy, loaded)) = LazySession::<T>::current(&parts.headers) else {
+        let Some(opening) = Opening::<T>::current(&parts.headers) else {
             let error = SessionError::MissingLayer {
                 type_name: std::any::type_name::<T>(),
             };
             tracing::error!(%error, "session extractor used without its layer");
             return Err(error.into());
         };
-        lazy.open(loaded).await.map_err(|error| {
-            let response = (lazy.config().on_error)(&error);
+        let on_error = Arc::clone(opening.config());
+        opening.open().await.map_err(|error| {
+            let response = (on_error.on_error)(&error);
             SessionRejection {
                 error,
                 response: Some(response),

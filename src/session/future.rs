@@ -2,20 +2,23 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::cookies::scope::{self, Slot};
+use crate::cookies::scope::{self, Erased, Slot};
 use crate::cookies::Cookies;
 use crate::headers;
 use crate::session::backend::{MaybeReady, SetCookie};
+use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::handle::{Session, Shared};
-use crate::session::lazy::{LazySession, SessionSource};
+use crate::session::lazy::SessionSource;
 use crate::session::SessionData;
 
 pin_project! {
@@ -56,14 +59,17 @@ pin_project! {
         outer: Option<Cookies>,
         // Only while a store that had to wait saves the session: boxed so
         // the common future stays small.
-        committing: Option<Box<Committing<F::Output, T>>>,
+        committing: Option<Box<Committing<F::Output>>>,
+        _session: PhantomData<fn() -> T>,
     }
 }
 
 /// The handler's answer, held while a store saves the session.
-struct Committing<O, T> {
+struct Committing<O> {
     output: O,
-    lazy: LazySession<T>,
+    config: Arc<SessionConfig>,
+    /// The jar, when this layer writes it.
+    write_jar: Option<Cookies>,
     commit: MaybeReady<Result<SetCookie, SessionError>>,
 }
 
@@ -81,6 +87,7 @@ impl<F: Future, T> ResponseFuture<F, T> {
             slot,
             outer: None,
             committing: None,
+            _session: PhantomData,
         }
     }
 
@@ -91,6 +98,7 @@ impl<F: Future, T> ResponseFuture<F, T> {
             slot: None,
             outer: Some(outer),
             committing: None,
+            _session: PhantomData,
         }
     }
 }
@@ -107,13 +115,17 @@ where
         let this = self.project();
         if let Some(committing) = this.committing.as_mut() {
             let result = ready!(Pin::new(&mut committing.commit).poll(cx));
-            let Committing { output, lazy, .. } = *this
+            let Committing {
+                output,
+                config,
+                write_jar,
+                ..
+            } = *this
                 .committing
                 .take()
                 .expect("ResponseFuture polled after it completed");
-            let owns_jar = this.slot.is_some();
             return Poll::Ready(output.map(|mut response| {
-                finish(&mut response, Some(result), owns_jar, &lazy);
+                finish(&mut response, Some(result), write_jar.as_ref(), &config);
                 response
             }));
         }
@@ -125,49 +137,67 @@ where
             return Poll::Pending;
         };
         let owns_jar = this.slot.is_some();
-        let jar = match this.slot {
-            Some(slot) => slot.jar(),
-            None => this.outer.as_ref(),
+        // What the request used: its jar, or only this layer's session.
+        let (jar, own) = match this.slot {
+            Some(slot) => (slot.jar(), slot.own_session()),
+            None => (this.outer.as_ref(), None),
         };
-        // Nothing asked for the jar: the common response goes out as it is.
-        let Some(jar) = jar else {
-            return polled;
+        let (source, shared, write_jar) = match (jar, own) {
+            (Some(jar), _) => {
+                // An inner error passes through untouched: no cookie is
+                // sent and the session is not saved.
+                let Ok(response) = output else {
+                    return polled;
+                };
+                let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
+                    // Never so in practice: this layer attached its source
+                    // to the jar. The jar's own changes still go out.
+                    if owns_jar {
+                        jar.write_to(response.headers_mut());
+                    }
+                    return polled;
+                };
+                // The jar is written by the layer that made it.
+                let write_jar = (owns_jar && entry.jar_changed).then(|| jar.clone());
+                (entry.source, entry.loaded, write_jar)
+            }
+            (None, Some((origin, Some(session)))) => {
+                let origin: Erased = origin.clone();
+                let (Ok(source), Ok(shared)) = (
+                    origin.downcast::<SessionSource<T>>(),
+                    Arc::clone(session).downcast::<Shared<T>>(),
+                ) else {
+                    return polled;
+                };
+                (source, Some(shared), None)
+            }
+            // Nothing asked for the jar or the session: the common response
+            // goes out as it is.
+            (None, _) => return polled,
         };
-        // An inner error passes through untouched: no cookie is sent and
-        // the session is not saved.
         let Ok(response) = output else {
             return polled;
         };
-        let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
-            // Never so in practice: this layer attached its source to the
-            // jar. The jar's own changes still go out.
-            if owns_jar {
-                jar.write_to(response.headers_mut());
+        // A load that failed or never finished left nothing to send.
+        let shared = shared.filter(|shared| shared.is_opened());
+        let Some(shared) = shared else {
+            if let Some(jar) = &write_jar {
+                finish(response, None, Some(jar), &source.config);
             }
             return polled;
         };
-        // The jar was used, but neither for this layer's session nor in a
-        // way this layer has to write.
-        let write_jar = owns_jar && entry.jar_changed;
-        if entry.loaded.is_none() && !write_jar {
-            return polled;
-        }
-        let lazy = LazySession::new(jar.clone(), entry.source);
-        let Some(shared) = entry.loaded else {
-            finish(response, None, write_jar, &lazy);
-            return polled;
-        };
         let session = Session::from_shared(shared);
-        let mut commit = lazy.backend().commit(lazy.config(), &session);
+        let mut commit = source.backend.commit(&source.config, &session);
         if let Poll::Ready(result) = Pin::new(&mut commit).poll(cx) {
-            finish(response, Some(result), write_jar, &lazy);
+            finish(response, Some(result), write_jar.as_ref(), &source.config);
             return polled;
         }
         // A store has to wait: keep the answer until it is done.
         if let Poll::Ready(output) = polled {
             *this.committing = Some(Box::new(Committing {
                 output,
-                lazy,
+                config: Arc::clone(&source.config),
+                write_jar,
                 commit,
             }));
         }
@@ -175,20 +205,20 @@ where
     }
 }
 
-/// Adds the jar's headers (when `write_jar`) and the session's, or swaps
-/// in the error response when the session could not be sent. `commit` is
-/// `None` when the handler did not open the session.
-fn finish<B: From<String>, T>(
+/// Adds the jar's headers (when there is a `jar` to write) and the
+/// session's, or swaps in the error response when the session could not
+/// be sent. `commit` is `None` when the handler did not open the session.
+fn finish<B: From<String>>(
     response: &mut Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
-    write_jar: bool,
-    lazy: &LazySession<T>,
+    jar: Option<&Cookies>,
+    config: &SessionConfig,
 ) {
     let session_opened = commit.is_some();
     let set_cookie = match commit {
         Some(Err(error)) => {
             tracing::error!(%error, "session not sent");
-            let error_response = (lazy.config().on_error)(&error);
+            let error_response = (config.on_error)(&error);
             let (parts, body) = error_response.into_parts();
             *response = Response::from_parts(parts, B::from(body));
             headers::add_vary_cookie(response.headers_mut());
@@ -199,8 +229,8 @@ fn finish<B: From<String>, T>(
         None => None,
     };
     let headers = response.headers_mut();
-    if write_jar {
-        lazy.cookies().write_to(headers);
+    if let Some(jar) = jar {
+        jar.write_to(headers);
     }
     if session_opened {
         headers::add_vary_cookie(headers);
@@ -211,7 +241,7 @@ fn finish<B: From<String>, T>(
     }
 }
 
-impl<O, T> fmt::Debug for Committing<O, T> {
+impl<O> fmt::Debug for Committing<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Committing")
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +11,7 @@ use http::Request;
 use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::lazy::LazySession;
+use crate::session::lazy::Opening;
 use crate::session::state::{fresh_deadlines, State};
 use crate::session::SessionData;
 
@@ -49,10 +50,65 @@ pub struct Session<T> {
     shared: Arc<Shared<T>>,
 }
 
-/// What clones of one `Session<T>` share.
+/// What clones of one `Session<T>` share. The request keeps it from the
+/// moment a load starts, so a store that has to wait fills it in place.
 pub(crate) struct Shared<T> {
     state: Mutex<State<T>>,
     config: Arc<SessionConfig>,
+    /// The state was loaded: a handle may be given out and the response
+    /// commits it. `false` only while a store load is on its way, or after
+    /// it failed.
+    opened: AtomicBool,
+}
+
+impl<T: SessionData> Shared<T> {
+    /// A session whose state is loaded.
+    pub(crate) fn opened(state: State<T>, config: Arc<SessionConfig>) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(state),
+            config,
+            opened: AtomicBool::new(true),
+        })
+    }
+
+    /// A session whose load is on its way; [`fill`](Self::fill) opens it.
+    pub(crate) fn loading(config: Arc<SessionConfig>) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(State::fresh(&config, 0)),
+            config,
+            opened: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn is_opened(&self) -> bool {
+        self.opened.load(Ordering::Acquire)
+    }
+
+    /// Opens the session with `state`, unless another load opened it
+    /// first: two loads in one request share the first one's session.
+    pub(crate) fn fill(&self, state: State<T>) {
+        let mut kept = lock(&self.state);
+        if !self.is_opened() {
+            *kept = state;
+            self.opened.store(true, Ordering::Release);
+        }
+    }
+
+    /// [`fill`](Self::fill) with the state of `other`, an opened session
+    /// that lost the race to be kept.
+    pub(crate) fn fill_from(&self, other: &Self) {
+        if self.is_opened() || !other.is_opened() {
+            return;
+        }
+        let state = std::mem::replace(&mut *lock(&other.state), State::fresh(&other.config, 0));
+        self.fill(state);
+    }
+}
+
+/// A handler that panicked while holding the lock left valid data behind
+/// (every change is a plain assignment), so keep serving it.
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<T> Clone for Session<T> {
@@ -64,21 +120,6 @@ impl<T> Clone for Session<T> {
 }
 
 impl<T: SessionData> Session<T> {
-    pub(crate) fn new(state: State<T>, config: Arc<SessionConfig>) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                state: Mutex::new(state),
-                config,
-            }),
-        }
-    }
-
-    /// The shared state, so the request's jar can keep the session without
-    /// another allocation.
-    pub(crate) fn into_shared(self) -> Arc<Shared<T>> {
-        self.shared
-    }
-
     pub(crate) fn from_shared(shared: Arc<Shared<T>>) -> Self {
         Self { shared }
     }
@@ -132,10 +173,10 @@ impl<T: SessionData> Session<T> {
     pub fn load<B>(
         request: &Request<B>,
     ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
-        let found = LazySession::<T>::current(request.headers());
+        let opening = Opening::<T>::current(request.headers());
         async move {
-            match found {
-                Some((lazy, loaded)) => lazy.open(loaded).await,
+            match opening {
+                Some(opening) => opening.open().await,
                 None => Err(SessionError::MissingLayer {
                     type_name: std::any::type_name::<T>(),
                 }),
@@ -500,12 +541,7 @@ impl<T: SessionData> Session<T> {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // A handler that panicked while holding the lock left valid data
-        // behind (every change is a plain assignment), so keep serving it.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.shared.state)
     }
 
     /// Locks for a change; a change after `destroy` starts a new session.

@@ -87,6 +87,7 @@ mod error;
 mod extract;
 mod future;
 mod handle;
+mod ids;
 mod layer;
 mod lazy;
 mod plaintext;

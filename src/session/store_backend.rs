@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use http::HeaderMap;
+
 use crate::clock::{from_unix_seconds, unix_seconds};
-use crate::cookies::Cookies;
+use crate::cookies::parse::request_values;
 use crate::envelope;
 use crate::key::Purpose;
 use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
@@ -18,6 +20,7 @@ use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::MAX_CANDIDATES;
 use crate::session::error::SessionError;
 use crate::session::handle::Session;
+use crate::session::ids;
 use crate::session::plaintext::{self, decode_session, Deadlines};
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, RecordState, SessionId, State, Status};
@@ -85,11 +88,11 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
     fn load(
         &self,
         config: &Arc<SessionConfig>,
-        cookies: &Cookies,
+        headers: &HeaderMap,
     ) -> MaybeReady<Result<State<T>, SessionError>> {
         let now = unix_seconds(config.clock.now());
         // A forged or guessed id is refused here, before any store call.
-        let Some((id, reseal)) = authentic_id(config, cookies) else {
+        let Some((id, reseal)) = authentic_id(config, headers) else {
             return MaybeReady::ready(Ok(fresh(config, now)));
         };
         let store = Arc::clone(&self.store);
@@ -130,9 +133,9 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 
 /// The first request cookie that opens as a session id, and whether it was
 /// sealed under an old key.
-fn authentic_id(config: &SessionConfig, cookies: &Cookies) -> Option<(SessionId, bool)> {
+fn authentic_id(config: &SessionConfig, headers: &HeaderMap) -> Option<(SessionId, bool)> {
     let name = config.cookie_name.as_str();
-    for value in cookies.request_values(name).take(MAX_CANDIDATES) {
+    for value in request_values(headers, name).take(MAX_CANDIDATES) {
         let opened = envelope::open_with(
             &config.keys,
             Purpose::SessionId,
@@ -452,8 +455,7 @@ async fn create<S: SessionStore>(
     record: &Record,
 ) -> Result<SessionId, SessionError> {
     for _ in 0..MAX_CREATE_ATTEMPTS {
-        let mut id = SessionId::default();
-        getrandom::fill(&mut id).map_err(|error| {
+        let id = ids::fresh_id().map_err(|error| {
             save_error(StoreError::Corrupt(format!(
                 "no randomness for a session id: {error}"
             )))
