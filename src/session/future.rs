@@ -67,6 +67,11 @@ pin_project! {
 /// The handler's answer, held while a store saves the session.
 struct Committing<O> {
     output: O,
+    waiting: Waiting,
+}
+
+/// A session commit that has to wait for its store.
+struct Waiting {
     config: Arc<SessionConfig>,
     /// The jar, when this layer writes it.
     write_jar: Option<Cookies>,
@@ -111,98 +116,126 @@ where
 {
     type Output = Result<Response<ResBody>, E>;
 
+    // Inlined so the common answer (untouched, or sent at once) goes back to
+    // the caller without another copy; the session work is in `respond`.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if let Some(committing) = this.committing.as_mut() {
-            let result = ready!(Pin::new(&mut committing.commit).poll(cx));
-            let Committing {
-                output,
-                config,
-                write_jar,
-                ..
-            } = *this
+        if let Some(pending) = this.committing.as_mut() {
+            let result = ready!(Pin::new(&mut pending.waiting.commit).poll(cx));
+            let done = this
                 .committing
                 .take()
                 .expect("ResponseFuture polled after it completed");
-            return Poll::Ready(output.map(|mut response| {
-                finish(&mut response, Some(result), write_jar.as_ref(), &config);
-                response
-            }));
+            return Poll::Ready(done.finish(result));
         }
-
         // The inner answer is changed in place and returned as it is, so
         // the response is never moved on its way through this layer.
         let mut polled = scope::poll_within(this.slot, this.future, cx);
         let Poll::Ready(output) = &mut polled else {
             return Poll::Pending;
         };
-        let owns_jar = this.slot.is_some();
-        // What the request used: its jar, or only this layer's session.
-        let (jar, own) = match this.slot {
-            Some(slot) => (slot.jar(), slot.own_session()),
-            None => (this.outer.as_ref(), None),
-        };
-        let (source, shared, write_jar) = match (jar, own) {
-            (Some(jar), _) => {
-                // An inner error passes through untouched: no cookie is
-                // sent and the session is not saved.
-                let Ok(response) = output else {
-                    return polled;
-                };
-                let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
-                    // Never so in practice: this layer attached its source
-                    // to the jar. The jar's own changes still go out.
-                    if owns_jar {
-                        jar.write_to(response.headers_mut());
-                    }
-                    return polled;
-                };
-                // The jar is written by the layer that made it.
-                let write_jar = (owns_jar && entry.jar_changed).then(|| jar.clone());
-                (entry.source, entry.loaded, write_jar)
-            }
-            (None, Some((origin, Some(session)))) => {
-                let origin: Erased = origin.clone();
-                let (Ok(source), Ok(shared)) = (
-                    origin.downcast::<SessionSource<T>>(),
-                    Arc::clone(session).downcast::<Shared<T>>(),
-                ) else {
-                    return polled;
-                };
-                (source, Some(shared), None)
-            }
-            // Nothing asked for the jar or the session: the common response
-            // goes out as it is.
-            (None, _) => return polled,
-        };
-        let Ok(response) = output else {
-            return polled;
-        };
-        // A load that failed or never finished left nothing to send.
-        let shared = shared.filter(|shared| shared.is_opened());
-        let Some(shared) = shared else {
-            if let Some(jar) = &write_jar {
-                finish(response, None, Some(jar), &source.config);
-            }
-            return polled;
-        };
-        let session = Session::from_shared(shared);
-        let mut commit = source.backend.commit(&source.config, &session);
-        if let Poll::Ready(result) = Pin::new(&mut commit).poll(cx) {
-            finish(response, Some(result), write_jar.as_ref(), &source.config);
+        // Nothing asked for the jar or the session: the common response
+        // goes out as it is.
+        if let Some(Slot::Pending(_)) = this.slot {
             return polled;
         }
+        let Some(waiting) = respond::<T, _, _>(this.slot.as_ref(), this.outer.as_ref(), output, cx)
+        else {
+            return polled;
+        };
         // A store has to wait: keep the answer until it is done.
         if let Poll::Ready(output) = polled {
-            *this.committing = Some(Box::new(Committing {
-                output,
-                config: Arc::clone(&source.config),
-                write_jar,
-                commit,
-            }));
+            *this.committing = Some(Box::new(Committing { output, waiting }));
         }
         Poll::Pending
     }
+}
+
+impl<B: From<String>, E> Committing<Result<Response<B>, E>> {
+    /// The answer, once the store saved the session with `result`.
+    fn finish(self, result: Result<SetCookie, SessionError>) -> Result<Response<B>, E> {
+        let Committing { output, waiting } = self;
+        output.map(|mut response| {
+            finish(
+                &mut response,
+                Some(result),
+                waiting.write_jar.as_ref(),
+                &waiting.config,
+            );
+            response
+        })
+    }
+}
+
+/// Sends what the request did to its jar and session into `output`; the
+/// session's commit, when a store has to wait for it.
+#[inline(never)]
+fn respond<T: SessionData, B: From<String>, E>(
+    slot: Option<&Slot>,
+    outer: Option<&Cookies>,
+    output: &mut Result<Response<B>, E>,
+    cx: &mut Context<'_>,
+) -> Option<Waiting> {
+    let owns_jar = slot.is_some();
+    // What the request used: its jar, or only this layer's session.
+    let (jar, own) = match slot {
+        Some(slot) => (slot.jar(), slot.own_session()),
+        None => (outer, None),
+    };
+    let (source, shared, write_jar) = match (jar, own) {
+        (Some(jar), _) => {
+            // An inner error passes through untouched: no cookie is sent
+            // and the session is not saved.
+            let Ok(response) = output else {
+                return None;
+            };
+            let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
+                // Never so in practice: this layer attached its source to
+                // the jar. The jar's own changes still go out.
+                if owns_jar {
+                    jar.write_to(response.headers_mut());
+                }
+                return None;
+            };
+            // The jar is written by the layer that made it.
+            let write_jar = (owns_jar && entry.jar_changed).then(|| jar.clone());
+            (entry.source, entry.loaded, write_jar)
+        }
+        (None, Some((origin, Some(session)))) => {
+            let origin: Erased = origin.clone();
+            let (Ok(source), Ok(shared)) = (
+                origin.downcast::<SessionSource<T>>(),
+                Arc::clone(session).downcast::<Shared<T>>(),
+            ) else {
+                return None;
+            };
+            (source, Some(shared), None)
+        }
+        (None, _) => return None,
+    };
+    let Ok(response) = output else {
+        return None;
+    };
+    // A load that failed or never finished left nothing to send.
+    let shared = shared.filter(|shared| shared.is_opened());
+    let Some(shared) = shared else {
+        if let Some(jar) = &write_jar {
+            finish(response, None, Some(jar), &source.config);
+        }
+        return None;
+    };
+    let session = Session::from_shared(shared);
+    let mut commit = source.backend.commit(&source.config, &session);
+    if let Poll::Ready(result) = Pin::new(&mut commit).poll(cx) {
+        finish(response, Some(result), write_jar.as_ref(), &source.config);
+        return None;
+    }
+    Some(Waiting {
+        config: Arc::clone(&source.config),
+        write_jar,
+        commit,
+    })
 }
 
 /// Adds the jar's headers (when there is a `jar` to write) and the

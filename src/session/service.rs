@@ -89,6 +89,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if let Some(outer) = scope::current(request.headers()) {
             outer.attach_session(self.source.clone());
