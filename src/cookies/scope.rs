@@ -101,22 +101,32 @@ impl Slot {
         }
     }
 
-    /// Keeps `session` as the layer's own session, unless one is kept
-    /// already; returns the one that stays. Only for a slot whose
-    /// [`own_session`](Self::own_session) is `Some`; otherwise the session
-    /// belongs in the jar and is handed back unkept.
-    pub(crate) fn keep_own_session(&mut self, session: Erased) -> Erased {
-        match self {
+    /// Keeps `session` as the layer's own session and returns `None`,
+    /// unless one is kept already: then that one is returned and `session`
+    /// is not kept. Only for a slot whose [`own_session`](Self::own_session)
+    /// is `Some`; any other slot keeps nothing and hands `session` back.
+    pub(crate) fn keep_own_session(&mut self, session: Erased) -> Option<Erased> {
+        // Moved out and back rather than cloned: no reference counting.
+        match mem::replace(self, Slot::Pending(Origin::Cookies(None))) {
             Slot::Pending(Origin::Session(source)) => {
-                let source = Arc::clone(source);
+                *self = Slot::Opened { source, session };
+                None
+            }
+            Slot::Opened {
+                source,
+                session: kept,
+            } => {
+                let existing = Arc::clone(&kept);
                 *self = Slot::Opened {
                     source,
-                    session: Arc::clone(&session),
+                    session: kept,
                 };
-                session
+                Some(existing)
             }
-            Slot::Opened { session: kept, .. } => Arc::clone(kept),
-            Slot::Pending(Origin::Cookies(_)) | Slot::Ready(_) => session,
+            other => {
+                *self = other;
+                Some(session)
+            }
         }
     }
 
@@ -229,10 +239,12 @@ pub(crate) fn current(headers: &HeaderMap) -> Option<Cookies> {
 }
 
 /// Runs `f` on the current request's slot; `None` if no layer is running
-/// this code. `f` must not call back into this module.
+/// this code, or if `f` is already running further up this thread's stack
+/// (code that `f` runs, such as an application's `Deserialize`, asked for
+/// the jar or the session again).
 pub(crate) fn with_current<R>(f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
     CURRENT
-        .try_with(|current| current.borrow_mut().as_mut().map(f))
+        .try_with(|current| current.try_borrow_mut().ok()?.as_mut().map(f))
         .ok()
         .flatten()
 }

@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue};
 
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::Session;
+use crate::session::handle::Shared;
 use crate::session::state::State;
 
 /// A boxed, sendable future.
@@ -49,6 +49,9 @@ impl<O> Future for MaybeReady<O> {
     }
 }
 
+/// A session being loaded: known now, or when a store answers.
+pub(crate) type Loading<T> = MaybeReady<Result<State<T>, SessionError>>;
+
 /// What the response should say about the session cookie.
 pub(crate) type SetCookie = Option<HeaderValue>;
 
@@ -56,17 +59,13 @@ pub(crate) type SetCookie = Option<HeaderValue>;
 pub(crate) trait ErasedBackend<T>: Send + Sync + 'static {
     /// Opens the session of the request whose headers are `headers`: a
     /// fresh one when the request has none that is valid.
-    fn load(
-        &self,
-        config: &Arc<SessionConfig>,
-        headers: &HeaderMap,
-    ) -> MaybeReady<Result<State<T>, SessionError>>;
+    fn load(&self, config: &Arc<SessionConfig>, headers: &HeaderMap) -> Loading<T>;
 
     /// Saves what the handler did and says which `Set-Cookie`, if any, the
     /// response carries.
     fn commit(
         &self,
         config: &Arc<SessionConfig>,
-        session: &Session<T>,
+        session: &Shared<T>,
     ) -> MaybeReady<Result<SetCookie, SessionError>>;
 }

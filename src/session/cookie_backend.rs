@@ -8,10 +8,10 @@ use crate::clock::unix_seconds;
 use crate::cookies::parse::request_values;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
-use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
+use crate::session::backend::{ErasedBackend, Loading, MaybeReady, SetCookie};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::Session;
+use crate::session::handle::Shared;
 use crate::session::plaintext::{self, decode_session, Refusal};
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, State};
@@ -50,14 +50,14 @@ impl<T: SessionData> ErasedBackend<T> for CookieBackend {
         &self,
         config: &Arc<SessionConfig>,
         headers: &HeaderMap,
-    ) -> MaybeReady<Result<State<T>, SessionError>> {
+    ) -> Loading<T> {
         MaybeReady::ready(Ok(open_session(config, headers)))
     }
 
     fn commit(
         &self,
         config: &Arc<SessionConfig>,
-        session: &Session<T>,
+        session: &Shared<T>,
     ) -> MaybeReady<Result<SetCookie, SessionError>> {
         MaybeReady::ready(seal_session(config, session))
     }
@@ -107,7 +107,7 @@ const PLAINTEXT_ON_STACK: usize = 256;
 /// The `Set-Cookie` for what the handler did, if anything needs sending.
 fn seal_session<T: SessionData>(
     config: &SessionConfig,
-    session: &Session<T>,
+    session: &Shared<T>,
 ) -> Result<SetCookie, SessionError> {
     let mut state = session.lock();
     let now = state.opened_at;

@@ -1,5 +1,6 @@
 //! The response future: sends what the handler did to the session.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -11,13 +12,13 @@ use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::cookies::scope::{self, Erased, Slot};
+use crate::cookies::scope::{self, Slot};
 use crate::cookies::Cookies;
 use crate::headers;
 use crate::session::backend::{MaybeReady, SetCookie};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::{Session, Shared};
+use crate::session::handle::Shared;
 use crate::session::lazy::SessionSource;
 use crate::session::SessionData;
 
@@ -183,7 +184,7 @@ fn respond<T: SessionData, B: From<String>, E>(
         Some(slot) => (slot.jar(), slot.own_session()),
         None => (outer, None),
     };
-    let (source, shared, write_jar) = match (jar, own) {
+    match (jar, own) {
         (Some(jar), _) => {
             // An inner error passes through untouched: no cookie is sent
             // and the session is not saved.
@@ -200,33 +201,44 @@ fn respond<T: SessionData, B: From<String>, E>(
             };
             // The jar is written by the layer that made it.
             let write_jar = (owns_jar && entry.jar_changed).then(|| jar.clone());
-            (entry.source, entry.loaded, write_jar)
+            send(
+                &entry.source,
+                entry.loaded.as_deref(),
+                write_jar,
+                response,
+                cx,
+            )
         }
         (None, Some((origin, Some(session)))) => {
-            let origin: Erased = origin.clone();
-            let (Ok(source), Ok(shared)) = (
-                origin.downcast::<SessionSource<T>>(),
-                Arc::clone(session).downcast::<Shared<T>>(),
-            ) else {
+            let Ok(response) = output else {
                 return None;
             };
-            (source, Some(shared), None)
+            // Borrowed where the slot keeps them: no reference counting.
+            let source = (&**origin as &dyn Any).downcast_ref::<SessionSource<T>>()?;
+            let shared = (**session).downcast_ref::<Shared<T>>()?;
+            send(source, Some(shared), None, response, cx)
         }
-        (None, _) => return None,
-    };
-    let Ok(response) = output else {
-        return None;
-    };
+        (None, _) => None,
+    }
+}
+
+/// Commits the session (`shared`, if the request opened it) and writes the
+/// response's headers; the commit, when a store has to wait for it.
+fn send<T: SessionData, B: From<String>>(
+    source: &SessionSource<T>,
+    shared: Option<&Shared<T>>,
+    write_jar: Option<Cookies>,
+    response: &mut Response<B>,
+    cx: &mut Context<'_>,
+) -> Option<Waiting> {
     // A load that failed or never finished left nothing to send.
-    let shared = shared.filter(|shared| shared.is_opened());
-    let Some(shared) = shared else {
+    let Some(shared) = shared.filter(|shared| shared.is_opened()) else {
         if let Some(jar) = &write_jar {
             finish(response, None, Some(jar), &source.config);
         }
         return None;
     };
-    let session = Session::from_shared(shared);
-    let mut commit = source.backend.commit(&source.config, &session);
+    let mut commit = source.backend.commit(&source.config, shared);
     if let Poll::Ready(result) = Pin::new(&mut commit).poll(cx) {
         finish(response, Some(result), write_jar.as_ref(), &source.config);
         return None;

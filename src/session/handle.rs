@@ -105,6 +105,16 @@ impl<T: SessionData> Shared<T> {
     }
 }
 
+impl<T> Shared<T> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn config(&self) -> &Arc<SessionConfig> {
+        &self.config
+    }
+}
+
 /// A handler that panicked while holding the lock left valid data behind
 /// (every change is a plain assignment), so keep serving it.
 fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -541,7 +551,7 @@ impl<T: SessionData> Session<T> {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        lock(&self.shared.state)
+        self.shared.lock()
     }
 
     /// Locks for a change; a change after `destroy` starts a new session.

@@ -1,18 +1,17 @@
 //! The session of a request, opened only when a handler asks.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderMap;
 
 use crate::cookies::scope::{self, Erased, SessionOrigin, Slot};
-use crate::cookies::Cookies;
 use crate::key::KeyRing;
-use crate::session::backend::{ErasedBackend, MaybeReady};
+use crate::session::backend::{ErasedBackend, Loading, MaybeReady};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::handle::{Session, Shared};
-use crate::session::state::State;
 use crate::session::SessionData;
 
 /// What a session layer shares with all its requests: its configuration
@@ -32,27 +31,18 @@ impl<T: 'static> SessionOrigin for SessionSource<T> {
 /// A session of type `T` on its way to the handler: already kept by the
 /// request, and loaded once its load (if any) completes.
 pub(crate) struct Opening<T> {
-    config: Arc<SessionConfig>,
     shared: Arc<Shared<T>>,
     /// The store's answer, when it had to wait; `None` when `shared` is
     /// opened already.
-    load: Option<MaybeReady<Result<State<T>, SessionError>>>,
+    load: Option<Loading<T>>,
 }
 
-/// Where the current request keeps the session of type `T`.
-enum Place {
-    /// The slot of the layer for `T`, which has built no jar.
-    Slot,
-    /// The request's jar.
-    Jar(Cookies),
-}
-
-/// The layer for `T` of the current request, where it keeps its session,
-/// and the session if one is kept.
-struct Found<T> {
-    source: Arc<SessionSource<T>>,
-    place: Place,
-    kept: Option<Arc<Shared<T>>>,
+/// What the request keeps, and what is left to do, when a load starts.
+enum Start<T> {
+    /// The request already keeps the session, open or on its way.
+    Kept(Arc<Shared<T>>),
+    /// The request keeps no session yet: keep this one.
+    New(Arc<Shared<T>>),
 }
 
 impl<T: SessionData> Opening<T> {
@@ -61,43 +51,13 @@ impl<T: SessionData> Opening<T> {
     /// code. The request keeps the session from here on. A cookie session
     /// is decrypted right away; a store load is started, and finished by
     /// [`open`](Self::open).
+    ///
+    /// All of it runs in one borrow of the request's slot, so the layer's
+    /// source is used where it is, without reference counting. Decoding
+    /// runs the application's `Deserialize`; a load started from inside it
+    /// finds no layer (`None`) rather than panicking.
     pub(crate) fn current(headers: &HeaderMap) -> Option<Self> {
-        let found = scope::with_current(|slot| find::<T>(slot, headers)).flatten()?;
-        let config = Arc::clone(&found.source.config);
-        if let Some(kept) = &found.kept {
-            if kept.is_opened() {
-                let shared = Arc::clone(kept);
-                return Some(Self {
-                    config,
-                    shared,
-                    load: None,
-                });
-            }
-        }
-        // Outside the slot's borrow: decoding runs the application's
-        // `Deserialize`.
-        let load = found.source.backend.load(&config, headers);
-        let (shared, load) = match (found.kept, load) {
-            // Another load of this request is still on its way: whichever
-            // finishes first opens the session both share.
-            (Some(kept), load) => (kept, Some(load)),
-            (None, MaybeReady::Ready(Some(Ok(state)))) => {
-                let opened = Shared::opened(state, Arc::clone(&config));
-                let kept = keep(&found.source, found.place, Arc::clone(&opened), headers);
-                kept.fill_from(&opened);
-                (kept, None)
-            }
-            (None, load) => {
-                let loading = Shared::loading(Arc::clone(&config));
-                let kept = keep(&found.source, found.place, loading, headers);
-                (kept, Some(load))
-            }
-        };
-        Some(Self {
-            config,
-            shared,
-            load,
-        })
+        scope::with_current(|slot| open_in::<T>(slot, headers)).flatten()
     }
 
     /// The session, once its load (if it had to wait) is done.
@@ -111,65 +71,81 @@ impl<T: SessionData> Opening<T> {
 
 impl<T> Opening<T> {
     pub(crate) fn config(&self) -> &Arc<SessionConfig> {
-        &self.config
+        self.shared.config()
     }
 }
 
-/// Looks for the layer for `T` in `slot`: its own session first, which
-/// needs no jar; then the sessions attached to the jar (a layer nested in
-/// another shares the outer layer's jar).
-fn find<T: SessionData>(slot: &mut Slot, headers: &HeaderMap) -> Option<Found<T>> {
-    if let Some((origin, kept)) = slot.own_session() {
-        let origin: Erased = origin.clone();
-        if let Ok(source) = origin.downcast::<SessionSource<T>>() {
-            let kept = kept.and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok());
-            return Some(Found {
-                source,
-                place: Place::Slot,
-                kept,
-            });
-        }
+/// Opens the session of type `T` in `slot`: the layer's own session first,
+/// which needs no jar; then the sessions attached to the jar (a layer
+/// nested in another shares the outer layer's jar).
+fn open_in<T: SessionData>(slot: &mut Slot, headers: &HeaderMap) -> Option<Opening<T>> {
+    let own = slot.own_session().and_then(|(origin, kept)| {
+        let source = (&**origin as &dyn Any).downcast_ref::<SessionSource<T>>()?;
+        let kept = kept.and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok());
+        Some(start(source, kept, headers))
+    });
+    if let Some((start, load)) = own {
+        let shared = match start {
+            Start::Kept(kept) => kept,
+            Start::New(shared) => {
+                let erased: Erased = shared.clone();
+                match slot
+                    .keep_own_session(erased)
+                    .map(Arc::downcast::<Shared<T>>)
+                {
+                    // Never so: the slot kept nothing a moment ago.
+                    Some(Ok(kept)) => {
+                        kept.fill_from(&shared);
+                        kept
+                    }
+                    _ => shared,
+                }
+            }
+        };
+        return Some(Opening { shared, load });
     }
     let jar = slot.force(headers);
     let entry = jar.session::<SessionSource<T>, Shared<T>>()?;
-    Some(Found {
-        source: entry.source,
-        place: Place::Jar(jar),
-        kept: entry.loaded,
-    })
-}
-
-/// Keeps `shared` as the request's session of type `T`, unless one is kept
-/// already; returns the one that stays.
-fn keep<T: SessionData>(
-    source: &Arc<SessionSource<T>>,
-    place: Place,
-    shared: Arc<Shared<T>>,
-    headers: &HeaderMap,
-) -> Arc<Shared<T>> {
-    let source: Erased = source.clone();
-    let jar = match place {
-        Place::Jar(jar) => jar,
-        Place::Slot => {
-            let kept = scope::with_current(|slot| {
-                if slot.own_session().is_some() {
-                    let erased: Erased = shared.clone();
-                    Ok(slot.keep_own_session(erased))
-                } else {
-                    // Something built the jar meanwhile, and the session
-                    // belongs there now.
-                    Err(slot.force(headers))
-                }
-            });
-            match kept {
-                Some(Ok(kept)) => return kept.downcast().unwrap_or(shared),
-                Some(Err(jar)) => jar,
-                // Never so: the slot was current a moment ago, in this call.
-                None => return shared,
-            }
+    let (start, load) = start(&entry.source, entry.loaded, headers);
+    let shared = match start {
+        Start::Kept(kept) => kept,
+        Start::New(shared) => {
+            let source: Erased = entry.source;
+            let kept = jar.set_session(&source, Arc::clone(&shared));
+            // Another load kept one first: it opens with this one's state
+            // if it has none yet.
+            kept.fill_from(&shared);
+            kept
         }
     };
-    jar.set_session(&source, shared)
+    Some(Opening { shared, load })
+}
+
+/// Starts the load of a session whose layer is `source`, unless the
+/// request keeps it open already (`kept`).
+fn start<T: SessionData>(
+    source: &SessionSource<T>,
+    kept: Option<Arc<Shared<T>>>,
+    headers: &HeaderMap,
+) -> (Start<T>, Option<Loading<T>>) {
+    match kept {
+        Some(kept) if kept.is_opened() => (Start::Kept(kept), None),
+        // Another load of this request is still on its way: this one loads
+        // too, and whichever finishes first opens the session both share.
+        Some(kept) => {
+            let load = source.backend.load(&source.config, headers);
+            (Start::Kept(kept), Some(load))
+        }
+        None => {
+            let config = Arc::clone(&source.config);
+            match source.backend.load(&source.config, headers) {
+                MaybeReady::Ready(Some(Ok(state))) => {
+                    (Start::New(Shared::opened(state, config)), None)
+                }
+                load => (Start::New(Shared::loading(config)), Some(load)),
+            }
+        }
+    }
 }
 
 impl<T> fmt::Debug for Opening<T> {

@@ -14,12 +14,12 @@ use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::cookies::parse::request_values;
 use crate::envelope;
 use crate::key::Purpose;
-use crate::session::backend::{ErasedBackend, MaybeReady, SetCookie};
+use crate::session::backend::{ErasedBackend, Loading, MaybeReady, SetCookie};
 use crate::session::config::{LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::MAX_CANDIDATES;
 use crate::session::error::SessionError;
-use crate::session::handle::Session;
+use crate::session::handle::Shared;
 use crate::session::ids;
 use crate::session::plaintext::{self, decode_session, Deadlines};
 use crate::session::set_cookie;
@@ -89,7 +89,7 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         &self,
         config: &Arc<SessionConfig>,
         headers: &HeaderMap,
-    ) -> MaybeReady<Result<State<T>, SessionError>> {
+    ) -> Loading<T> {
         let now = unix_seconds(config.clock.now());
         // A forged or guessed id is refused here, before any store call.
         let Some((id, reseal)) = authentic_id(config, headers) else {
@@ -106,7 +106,7 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
     fn commit(
         &self,
         config: &Arc<SessionConfig>,
-        session: &Session<T>,
+        session: &Shared<T>,
     ) -> MaybeReady<Result<SetCookie, SessionError>> {
         let now = unix_seconds(config.clock.now());
         let Some(commit) = Commit::plan(config, session, now) else {
@@ -266,7 +266,7 @@ struct Commit<T> {
 
 impl<T: SessionData> Commit<T> {
     /// `None` when the request leaves nothing to do.
-    fn plan(config: &SessionConfig, session: &Session<T>, now: u64) -> Option<Self> {
+    fn plan(config: &SessionConfig, session: &Shared<T>, now: u64) -> Option<Self> {
         let state = session.lock();
         let record = state.record.as_deref().cloned()?;
         let status = state.status;
