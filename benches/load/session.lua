@@ -40,9 +40,15 @@ function init(args)
    lost = 0
    first_bad = ""    -- the first non-2xx answer, for the error message
    -- The request for the current cookie, built again only when it changes
-   -- (every answer for a client-side session, once for a store's id).
+   -- (every answer for a client-side session, once for a store's id). It
+   -- is the plain request with a `Cookie` line spliced in before the blank
+   -- line that ends the head: plain concatenation, because wrk's own
+   -- thread spends less time here than in wrk.format, and in the cookie
+   -- mode this runs for every request.
    request_cookie = nil
-   request_text = wrk.format(nil, nil, {})
+   plain_request = wrk.format(nil, nil, {})
+   request_head = string.sub(plain_request, 1, -3)
+   request_text = plain_request
 end
 
 function request()
@@ -50,7 +56,7 @@ function request()
       expected = last + 1
       if cookie ~= request_cookie then
          request_cookie = cookie
-         request_text = wrk.format(nil, nil, { ["Cookie"] = cookie })
+         request_text = request_head .. "Cookie: " .. cookie .. "\r\n\r\n"
       end
    else
       -- No session yet (or MODE=none): the answer cannot be predicted.
@@ -71,9 +77,15 @@ function response(status, headers, body)
    local set_cookie = headers["set-cookie"] or headers["Set-Cookie"]
    if set_cookie then
       cookies = cookies + 1
-      cookie = string.match(set_cookie, "^([^;]*)")
+      -- The `name=value` pair: everything before the first `;`. A plain
+      -- find, not a pattern, for the same reason as above.
+      local semicolon = string.find(set_cookie, ";", 1, true)
+      cookie = semicolon and string.sub(set_cookie, 1, semicolon - 1) or set_cookie
    end
-   local visits = tonumber(string.match(body or "", "^visits: (%d+)"))
+   local visits = nil
+   if body and string.sub(body, 1, 8) == "visits: " then
+      visits = tonumber(string.sub(body, 9))
+   end
    if visits then
       if expected and visits ~= expected then
          lost = lost + 1
