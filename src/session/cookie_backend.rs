@@ -46,11 +46,7 @@ pub(crate) const MAX_CANDIDATES: usize = 3;
 pub struct CookieBackend;
 
 impl<T: SessionData> ErasedBackend<T> for CookieBackend {
-    fn load(
-        &self,
-        config: &Arc<SessionConfig>,
-        headers: &HeaderMap,
-    ) -> Loading<T> {
+    fn load(&self, config: &Arc<SessionConfig>, headers: &HeaderMap) -> Loading<T> {
         MaybeReady::ready(Ok(open_session(config, headers)))
     }
 

@@ -85,11 +85,7 @@ impl<S, T> StoreSessions<S, T> {
 }
 
 impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
-    fn load(
-        &self,
-        config: &Arc<SessionConfig>,
-        headers: &HeaderMap,
-    ) -> Loading<T> {
+    fn load(&self, config: &Arc<SessionConfig>, headers: &HeaderMap) -> Loading<T> {
         let now = unix_seconds(config.clock.now());
         // A forged or guessed id is refused here, before any store call.
         let Some((id, reseal)) = authentic_id(config, headers) else {
