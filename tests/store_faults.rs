@@ -279,3 +279,63 @@ async fn a_typed_merge_resolves_a_lost_race() {
     let response = get_with(&app, "/", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn a_load_that_failed_can_be_tried_again_in_the_same_request() {
+    use tower::{ServiceBuilder, ServiceExt};
+    use tower_cookie_sessions::{Session, SessionError};
+
+    let store = FlakyStore::default();
+    let down = Arc::clone(&store.down);
+    let service = ServiceBuilder::new()
+        .layer(
+            SessionLayer::<u64>::new(suite_key())
+                .expect("layer")
+                .with_store(store.clone())
+                .store_timeout(Duration::from_millis(100)),
+        )
+        .service_fn(move |request: http::Request<String>| {
+            let down = Arc::clone(&down);
+            async move {
+                if request.uri().path() == "/retry" {
+                    down.store(true, Ordering::SeqCst);
+                    let failed = Session::<u64>::load(&request).await;
+                    assert!(matches!(failed, Err(SessionError::Load(_))), "{failed:?}");
+                    down.store(false, Ordering::SeqCst);
+                }
+                let session = Session::<u64>::load(&request).await?;
+                let count = session.update(|count| {
+                    *count += 1;
+                    *count
+                });
+                Ok::<_, SessionError>(Response::new(count.to_string()))
+            }
+        });
+
+    let first = service
+        .clone()
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .expect("ok");
+    let cookie = cookie_pair(&first, "id").expect("a session cookie");
+    let request = |path: &str| {
+        http::Request::builder()
+            .uri(path)
+            .header("cookie", cookie.as_str())
+            .body(String::new())
+            .expect("request")
+    };
+    let retried = service
+        .clone()
+        .oneshot(request("/retry"))
+        .await
+        .expect("ok");
+    assert_eq!(retried.status(), StatusCode::OK);
+    assert_eq!(
+        retried.body(),
+        "2",
+        "the second load opened the stored session"
+    );
+    let after = service.oneshot(request("/")).await.expect("ok");
+    assert_eq!(after.body(), "3", "and its change was saved");
+}
