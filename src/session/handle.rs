@@ -110,6 +110,7 @@ impl<T> Shared<T> {
         lock(&self.state)
     }
 
+    #[cfg(feature = "axum")]
     pub(crate) fn config(&self) -> &Arc<SessionConfig> {
         &self.config
     }

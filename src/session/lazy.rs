@@ -70,6 +70,8 @@ impl<T: SessionData> Opening<T> {
 }
 
 impl<T> Opening<T> {
+    /// The layer's configuration, for the extractor's error response.
+    #[cfg(feature = "axum")]
     pub(crate) fn config(&self) -> &Arc<SessionConfig> {
         self.shared.config()
     }
