@@ -227,7 +227,8 @@ fn swap(slot: &mut Option<Slot>) {
 /// Whether a layer is running this code.
 pub(crate) fn is_active() -> bool {
     CURRENT
-        .try_with(|current| current.borrow().is_some())
+        // Borrowed already: a slot is in use further up this thread's stack.
+        .try_with(|current| current.try_borrow().map_or(true, |slot| slot.is_some()))
         .unwrap_or(false)
 }
 
