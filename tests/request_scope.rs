@@ -1,6 +1,8 @@
 //! How handlers find their request's jar and session: the layers make them
 //! current while they run the wrapped service, and never beyond it.
 
+mod common;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -8,7 +10,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::SystemTime;
 
-use http::header::{COOKIE, SET_COOKIE};
+use common::{cookie_pair, set_cookies};
+use http::header::COOKIE;
 use http::{Request, Response};
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_cookie_sessions::store::{
@@ -21,15 +24,6 @@ fn cookie_request(cookie: &str) -> Request<String> {
         .header(COOKIE, cookie)
         .body(String::new())
         .expect("valid request")
-}
-
-fn set_cookies(response: &Response<String>) -> Vec<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().expect("ASCII").to_owned())
-        .collect()
 }
 
 /// Whether a jar is current here, asked with a request of our own.
@@ -361,11 +355,7 @@ async fn loads_in_flight_together_share_one_session() {
         .await
         .expect("ok");
     assert_eq!(first.body(), "0");
-    let pair = set_cookies(&first)[0]
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let pair = cookie_pair(&first, "id").expect("a session cookie");
     let second = service
         .clone()
         .oneshot(cookie_request(&pair))

@@ -72,6 +72,12 @@ fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
         .map(|i| offset + i)
 }
 
+/// How many request cookies of one name are opened, at most: browsers
+/// send one per matching path and domain, and a sibling subdomain can toss
+/// in more with the same name, so a few is plenty, and the cap keeps a
+/// request stuffed with copies from costing many decryptions.
+pub(crate) const MAX_CANDIDATES: usize = 3;
+
 /// The raw values of the request cookies called `name`, over all of the
 /// request's `Cookie` fields, in order; see [`values_named`].
 pub(crate) fn request_values<'a>(

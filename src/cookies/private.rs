@@ -3,13 +3,9 @@ use std::sync::Arc;
 use cookie::Cookie;
 
 use super::jar::Cookies;
+use super::parse::MAX_CANDIDATES;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::{KeyRing, Purpose};
-
-/// How many request cookies of one name are tried: browsers send one per
-/// matching path and domain, so a few is plenty, and a cap keeps a request
-/// stuffed with copies from costing many decryptions.
-const MAX_CANDIDATES: usize = 3;
 
 /// Cookies whose values are sealed one by one with the layer's key:
 /// encrypted and authenticated, bound to their name, so the browser can

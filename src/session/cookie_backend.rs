@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use crate::clock::unix_seconds;
-use crate::cookies::parse::request_values;
+use crate::cookies::parse::{request_values, MAX_CANDIDATES};
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
 use crate::session::backend::{ErasedBackend, Loading, MaybeReady, SetCookie};
@@ -16,11 +16,6 @@ use crate::session::plaintext::{self, decode_session, Refusal};
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, State};
 use crate::session::SessionData;
-
-/// How many cookies with the session's name are tried, at most. A
-/// sibling subdomain can toss extra cookies with the same name; trying each
-/// costs a decryption, so the count is bounded.
-pub(crate) const MAX_CANDIDATES: usize = 3;
 
 /// The default backend: the whole session, sealed, is the cookie.
 ///
@@ -63,38 +58,59 @@ impl<T: SessionData> ErasedBackend<T> for CookieBackend {
 /// was refused, never with its contents.
 fn open_session<T: SessionData>(config: &SessionConfig, headers: &HeaderMap) -> State<T> {
     let now = unix_seconds(config.clock.now());
+    let opened = open_first(
+        config,
+        headers,
+        Purpose::Session,
+        "session cookie",
+        |plaintext, current_key| {
+            // An authentic cookie that is expired or undecodable ends the
+            // search: a fresh session, whatever other cookies were sent.
+            Some(match decode_session(config, plaintext, now) {
+                Ok((data, deadlines)) => {
+                    let mut state = State::loaded(data, deadlines, now);
+                    state.status.reseal = !current_key;
+                    state
+                }
+                Err(Refusal { reason, .. }) => {
+                    tracing::debug!(
+                        cookie = config.cookie_name.as_str(),
+                        reason,
+                        "session cookie refused; starting a fresh session"
+                    );
+                    State::fresh(config, now)
+                }
+            })
+        },
+    );
+    opened.unwrap_or_else(|| State::fresh(config, now))
+}
+
+/// Opens the request's cookies with the session's name as `purpose`, at
+/// most [`MAX_CANDIDATES`] of them, in order. `read` gets each plaintext
+/// and whether it was sealed under the current key, and gives the answer
+/// or `None` to try the next cookie. A cookie that does not open is
+/// skipped, and a debug-level event says why `what` was refused.
+pub(crate) fn open_first<R>(
+    config: &SessionConfig,
+    headers: &HeaderMap,
+    purpose: Purpose,
+    what: &'static str,
+    mut read: impl FnMut(&[u8], bool) -> Option<R>,
+) -> Option<R> {
     let name = config.cookie_name.as_str();
     for value in request_values(headers, name).take(MAX_CANDIDATES) {
-        let opened = envelope::open_with(
-            &config.keys,
-            Purpose::Session,
-            name,
-            &value,
-            |plaintext, key_id| {
-                let decoded = decode_session(config, plaintext, now);
-                (decoded, key_id == config.keys.current_id())
-            },
-        );
+        let opened =
+            envelope::open_with(&config.keys, purpose, name, &value, |plaintext, key_id| {
+                read(plaintext, key_id == config.keys.current_id())
+            });
         match opened {
-            Ok((Ok((data, deadlines)), is_current_key)) => {
-                let mut state = State::loaded(data, deadlines, now);
-                state.status.reseal = !is_current_key;
-                return state;
-            }
-            Ok((Err(Refusal { reason, .. }), _)) => {
-                tracing::debug!(
-                    cookie = name,
-                    reason,
-                    "session cookie refused; starting a fresh session"
-                );
-                return State::fresh(config, now);
-            }
-            Err(error) => {
-                tracing::debug!(cookie = name, reason = %error, "session cookie refused");
-            }
+            Ok(Some(answer)) => return Some(answer),
+            Ok(None) => {}
+            Err(error) => tracing::debug!(cookie = name, reason = %error, "{what} refused"),
         }
     }
-    State::fresh(config, now)
+    None
 }
 
 /// Plaintexts up to this size are encoded on the stack.

@@ -74,7 +74,7 @@ impl<T: SessionData> Shared<T> {
     /// A session whose load is on its way; [`fill`](Self::fill) opens it.
     pub(crate) fn loading(config: Arc<SessionConfig>) -> Arc<Self> {
         Arc::new(Self {
-            state: Mutex::new(State::fresh(&config, 0)),
+            state: Mutex::new(unloaded(&config)),
             config,
             opened: AtomicBool::new(false),
         })
@@ -100,9 +100,15 @@ impl<T: SessionData> Shared<T> {
         if self.is_opened() || !other.is_opened() {
             return;
         }
-        let state = std::mem::replace(&mut *lock(&other.state), State::fresh(&other.config, 0));
+        let state = std::mem::replace(&mut *lock(&other.state), unloaded(&other.config));
         self.fill(state);
     }
+}
+
+/// What an unopened `Shared` holds: never read, since no handle is given
+/// out and nothing is committed until the session is opened.
+fn unloaded<T: SessionData>(config: &SessionConfig) -> State<T> {
+    State::fresh(config, 0)
 }
 
 impl<T> Shared<T> {

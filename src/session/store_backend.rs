@@ -11,13 +11,11 @@ use std::time::Duration;
 use http::HeaderMap;
 
 use crate::clock::{from_unix_seconds, unix_seconds};
-use crate::cookies::parse::request_values;
-use crate::envelope;
 use crate::key::Purpose;
 use crate::session::backend::{ErasedBackend, Loading, MaybeReady, SetCookie};
 use crate::session::config::{LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
-use crate::session::cookie_backend::MAX_CANDIDATES;
+use crate::session::cookie_backend::open_first;
 use crate::session::error::SessionError;
 use crate::session::handle::Shared;
 use crate::session::ids;
@@ -130,29 +128,22 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 /// The first request cookie that opens as a session id, and whether it was
 /// sealed under an old key.
 fn authentic_id(config: &SessionConfig, headers: &HeaderMap) -> Option<(SessionId, bool)> {
-    let name = config.cookie_name.as_str();
-    for value in request_values(headers, name).take(MAX_CANDIDATES) {
-        let opened = envelope::open_with(
-            &config.keys,
-            Purpose::SessionId,
-            name,
-            &value,
-            |plaintext, key_id| {
-                let id = SessionId::try_from(plaintext);
-                (id, key_id == config.keys.current_id())
-            },
-        );
-        match opened {
-            Ok((Ok(id), is_current_key)) => return Some((id, !is_current_key)),
-            Ok((Err(_), _)) => {
-                tracing::debug!(cookie = name, "session id cookie has the wrong length");
+    open_first(
+        config,
+        headers,
+        Purpose::SessionId,
+        "session id cookie",
+        |plaintext, current_key| match SessionId::try_from(plaintext) {
+            Ok(id) => Some((id, !current_key)),
+            Err(_) => {
+                tracing::debug!(
+                    cookie = config.cookie_name.as_str(),
+                    "session id cookie has the wrong length"
+                );
+                None
             }
-            Err(error) => {
-                tracing::debug!(cookie = name, reason = %error, "session id cookie refused")
-            }
-        }
-    }
-    None
+        },
+    )
 }
 
 /// Runs a store operation under the layer's timeout.
