@@ -8,10 +8,11 @@ use http::HeaderMap;
 
 use crate::cookies::scope::{self, Erased, SessionOrigin, Slot};
 use crate::key::KeyRing;
-use crate::session::backend::{ErasedBackend, Loading, MaybeReady};
+use crate::session::backend::{BoxFuture, ErasedBackend, Loading, MaybeReady};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::handle::{Session, Shared};
+use crate::session::state::State;
 use crate::session::SessionData;
 
 /// What a session layer shares with all its requests: its configuration
@@ -34,7 +35,21 @@ pub(crate) struct Opening<T> {
     shared: Arc<Shared<T>>,
     /// The store's answer, when it had to wait; `None` when `shared` is
     /// opened already.
-    load: Option<Loading<T>>,
+    load: Option<PendingLoad<T>>,
+}
+
+/// A load that did not finish at once. Boxed, so that the futures that
+/// carry an `Opening` (the handler's among them) stay small: they are moved
+/// whole on every request, and a client-side session never waits.
+type PendingLoad<T> = BoxFuture<Result<State<T>, SessionError>>;
+
+/// `load` as a boxed future: the store's own when it waits; an answer known
+/// at once that is not an opened session (an error) is boxed as it is.
+fn pending<T: SessionData>(load: Loading<T>) -> PendingLoad<T> {
+    match load {
+        MaybeReady::Pending(future) => future,
+        ready => Box::pin(ready),
+    }
 }
 
 /// What the request keeps, and what is left to do, when a load starts.
@@ -129,14 +144,14 @@ fn start<T: SessionData>(
     source: &SessionSource<T>,
     kept: Option<Arc<Shared<T>>>,
     headers: &HeaderMap,
-) -> (Start<T>, Option<Loading<T>>) {
+) -> (Start<T>, Option<PendingLoad<T>>) {
     match kept {
         Some(kept) if kept.is_opened() => (Start::Kept(kept), None),
         // Another load of this request is still on its way: this one loads
         // too, and whichever finishes first opens the session both share.
         Some(kept) => {
             let load = source.backend.load(&source.config, headers);
-            (Start::Kept(kept), Some(load))
+            (Start::Kept(kept), Some(pending(load)))
         }
         None => {
             let config = Arc::clone(&source.config);
@@ -144,7 +159,7 @@ fn start<T: SessionData>(
                 MaybeReady::Ready(Some(Ok(state))) => {
                     (Start::New(Shared::opened(state, config)), None)
                 }
-                load => (Start::New(Shared::loading(config)), Some(load)),
+                load => (Start::New(Shared::loading(config)), Some(pending(load))),
             }
         }
     }
