@@ -27,49 +27,78 @@ pub(crate) fn parse_cookie_header(header: &[u8], out: &mut Vec<(String, String)>
 /// The same pairs as [`parse_cookie_header`], borrowed from the header
 /// where no percent-decoding was needed.
 fn pairs(header: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    split_pairs(header).filter_map(parse_pair)
+    split_pairs(header).filter_map(|(pair, _)| parse_pair(pair))
 }
 
 /// The header's `;`-separated pairs, found 16 bytes at a time: a session
 /// cookie is one long pair, and a byte-by-byte split costs more than
-/// reading it.
-fn split_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// reading it. Each pair comes with whether it holds a `%`, noted in the
+/// same pass so that a sealed value, which has none, is read once.
+fn split_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], bool)> {
     let mut rest = Some(header);
     std::iter::from_fn(move || {
         let current = rest?;
-        match find_byte(current, b';') {
+        let (end, percent) = find_byte_noting(current, b';', b'%');
+        match end {
             Some(end) => {
                 rest = Some(&current[end + 1..]);
-                Some(&current[..end])
+                Some((&current[..end], percent))
             }
             None => {
                 rest = None;
-                Some(current)
+                Some((current, percent))
             }
         }
     })
 }
 
-const BLOCK: usize = 16;
-
-/// The first position of `needle`. Each 16-byte block is tested with one
-/// branch-free fold, which the compiler turns into a vector compare.
-fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
-    let mut blocks = haystack.chunks_exact(BLOCK);
+/// The first position of `needle`, and whether `noted` comes before it.
+/// Read eight bytes at a time as one word, where a few arithmetic steps
+/// find either byte: a session cookie is one long pair with neither.
+fn find_byte_noting(haystack: &[u8], needle: u8, noted: u8) -> (Option<usize>, bool) {
+    // The marks of `noted` in the words before the current one.
+    let mut notes_before = 0;
+    let mut words = haystack.chunks_exact(WORD);
     let mut offset = 0;
-    for block in &mut blocks {
-        let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
+    for word in &mut words {
+        let Ok(word) = <[u8; WORD]>::try_from(word) else {
             break;
         };
-        if block.iter().fold(false, |found, &b| found | (b == needle)) {
-            return block.iter().position(|&b| b == needle).map(|i| offset + i);
+        let word = u64::from_le_bytes(word);
+        let needles = bytes_equal(word, needle);
+        let notes = bytes_equal(word, noted);
+        if needles != 0 {
+            let first = needles.trailing_zeros();
+            let before = (1u64 << first) - 1;
+            return (
+                Some(offset + first as usize / 8),
+                notes_before | (notes & before) != 0,
+            );
         }
-        offset += BLOCK;
+        notes_before |= notes;
+        offset += WORD;
     }
-    haystack[offset..]
-        .iter()
-        .position(|&b| b == needle)
-        .map(|i| offset + i)
+    let mut seen = notes_before != 0;
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == needle {
+            return (Some(offset + i), seen);
+        }
+        seen |= b == noted;
+    }
+    (None, seen)
+}
+
+const WORD: usize = 8;
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit of each byte of `word` (little-endian) that equals `byte`:
+/// exact up to the first such byte, while a borrow from it may mark bytes
+/// above it too. Callers only use the lowest mark, or ask whether any mark
+/// lies below a point, which only a true match can answer.
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let zero_where_equal = word ^ (LOW_BITS * u64::from(byte));
+    zero_where_equal.wrapping_sub(LOW_BITS) & !zero_where_equal & HIGH_BITS
 }
 
 /// How many request cookies of one name are opened, at most: browsers
@@ -102,10 +131,10 @@ pub(crate) fn values_named<'a>(
     header: &'a [u8],
     name: &'a str,
 ) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
-    split_pairs(header).filter_map(move |pair| {
+    split_pairs(header).filter_map(move |(pair, has_percent)| {
         let eq = pair.iter().position(|&b| b == b'=')?;
         let raw_name = trim_ows(&pair[..eq]);
-        let same_name = if raw_name.contains(&b'%') {
+        let same_name = if has_percent && raw_name.contains(&b'%') {
             decode(raw_name).is_some_and(|decoded| decoded == name)
         } else {
             raw_name == name.as_bytes()
@@ -114,7 +143,7 @@ pub(crate) fn values_named<'a>(
             return None;
         }
         let value = trim_ows(&pair[eq + 1..]);
-        Some(if value.contains(&b'%') {
+        Some(if has_percent && value.contains(&b'%') {
             percent_decode(value).into()
         } else {
             Cow::Borrowed(value)
@@ -253,17 +282,39 @@ mod tests {
     }
 
     #[test]
-    fn find_byte_finds_the_first_in_and_across_blocks() {
-        let mut haystack = vec![b'x'; 40];
-        assert_eq!(find_byte(&haystack, b';'), None);
-        for at in [0, 15, 16, 31, 32, 39] {
+    fn find_byte_finds_the_first_in_and_across_words() {
+        let find = |haystack: &[u8]| find_byte_noting(haystack, b';', b'%').0;
+        // 45 bytes: five words and a remainder.
+        let mut haystack = vec![b'x'; 45];
+        assert_eq!(find(&haystack), None);
+        for at in [0, 7, 8, 15, 16, 39, 40, 44] {
             haystack[at] = b';';
-            assert_eq!(find_byte(&haystack, b';'), Some(at), "at {at}");
+            assert_eq!(find(&haystack), Some(at), "at {at}");
             haystack[at] = b'x';
         }
         haystack[20] = b';';
         haystack[35] = b';';
-        assert_eq!(find_byte(&haystack, b';'), Some(20));
+        assert_eq!(find(&haystack), Some(20));
+    }
+
+    #[test]
+    fn find_byte_notes_what_comes_before_the_needle() {
+        let noted = |haystack: &[u8]| find_byte_noting(haystack, b';', b'%').1;
+        let mut haystack = vec![b'x'; 45];
+        assert!(!noted(&haystack));
+        for at in [0, 7, 8, 15, 16, 39, 40, 44] {
+            haystack[at] = b'%';
+            assert!(noted(&haystack), "% at {at}");
+            haystack[at] = b'x';
+        }
+        // After the needle, in the same word, a later one or the remainder:
+        // not noted.
+        haystack[3] = b';';
+        for at in [4, 7, 8, 20, 42] {
+            haystack[at] = b'%';
+            assert!(!noted(&haystack), "% at {at}");
+            haystack[at] = b'x';
+        }
     }
 
     #[test]
@@ -300,12 +351,31 @@ mod tests {
         }
 
         #[test]
-        fn split_pairs_is_split_on_semicolons(header in proptest::collection::vec(
-            prop_oneof![Just(b';'), Just(b'a'), Just(b'=')], 0..80,
+        // Bytes one bit away from `;` and `%` are where a word-at-a-time
+        // search could mark a byte that does not match.
+        fn find_byte_agrees_with_a_byte_by_byte_search(haystack in proptest::collection::vec(
+            prop_oneof![Just(b';'), Just(b'%'), Just(b':'), Just(b'$'), Just(0u8), Just(1u8),
+                        Just(0xffu8), Just(b'a')],
+            0..40,
         )) {
-            let ours: Vec<&[u8]> = split_pairs(&header).collect();
+            let at = haystack.iter().position(|&b| b == b';');
+            let before = &haystack[..at.unwrap_or(haystack.len())];
+            prop_assert_eq!(
+                find_byte_noting(&haystack, b';', b'%'),
+                (at, before.contains(&b'%'))
+            );
+        }
+
+        #[test]
+        fn split_pairs_is_split_on_semicolons(header in proptest::collection::vec(
+            prop_oneof![Just(b';'), Just(b'a'), Just(b'='), Just(b'%')], 0..80,
+        )) {
+            let ours: Vec<&[u8]> = split_pairs(&header).map(|(pair, _)| pair).collect();
             let std: Vec<&[u8]> = header.split(|&b| b == b';').collect();
             prop_assert_eq!(ours, std);
+            for (pair, has_percent) in split_pairs(&header) {
+                prop_assert_eq!(has_percent, pair.contains(&b'%'));
+            }
         }
 
         #[test]
