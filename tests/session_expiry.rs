@@ -3,10 +3,13 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use common::*;
 use tower_cookie_sessions::session::Expiry;
+use tower_cookie_sessions::store::MemoryStore;
 use tower_cookie_sessions::{Key, SessionLayer};
 
 const IDLE: u64 = 30 * 60;
@@ -175,4 +178,42 @@ async fn renew_starts_a_new_absolute_window() {
         body_text(get_with(&app, "/read", Some(&cookie)).await).await,
         "visits: 1"
     );
+}
+
+/// A layer whose clock counts its readings.
+fn counted_clock<B>(
+    layer: SessionLayer<Counter, B>,
+) -> (SessionLayer<Counter, B>, Arc<AtomicUsize>) {
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reads);
+    let layer = layer.clock(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        SystemTime::now()
+    });
+    (layer, reads)
+}
+
+/// A new session is saved; then an existing one is loaded, changed and
+/// saved again, with its inactivity deadline moved: one clock reading each.
+async fn assert_one_reading_per_request(backend: &str, app: axum::Router, reads: &AtomicUsize) {
+    let first = get_with(&app, "/", None).await;
+    assert_eq!(reads.load(Ordering::SeqCst), 1, "{backend}: first request");
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+    let second = get_with(&app, "/", Some(&cookie)).await;
+    assert_eq!(body_text(second).await, "visits: 2", "{backend}");
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "{backend}: second request");
+}
+
+#[tokio::test]
+async fn a_request_reads_the_clock_once_for_its_load_and_its_save() {
+    let idle = Expiry::Inactivity(Duration::from_secs(IDLE));
+    let (layer, reads) = counted_clock(SessionLayer::new(Key::generate()).expect("layer"));
+    assert_one_reading_per_request("cookie", counter_app(layer.expiry(idle)), &reads).await;
+
+    let (layer, reads) = counted_clock(
+        SessionLayer::new(Key::generate())
+            .expect("layer")
+            .with_store(MemoryStore::new()),
+    );
+    assert_one_reading_per_request("memory store", counter_app(layer.expiry(idle)), &reads).await;
 }

@@ -422,6 +422,10 @@ impl<T, B> SessionLayer<T, B> {
     /// Sets the time source (default [`SystemClock`](crate::SystemClock)),
     /// so tests can move time instead of sleeping.
     ///
+    /// A request reads it once, when it opens its session: the load and the
+    /// save (cookie or store) judge deadlines by that same time. A store's
+    /// own expiry uses the store's clock.
+    ///
     /// # Examples
     ///
     /// ```

@@ -102,18 +102,17 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         config: &Arc<SessionConfig>,
         session: &Shared<T>,
     ) -> MaybeReady<Result<SetCookie, SessionError>> {
-        let now = unix_seconds(config.clock.now());
-        let Some(commit) = Commit::plan(config, session, now) else {
+        let Some(commit) = Commit::plan(config, session) else {
             return MaybeReady::ready(Ok(None));
         };
-        if let Some(done) = commit.without_store(config, now) {
+        if let Some(done) = commit.without_store(config) {
             return MaybeReady::ready(done);
         }
         let store = Arc::clone(&self.store);
         let config = Arc::clone(config);
         let conflict = self.conflict.clone();
         MaybeReady::Pending(Box::pin(async move {
-            commit.run(&*store, &config, &conflict, now).await
+            commit.run(&*store, &config, &conflict).await
         }))
     }
 }
@@ -249,12 +248,16 @@ struct Commit<T> {
     status: Status,
     record: RecordState<T>,
     refresh: bool,
+    /// When the request opened the session: deadlines are judged by the
+    /// same time as the load, so a request reads the clock once.
+    now: u64,
 }
 
 impl<T: SessionData> Commit<T> {
     /// `None` when the request leaves nothing to do.
-    fn plan(config: &SessionConfig, session: &Shared<T>, now: u64) -> Option<Self> {
+    fn plan(config: &SessionConfig, session: &Shared<T>) -> Option<Self> {
         let state = session.lock();
+        let now = state.opened_at;
         let record = state.record.as_deref().cloned()?;
         let status = state.status;
         let refresh = state.refresh_due(config, now);
@@ -272,6 +275,7 @@ impl<T: SessionData> Commit<T> {
             status,
             record,
             refresh,
+            now,
         })
     }
 
@@ -280,11 +284,7 @@ impl<T: SessionData> Commit<T> {
     }
 
     /// The answer when the store need not be asked.
-    fn without_store(
-        &self,
-        config: &SessionConfig,
-        now: u64,
-    ) -> Option<Result<SetCookie, SessionError>> {
+    fn without_store(&self, config: &SessionConfig) -> Option<Result<SetCookie, SessionError>> {
         if self.record.detached {
             // The store is down: nothing of this session can be saved.
             let removal = self.status.destroyed.then(|| set_cookie::removal(config));
@@ -297,7 +297,7 @@ impl<T: SessionData> Commit<T> {
             !self.status.destroyed && !self.changed() && !self.status.renewed && !self.refresh;
         if only_reseal {
             let id = self.record.id?;
-            return Some(Ok(Some(id_cookie(config, &id, &self.deadlines, now))));
+            return Some(Ok(Some(id_cookie(config, &id, &self.deadlines, self.now))));
         }
         None
     }
@@ -307,8 +307,8 @@ impl<T: SessionData> Commit<T> {
         store: &S,
         config: &SessionConfig,
         conflict: &ConflictPolicy<T>,
-        now: u64,
     ) -> Result<SetCookie, SessionError> {
+        let now = self.now;
         let timeout = config.store_timeout;
         let old_key = self.record.id.map(|id| RecordKey::for_session_id(&id));
         if self.status.destroyed {

@@ -80,7 +80,7 @@ struct Grow {
 /// Routes: `/` counts, `/read` only reads, `/health` never touches the
 /// session, `/logout` destroys it, `/grow?bytes=N` grows it, `/renew`
 /// renews it.
-pub fn counter_app(layer: SessionLayer<Counter>) -> Router {
+pub fn counter_app<B: Clone + Send + Sync + 'static>(layer: SessionLayer<Counter, B>) -> Router {
     Router::new()
         .route(
             "/",
