@@ -47,6 +47,14 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
         .map_err(|err| CodecError(format!("encode failed: {err}")))
 }
 
+/// Writes the encoding of `value` at the start of `out` and gives its
+/// length; `None` when it does not fit (or cannot be encoded:
+/// [`encode_into`] then says why). Writing to a slice directly is cheaper
+/// than through `std::io::Write`.
+pub(crate) fn encode_into_slice<T: Serialize + ?Sized>(value: &T, out: &mut [u8]) -> Option<usize> {
+    bincode::serde::encode_into_slice(value, out, configuration()).ok()
+}
+
 /// The encoding of `value`.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::new();

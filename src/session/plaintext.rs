@@ -69,10 +69,9 @@ pub(crate) fn encode_to_slice<T: Serialize>(
     data: &T,
     buffer: &mut [u8],
 ) -> Option<usize> {
-    let capacity = buffer.len();
-    let mut rest = buffer;
-    encode_to(deadlines, schema, data, &mut rest).ok()?;
-    Some(capacity - rest.len())
+    let (head, len) = header(deadlines, schema);
+    buffer.get_mut(..len)?.copy_from_slice(&head[..len]);
+    Some(len + codec::encode_into_slice(data, &mut buffer[len..])?)
 }
 
 fn encode_to<T: Serialize>(
@@ -81,6 +80,13 @@ fn encode_to<T: Serialize>(
     data: &T,
     out: &mut impl Write,
 ) -> Result<(), CodecError> {
+    let (head, len) = header(deadlines, schema);
+    out.write_all(&head[..len])?;
+    codec::encode_into(data, out)
+}
+
+/// The header's bytes, in a buffer of the longest header, and its length.
+fn header(deadlines: &Deadlines, schema: u32) -> ([u8; HEADER_MAX], usize) {
     let mut flags = 0;
     if deadlines.persistent {
         flags |= FLAG_PERSISTENT;
@@ -98,8 +104,7 @@ fn encode_to<T: Serialize>(
     if let Some(idle) = deadlines.idle {
         len += write_varint(&mut head[len..], idle);
     }
-    out.write_all(&head[..len])?;
-    codec::encode_into(data, out)
+    (head, len)
 }
 
 /// Decodes the header; `None` for anything this version did not write.
