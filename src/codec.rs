@@ -31,16 +31,10 @@ impl fmt::Display for CodecError {
     }
 }
 
-impl From<std::io::Error> for CodecError {
-    fn from(error: std::io::Error) -> Self {
-        CodecError(format!("encode failed: {error}"))
-    }
-}
-
 /// Appends the encoding of `value` to `out`.
 pub(crate) fn encode_into<T: Serialize + ?Sized>(
     value: &T,
-    out: &mut impl std::io::Write,
+    out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
     bincode::serde::encode_into_std_write(value, out, configuration())
         .map(|_| ())

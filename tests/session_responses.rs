@@ -269,15 +269,17 @@ async fn an_outer_cookie_layer_writes_the_jar_once() {
     assert!(set_cookie_for(&response, "id").is_some());
 }
 
-#[tokio::test]
-async fn inner_service_errors_pass_through_without_cookies() {
-    let service = ServiceBuilder::new()
-        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
-        .service_fn(|request: Request<String>| async move {
-            let session = Session::<u64>::load(&request).await.expect("layer");
-            session.set(7);
-            Err::<Response<String>, _>("inner failure")
-        });
+/// Sends a request through `layer` to a handler that sets its session and
+/// then fails: the handler's error comes back as it was.
+async fn assert_handler_error_passes_through<B>(layer: SessionLayer<u64, B>) {
+    let service =
+        ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|request: Request<String>| async move {
+                let session = Session::<u64>::load(&request).await.expect("layer");
+                session.set(7);
+                Err::<Response<String>, _>("inner failure")
+            });
     let error = service
         .oneshot(Request::new(String::new()))
         .await
@@ -286,24 +288,19 @@ async fn inner_service_errors_pass_through_without_cookies() {
 }
 
 #[tokio::test]
+async fn inner_service_errors_pass_through_without_cookies() {
+    assert_handler_error_passes_through(SessionLayer::new(Key::generate()).expect("layer")).await;
+}
+
+#[tokio::test]
 async fn inner_service_errors_do_not_save_a_store_session() {
     let store = tower_cookie_sessions::store::MemoryStore::new();
-    let service = ServiceBuilder::new()
-        .layer(
-            SessionLayer::<u64>::new(Key::generate())
-                .expect("layer")
-                .with_store(store.clone()),
-        )
-        .service_fn(|request: Request<String>| async move {
-            let session = Session::<u64>::load(&request).await.expect("layer");
-            session.set(7);
-            Err::<Response<String>, _>("inner failure")
-        });
-    let error = service
-        .oneshot(Request::new(String::new()))
-        .await
-        .expect_err("error passes through");
-    assert_eq!(error, "inner failure");
+    assert_handler_error_passes_through(
+        SessionLayer::new(Key::generate())
+            .expect("layer")
+            .with_store(store.clone()),
+    )
+    .await;
     assert!(
         store.is_empty(),
         "the session of a failed request is not saved"

@@ -30,9 +30,9 @@ fn pairs(header: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
     split_pairs(header).filter_map(|(pair, _)| parse_pair(pair))
 }
 
-/// The header's `;`-separated pairs, found 16 bytes at a time: a session
-/// cookie is one long pair, and a byte-by-byte split costs more than
-/// reading it. Each pair comes with whether it holds a `%`, noted in the
+/// The header's `;`-separated pairs, found eight bytes at a time (see
+/// [`find_byte_noting`]): a session cookie is one long pair, and a
+/// byte-by-byte split costs more than reading it. Each pair comes with whether it holds a `%`, noted in the
 /// same pass so that a sealed value, which has none, is read once.
 fn split_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], bool)> {
     let mut rest = Some(header);

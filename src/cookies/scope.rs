@@ -101,33 +101,15 @@ impl Slot {
         }
     }
 
-    /// Keeps `session` as the layer's own session and returns `None`,
-    /// unless one is kept already: then that one is returned and `session`
-    /// is not kept. Only for a slot whose [`own_session`](Self::own_session)
-    /// is `Some`; any other slot keeps nothing and hands `session` back.
-    pub(crate) fn keep_own_session(&mut self, session: Erased) -> Option<Erased> {
+    /// Keeps `session` as the layer's own session, in a slot whose
+    /// [`own_session`](Self::own_session) found none kept; any other slot
+    /// is left as it is.
+    pub(crate) fn keep_own_session(&mut self, session: Erased) {
         // Moved out and back rather than cloned: no reference counting.
-        match mem::replace(self, Slot::Pending(Origin::Cookies(None))) {
-            Slot::Pending(Origin::Session(source)) => {
-                *self = Slot::Opened { source, session };
-                None
-            }
-            Slot::Opened {
-                source,
-                session: kept,
-            } => {
-                let existing = Arc::clone(&kept);
-                *self = Slot::Opened {
-                    source,
-                    session: kept,
-                };
-                Some(existing)
-            }
-            other => {
-                *self = other;
-                Some(session)
-            }
-        }
+        *self = match mem::replace(self, Slot::Pending(Origin::Cookies(None))) {
+            Slot::Pending(Origin::Session(source)) => Slot::Opened { source, session },
+            other => other,
+        };
     }
 
     /// The jar, built now from `headers` if nothing asked for it before.

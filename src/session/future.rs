@@ -1,6 +1,5 @@
 //! The response future: sends what the handler did to the session.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -178,6 +177,11 @@ fn respond<T: SessionData, B: From<String>, E>(
     output: &mut Result<Response<B>, E>,
     cx: &mut Context<'_>,
 ) -> Option<Waiting> {
+    // An inner error passes through untouched: no cookie is sent and the
+    // session is not saved.
+    let Ok(response) = output else {
+        return None;
+    };
     let owns_jar = slot.is_some();
     // What the request used: its jar, or only this layer's session.
     let (jar, own) = match slot {
@@ -186,11 +190,6 @@ fn respond<T: SessionData, B: From<String>, E>(
     };
     match (jar, own) {
         (Some(jar), _) => {
-            // An inner error passes through untouched: no cookie is sent
-            // and the session is not saved.
-            let Ok(response) = output else {
-                return None;
-            };
             let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
                 // Never so in practice: this layer attached its source to
                 // the jar. The jar's own changes still go out.
@@ -210,11 +209,8 @@ fn respond<T: SessionData, B: From<String>, E>(
             )
         }
         (None, Some((origin, Some(session)))) => {
-            let Ok(response) = output else {
-                return None;
-            };
             // Borrowed where the slot keeps them: no reference counting.
-            let source = (&**origin as &dyn Any).downcast_ref::<SessionSource<T>>()?;
+            let source = SessionSource::<T>::of(origin)?;
             let shared = (**session).downcast_ref::<Shared<T>>()?;
             send(source, Some(shared), None, response, cx)
         }

@@ -23,6 +23,14 @@ pub(crate) struct SessionSource<T> {
     pub(crate) backend: Arc<dyn ErasedBackend<T>>,
 }
 
+impl<T: 'static> SessionSource<T> {
+    /// The source of type `T` behind a slot's erased `origin`, borrowed
+    /// where the slot keeps it.
+    pub(crate) fn of(origin: &Arc<dyn SessionOrigin>) -> Option<&Self> {
+        (&**origin as &dyn Any).downcast_ref()
+    }
+}
+
 impl<T: 'static> SessionOrigin for SessionSource<T> {
     fn keys(&self) -> &Arc<KeyRing> {
         &self.config.keys
@@ -97,26 +105,17 @@ impl<T> Opening<T> {
 /// nested in another shares the outer layer's jar).
 fn open_in<T: SessionData>(slot: &mut Slot, headers: &HeaderMap) -> Option<Opening<T>> {
     let own = slot.own_session().and_then(|(origin, kept)| {
-        let source = (&**origin as &dyn Any).downcast_ref::<SessionSource<T>>()?;
+        let source = SessionSource::<T>::of(origin)?;
         let kept = kept.and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok());
         Some(start(source, kept, headers))
     });
     if let Some((start, load)) = own {
         let shared = match start {
             Start::Kept(kept) => kept,
+            // The slot kept none a moment ago, in this same borrow.
             Start::New(shared) => {
-                let erased: Erased = shared.clone();
-                match slot
-                    .keep_own_session(erased)
-                    .map(Arc::downcast::<Shared<T>>)
-                {
-                    // Never so: the slot kept nothing a moment ago.
-                    Some(Ok(kept)) => {
-                        kept.fill_from(&shared);
-                        kept
-                    }
-                    _ => shared,
-                }
+                slot.keep_own_session(shared.clone());
+                shared
             }
         };
         return Some(Opening { shared, load });

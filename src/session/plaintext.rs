@@ -8,8 +8,6 @@
 //! The header is hand-written rather than bincode so that the deadlines can
 //! be read, and the cookie refused, without decoding `T`.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::codec::{self, CodecError};
@@ -54,8 +52,10 @@ pub(crate) fn encode<T: Serialize>(
     schema: u32,
     data: &T,
 ) -> Result<Vec<u8>, CodecError> {
+    let (head, len) = header(deadlines, schema);
     let mut out = Vec::with_capacity(64);
-    encode_to(deadlines, schema, data, &mut out)?;
+    out.extend_from_slice(&head[..len]);
+    codec::encode_into(data, &mut out)?;
     Ok(out)
 }
 
@@ -72,17 +72,6 @@ pub(crate) fn encode_to_slice<T: Serialize>(
     let (head, len) = header(deadlines, schema);
     buffer.get_mut(..len)?.copy_from_slice(&head[..len]);
     Some(len + codec::encode_into_slice(data, &mut buffer[len..])?)
-}
-
-fn encode_to<T: Serialize>(
-    deadlines: &Deadlines,
-    schema: u32,
-    data: &T,
-    out: &mut impl Write,
-) -> Result<(), CodecError> {
-    let (head, len) = header(deadlines, schema);
-    out.write_all(&head[..len])?;
-    codec::encode_into(data, out)
 }
 
 /// The header's bytes, in a buffer of the longest header, and its length.
