@@ -21,6 +21,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionError, SessionLayer};
@@ -66,9 +67,9 @@ fn now<F: Future>(future: F) -> F::Output {
 
 /// One request through `service`, as a server would: wait for readiness,
 /// then call.
-fn serve<S>(service: &mut S, request: Request<String>) -> Response<String>
+fn serve<S, B>(service: &mut S, request: Request<String>) -> Response<B>
 where
-    S: Service<Request<String>, Response = Response<String>, Error = SessionError>,
+    S: Service<Request<String>, Response = Response<B>, Error = SessionError>,
 {
     let ready = now(service.ready()).expect("service ready");
     now(ready.call(request)).expect("handler succeeded")
@@ -83,7 +84,7 @@ fn request(cookie: Option<&HeaderValue>) -> Request<String> {
 }
 
 /// The `Cookie` header that sends back the session in `response`.
-fn cookie_from(response: &Response<String>) -> HeaderValue {
+fn cookie_from<B>(response: &Response<B>) -> HeaderValue {
     let line = response
         .headers()
         .get(SET_COOKIE)
@@ -229,9 +230,9 @@ fn bench_handler<F, Fut>(
     }
 }
 
-fn time<S>(group: &mut Group<'_>, id: &str, mut service: S, cookie: Option<&HeaderValue>)
+fn time<S, B>(group: &mut Group<'_>, id: &str, mut service: S, cookie: Option<&HeaderValue>)
 where
-    S: Service<Request<String>, Response = Response<String>, Error = SessionError>,
+    S: Service<Request<String>, Response = Response<B>, Error = SessionError>,
 {
     group.bench_function(id, |b| {
         b.iter_batched(
@@ -249,10 +250,12 @@ fn requests(c: &mut Criterion) {
     // `read` must see the sealed profile, not a fresh default one, or it
     // would measure a failed open.
     let mut check = fixture.layer.layer(service_fn(read));
-    assert_eq!(
-        serve(&mut check, request(Some(&cookie))).body(),
-        &USER_ID.to_string()
-    );
+    let body = now(serve(&mut check, request(Some(&cookie)))
+        .into_body()
+        .collect())
+    .expect("body")
+    .to_bytes();
+    assert_eq!(&body[..], USER_ID.to_string().as_bytes());
 
     let layer = Some(&fixture.layer);
     let mut group = c.benchmark_group("request");

@@ -36,8 +36,8 @@ struct Visitor {
 /// sessions over 4 KB anyway.
 const MAX_GROW: usize = 64 * 1024;
 
-/// `Full<Bytes>` is `From<String>`, which the layer needs to answer with
-/// its own error response (a session too large to send, say).
+/// The handler's body; the layer answers with `SessionBody<Body>`, which
+/// is this body or the layer's own error text.
 type Body = Full<Bytes>;
 
 #[tokio::main]

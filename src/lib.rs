@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod envelope;
 mod headers;
 mod key;
+mod layer_id;
 mod map;
 pub mod session;
 pub mod store;

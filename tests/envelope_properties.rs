@@ -312,6 +312,10 @@ proptest! {
             .block_on(service.oneshot(request))
             .expect("infallible");
         prop_assert_eq!(response.status(), 200);
-        prop_assert_eq!(response.body(), "new=true default=true");
+        let body = runtime
+            .block_on(http_body_util::BodyExt::collect(response.into_body()))
+            .expect("body")
+            .to_bytes();
+        prop_assert_eq!(&body[..], b"new=true default=true");
     }
 }

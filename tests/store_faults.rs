@@ -332,10 +332,10 @@ async fn a_load_that_failed_can_be_tried_again_in_the_same_request() {
         .expect("ok");
     assert_eq!(retried.status(), StatusCode::OK);
     assert_eq!(
-        retried.body(),
+        body_text(retried).await,
         "2",
         "the second load opened the stored session"
     );
     let after = service.oneshot(request("/")).await.expect("ok");
-    assert_eq!(after.body(), "3", "and its change was saved");
+    assert_eq!(body_text(after).await, "3", "and its change was saved");
 }

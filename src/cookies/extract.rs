@@ -1,15 +1,16 @@
 use std::fmt;
 
-use axum_core::extract::FromRequestParts;
+use std::convert::Infallible;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
 use super::jar::Cookies;
-use super::scope;
 
 /// Extracts the request's jar; needs [`CookieLayer`](crate::CookieLayer) or
-/// the session layer around the handler.
+/// the session layer around the handler. `Extension<Cookies>` works too.
 impl<S> FromRequestParts<S> for Cookies
 where
     S: Send + Sync,
@@ -17,7 +18,44 @@ where
     type Rejection = CookiesRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        scope::current(&parts.headers).ok_or(CookiesRejection)
+        Cookies::from_extensions(&parts.extensions).ok_or(CookiesRejection)
+    }
+}
+
+/// `Option<Cookies>`: `None` when no layer gave the request a jar, for
+/// handlers that also serve without one.
+///
+/// # Examples
+///
+/// ```
+/// use axum::{body::Body, routing::get, Router};
+/// use http::Request;
+/// use tower::ServiceExt;
+/// use tower_cookie_sessions::Cookies;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = Router::new().route(
+///     "/",
+///     get(|cookies: Option<Cookies>| async move { cookies.is_some().to_string() }),
+/// );
+/// let response = app.oneshot(Request::new(Body::empty())).await?;
+/// let body = axum::body::to_bytes(response.into_body(), 16).await?;
+/// assert_eq!(&body[..], b"false");
+/// # Ok(())
+/// # }
+/// ```
+impl<S> OptionalFromRequestParts<S> for Cookies
+where
+    S: Send + Sync,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(Cookies::from_extensions(&parts.extensions))
     }
 }
 

@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::scope::{self, Slot};
+use super::jar::Cookies;
 
 pin_project! {
     /// The response future of [`CookieService`](super::CookieService).
@@ -40,30 +40,15 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         future: F,
-        // The request's jar, made current while the inner future is polled;
-        // `None` when an outer layer owns the jar and writes its changes.
-        slot: Option<Slot>,
+        // The request's jar, when this layer made it and so writes its
+        // changes; `None` when an outer layer does.
+        jar: Option<Cookies>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    /// The future of a request whose jar an outer layer made and writes.
-    pub(super) fn sharing(future: F) -> Self {
-        Self { future, slot: None }
-    }
-
-    /// Calls `inner` with `slot` current, for a request whose jar this
-    /// layer made. Built as one literal so the inner future is written in
-    /// place rather than moved.
-    #[inline]
-    pub(super) fn owning<S, R>(inner: &mut S, request: R, mut slot: Option<Slot>) -> Self
-    where
-        S: tower_service::Service<R, Future = F>,
-    {
-        Self {
-            future: scope::call_within(&mut slot, inner, request),
-            slot,
-        }
+    pub(super) fn new(future: F, jar: Option<Cookies>) -> Self {
+        Self { future, jar }
     }
 }
 
@@ -75,15 +60,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let polled = scope::poll_within(this.slot, this.future, cx);
-        // A jar nothing asked for has nothing to write: the response goes
-        // out without being moved.
-        let Some(jar) = this.slot.as_ref().and_then(Slot::jar) else {
-            return polled;
-        };
-        let mut response = ready!(polled)?;
-        jar.write_to(response.headers_mut());
-        *this.slot = None;
+        let mut response = ready!(this.future.poll(cx))?;
+        if let Some(jar) = this.jar.take() {
+            jar.write_to(response.headers_mut());
+        }
         Poll::Ready(Ok(response))
     }
 }

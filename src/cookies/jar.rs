@@ -1,4 +1,3 @@
-use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
@@ -7,12 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use cookie::time::UtcOffset;
 use cookie::Cookie;
 use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue, Request};
+use http::{Extensions, HeaderMap, HeaderValue, Request};
 
 use super::error::CookieError;
+use super::owners::{Owners, Registered, Registration};
 use super::parse::{parse_cookie_header, values_named};
 use super::private::PrivateCookies;
-use super::scope::Erased;
 use crate::headers::add_vary_cookie;
 use crate::key::KeyRing;
 use crate::syntax::is_attribute_value;
@@ -20,12 +19,16 @@ use crate::syntax::is_attribute_value;
 /// The cookie jar of one request.
 ///
 /// [`CookieLayer`](crate::CookieLayer) (and the session layer, which
-/// includes it) makes one for each request; handlers get it with
-/// [`Cookies::from_request`] or the axum extractor. The `Cookie` header
-/// is parsed on first access only; pairs that cannot be read are skipped
-/// without losing the others. Changes made with [`add`](Cookies::add) and
-/// [`remove`](Cookies::remove) become `Set-Cookie` headers on the response;
-/// a response whose handler changed nothing gets none.
+/// includes it) puts one into each request's extensions; handlers get it
+/// with [`Cookies::from_request`], `request.extensions().get::<Cookies>()`,
+/// or the axum extractor (`Cookies`, `Option<Cookies>` or
+/// `Extension<Cookies>`). The outermost layer puts it there and writes its
+/// changes; layers inside join it, so a request has one jar. The `Cookie`
+/// header is parsed on first access only; pairs that cannot be read are
+/// skipped without losing the others. Changes made with
+/// [`add`](Cookies::add) and [`remove`](Cookies::remove) become `Set-Cookie`
+/// headers on the response; a response whose handler changed nothing gets
+/// none.
 ///
 /// Clones share the same jar, so a clone moved into another task still
 /// writes to this request's response, as long as it does so before the
@@ -62,17 +65,20 @@ pub struct Cookies {
     inner: Arc<Inner>,
 }
 
+/// The one request state a request carries: its `Cookie` fields, the jar
+/// built from them on first use, and the layers that set cookies of their
+/// own. A single allocation, put into the request's extensions by the
+/// outermost layer.
 struct Inner {
     /// The request's `Cookie` fields, kept raw: cloning a `HeaderValue` is a
     /// reference-count increment, and parsing waits for the first access.
     raw: RawCookies,
-    key: Option<Arc<KeyRing>>,
     state: Mutex<State>,
 }
 
 /// The request's `Cookie` fields. Nearly every request has at most one,
 /// so it is kept inline and only further fields take a `Vec`.
-pub(crate) struct RawCookies {
+struct RawCookies {
     first: Option<HeaderValue>,
     more: Vec<HeaderValue>,
 }
@@ -82,7 +88,7 @@ impl RawCookies {
         self.first.iter().chain(&self.more)
     }
 
-    pub(crate) fn new(headers: &HeaderMap) -> Self {
+    fn new(headers: &HeaderMap) -> Self {
         let mut fields = headers.get_all(COOKIE).iter();
         Self {
             first: fields.next().cloned(),
@@ -91,36 +97,18 @@ impl RawCookies {
     }
 }
 
-/// A session layer's place in the jar: what it loads sessions with (its
-/// typed source, type-erased here) and the session once a handler opened
-/// it. Keeping these in the jar means one handoff per request carries the
-/// cookies and every session.
-struct SessionSlot {
-    source: Erased,
-    loaded: Option<Erased>,
-}
-
 #[derive(Default)]
 struct State {
+    /// The key private cookies seal with: the innermost layer's that has
+    /// one.
+    key: Option<Arc<KeyRing>>,
     /// `None` until something reads a request cookie.
     parsed: Option<Vec<(String, String)>>,
     /// At most one change per (name, path, domain), oldest first.
     changes: Vec<Change>,
     private_accessed: bool,
-    /// The session layer's slot, inline because nearly every jar has at
-    /// most one; further stacked session layers go in `more_sessions`.
-    session: Option<SessionSlot>,
-    more_sessions: Vec<SessionSlot>,
-}
-
-/// A session layer's entry in the jar, as [`Cookies::session`] finds it.
-pub(crate) struct SessionEntry<S, L> {
-    pub(crate) source: Arc<S>,
-    /// The session, once a handler opened it.
-    pub(crate) loaded: Option<Arc<L>>,
-    /// The jar has changes or used a private cookie, so its owner has
-    /// headers to write.
-    pub(crate) jar_changed: bool,
+    /// The layers that set a cookie of their own, outermost first.
+    owners: Owners,
 }
 
 struct Change {
@@ -154,6 +142,10 @@ impl State {
             .retain(|change| !same_cookie(&change.cookie, &cookie));
         self.changes.push(Change { cookie, removal });
     }
+
+    fn has_changes(&self) -> bool {
+        !self.changes.is_empty() || self.private_accessed
+    }
 }
 
 /// Whether two cookies name the same browser cookie, which a browser keys by
@@ -169,24 +161,8 @@ fn same_cookie(a: &Cookie<'_>, b: &Cookie<'_>) -> bool {
 
 impl Cookies {
     /// The jar of `request`, for plain tower or hyper services (axum
-    /// handlers take `Cookies` as an extractor instead).
-    ///
-    /// [`CookieLayer`](crate::CookieLayer) and the session layer hand their
-    /// request's jar to the service they wrap by making it current while
-    /// that service runs: while its `call` runs and while its future is
-    /// polled. So this returns the jar in a handler, or in a layer inside
-    /// them, and `None` anywhere else, such as in a task the handler
-    /// spawned: take the jar first and move it in (clones share it).
-    ///
-    /// The jar is built on first use, from this request's `Cookie` header;
-    /// later calls in the same request return the same jar. A request that
-    /// never asks pays for no jar at all.
-    ///
-    /// Layers nested inside one another share the outermost jar. That
-    /// includes a layer that a handler reaches with a *new* request while
-    /// it runs (an in-process sub-request to another layered service): it
-    /// would share the running request's jar. Send such requests from a
-    /// spawned task, where nothing is current, and they get their own.
+    /// handlers take `Cookies` as an extractor instead). The same as
+    /// [`Cookies::from_extensions`] on the request's extensions.
     ///
     /// # Examples
     ///
@@ -207,116 +183,118 @@ impl Cookies {
     /// let request = Request::builder().header("cookie", "theme=dark").body(String::new())?;
     /// assert_eq!(service.oneshot(request).await?.body(), "dark");
     ///
-    /// // Outside the layer there is no jar.
+    /// // A request no layer has seen has no jar.
     /// assert!(Cookies::from_request(&Request::new(())).is_none());
     /// # Ok(())
     /// # }
     /// ```
     #[must_use]
     pub fn from_request<B>(request: &Request<B>) -> Option<Cookies> {
-        super::scope::current(request.headers())
+        Self::from_extensions(request.extensions())
     }
 
-    /// A jar over the request's `Cookie` fields; nothing is parsed yet.
-    #[cfg(test)]
-    pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
-        Self::from_raw(RawCookies::new(headers), key, None)
+    /// The jar a layer put into these request extensions (a request's, or
+    /// axum's `Parts`); `None` if no [`CookieLayer`](crate::CookieLayer) or
+    /// session layer has seen the request.
+    ///
+    /// The jar travels with the request: it is found in any task that
+    /// holds the request, behind `tower::buffer::Buffer`, or in middleware
+    /// that runs the rest of the stack in a task of its own. A new request
+    /// a handler builds (an in-process sub-request) has none of its own
+    /// until a layer sees it, and then gets its own jar; one built with a
+    /// copy of this request's extensions joins this request's jar instead,
+    /// and its cookie changes go out with this request's response.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http::{Request, Response};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+    ///     let cookies = Cookies::from_extensions(request.extensions()).expect("layer");
+    ///     // The jar is found in a task of its own too.
+    ///     tokio::spawn(async move { cookies.add(Cookie::new("seen", "1")) }).await.ok();
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// }));
+    ///
+    /// let response = service.oneshot(Request::new(String::new())).await?;
+    /// assert_eq!(response.headers()["set-cookie"], "seen=1");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn from_extensions(extensions: &Extensions) -> Option<Cookies> {
+        extensions.get::<Cookies>().cloned()
     }
 
-    /// A jar over `raw`, which also carries a session layer's source (and
-    /// its session, if already opened) if `session` is given.
-    pub(crate) fn from_raw(
-        raw: RawCookies,
+    /// A jar over the request's `Cookie` fields, with its first registered
+    /// layer; nothing is parsed yet.
+    pub(crate) fn for_request(
+        headers: &HeaderMap,
         key: Option<Arc<KeyRing>>,
-        session: Option<(Erased, Option<Erased>)>,
+        owner: Option<Registration>,
     ) -> Cookies {
         let state = State {
-            session: session.map(|(source, loaded)| SessionSlot { source, loaded }),
+            key,
+            owners: Owners::with_first(owner),
             ..State::default()
         };
         Cookies {
             inner: Arc::new(Inner {
-                raw,
-                key,
+                raw: RawCookies::new(headers),
                 state: Mutex::new(state),
             }),
         }
     }
 
-    /// Adds a session layer's source to a jar an outer layer made.
-    pub(crate) fn attach_session(&self, source: Erased) {
-        let slot = SessionSlot {
-            source,
-            loaded: None,
-        };
-        let mut state = self.lock();
-        if state.session.is_none() {
-            state.session = Some(slot);
-        } else {
-            state.more_sessions.push(slot);
-        }
+    /// A jar over the request's `Cookie` fields; nothing is parsed yet.
+    #[cfg(test)]
+    pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
+        Self::for_request(headers, key, None)
     }
 
-    /// The source of type `S` a session layer attached, the session it
-    /// keeps (of type `L`) if any, and whether the jar itself has
-    /// something to write: all in one lock, which is all a session layer's
-    /// response needs to decide whether it has work to do.
-    pub(crate) fn session<S, L>(&self) -> Option<SessionEntry<S, L>>
-    where
-        S: Any + Send + Sync,
-        L: Any + Send + Sync,
-    {
-        let state = self.lock();
-        let jar_changed = !state.changes.is_empty() || state.private_accessed;
-        state
-            .session
-            .iter()
-            .chain(&state.more_sessions)
-            .find_map(|slot| {
-                let source = Arc::clone(&slot.source).downcast::<S>().ok()?;
-                let loaded = slot
-                    .loaded
-                    .as_ref()
-                    .and_then(|loaded| Arc::clone(loaded).downcast::<L>().ok());
-                Some(SessionEntry {
-                    source,
-                    loaded,
-                    jar_changed,
-                })
-            })
+    /// A layer inside the one that made the jar joins it: with its key, if
+    /// it has one (private cookies use the innermost layer's), and its
+    /// registration, if it sets a cookie of its own.
+    pub(crate) fn join(
+        &self,
+        key: Option<&Arc<KeyRing>>,
+        owner: Option<Registration>,
+    ) -> Option<Registered> {
+        let mut state = self.lock();
+        if let Some(key) = key {
+            state.key = Some(Arc::clone(key));
+        }
+        owner.map(|owner| state.owners.register(owner))
     }
 
-    /// Keeps `loaded` as the session of the layer whose source is
-    /// `source`, unless one is kept already; returns the one that stays.
-    pub(crate) fn set_session<L>(&self, source: &Erased, loaded: Arc<L>) -> Arc<L>
-    where
-        L: Any + Send + Sync,
-    {
+    /// Runs `f` on the registration at `index` (as
+    /// [`Registered::New`] gave it), with whether the jar itself has
+    /// changes to write: all in one lock.
+    pub(crate) fn with_owner<R>(
+        &self,
+        index: usize,
+        f: impl FnOnce(Option<&mut Registration>, bool) -> R,
+    ) -> R {
         let mut state = self.lock();
-        let State {
-            session,
-            more_sessions,
-            ..
-        } = &mut *state;
-        let Some(slot) = session
-            .iter_mut()
-            .chain(more_sessions.iter_mut())
-            .find(|slot| Arc::ptr_eq(&slot.source, source))
-        else {
-            return loaded;
-        };
-        match slot
-            .loaded
-            .as_ref()
-            .and_then(|kept| Arc::clone(kept).downcast::<L>().ok())
-        {
-            Some(kept) => kept,
-            None => {
-                let erased: Erased = loaded.clone();
-                slot.loaded = Some(erased);
-                loaded
-            }
-        }
+        let changed = state.has_changes();
+        f(state.owners.get_mut(index), changed)
+    }
+
+    /// The first answer `find` gives, trying the innermost registered layer
+    /// first. The jar is locked while `find` runs: it may read request
+    /// cookies ([`request_values`](Self::request_values)), which needs no
+    /// lock, but nothing else of the jar.
+    pub(crate) fn find_owner<R>(
+        &self,
+        find: impl FnMut(&mut Registration) -> Option<R>,
+    ) -> Option<R> {
+        self.lock().owners.find_innermost(find)
     }
 
     /// A panic elsewhere while the lock was held cannot leave the state
@@ -550,7 +528,7 @@ impl Cookies {
     /// # }
     /// ```
     pub fn private(&self) -> Result<PrivateCookies, CookieError> {
-        let ring = self.inner.key.clone().ok_or(CookieError::NoKey)?;
+        let ring = self.lock().key.clone().ok_or(CookieError::NoKey)?;
         Ok(PrivateCookies::new(self.clone(), ring))
     }
 
@@ -606,6 +584,12 @@ impl Cookies {
         }
     }
 
+    /// Forgets the jar's cookie changes: the response they were made for
+    /// is being replaced by an error response, which must not carry them.
+    pub(crate) fn discard_changes(&self) {
+        self.lock().changes.clear();
+    }
+
     pub(super) fn mark_private_accessed(&self) {
         self.lock().private_accessed = true;
     }
@@ -652,7 +636,8 @@ impl fmt::Debug for Cookies {
         debug
             .field("changes", &changes)
             .field("private_accessed", &state.private_accessed)
-            .field("key", &self.inner.key)
+            .field("key", &state.key)
+            .field("owners", &state.owners.len())
             .finish()
     }
 }

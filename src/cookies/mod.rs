@@ -1,8 +1,10 @@
 //! The cookie jar: read, set and delete cookies, plain or private.
 //!
 //! [`CookieLayer`] gives every request a [`Cookies`] jar (the session layer
-//! does too), which handlers get with [`Cookies::from_request`] or the axum
-//! extractor. The `Cookie` header is parsed only when
+//! does too), in the request's extensions: handlers get it with
+//! [`Cookies::from_request`], `request.extensions().get::<Cookies>()` or
+//! the axum extractor. The outermost layer that sees a request puts the jar
+//! there and writes its changes to the response; layers inside join it. The `Cookie` header is parsed only when
 //! the handler first reads a cookie, leniently: every `Cookie` field is
 //! read, and a malformed pair (no `=`, an empty name, control bytes, text
 //! that is not UTF-8) is skipped without losing the others. Changes become
@@ -84,9 +86,9 @@ mod extract;
 mod future;
 mod jar;
 mod layer;
+pub(crate) mod owners;
 pub(crate) mod parse;
 mod private;
-pub(crate) mod scope;
 mod service;
 
 pub use self::error::CookieError;

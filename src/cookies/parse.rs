@@ -6,8 +6,6 @@
 
 use std::borrow::Cow;
 
-use http::header::COOKIE;
-use http::HeaderMap;
 use percent_encoding::percent_decode;
 
 use crate::syntax::trim_ows;
@@ -106,18 +104,6 @@ fn bytes_equal(word: u64, byte: u8) -> u64 {
 /// in more with the same name, so a few is plenty, and the cap keeps a
 /// request stuffed with copies from costing many decryptions.
 pub(crate) const MAX_CANDIDATES: usize = 3;
-
-/// The raw values of the request cookies called `name`, over all of the
-/// request's `Cookie` fields, in order; see [`values_named`].
-pub(crate) fn request_values<'a>(
-    headers: &'a HeaderMap,
-    name: &'a str,
-) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
-    headers
-        .get_all(COOKIE)
-        .into_iter()
-        .flat_map(move |field| values_named(field.as_bytes(), name))
-}
 
 /// The raw values of the pairs called `name` in one `Cookie` header
 /// field, in order, percent-decoded when they contain a `%`.

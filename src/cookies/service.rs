@@ -5,7 +5,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::scope::{self, Origin, Slot};
+use super::jar::Cookies;
 use crate::key::KeyRing;
 
 /// The service made by [`CookieLayer`](crate::CookieLayer).
@@ -49,14 +49,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // An outer layer already made a jar current: share it, so handlers
-        // and layers see one set of changes, and leave writing them to it
-        // so each change is sent once.
-        if scope::is_active() {
-            return ResponseFuture::sharing(self.inner.call(request));
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // An outer layer made the request's jar: join it, so handlers and
+        // layers see one set of changes, and leave writing them to that
+        // layer so each change is sent once.
+        if let Some(jar) = request.extensions().get::<Cookies>() {
+            jar.join(self.key.as_ref(), None);
+            return ResponseFuture::new(self.inner.call(request), None);
         }
-        let slot = Some(Slot::Pending(Origin::Cookies(self.key.clone())));
-        ResponseFuture::owning(&mut self.inner, request, slot)
+        let jar = Cookies::for_request(request.headers(), self.key.clone(), None);
+        request.extensions_mut().insert(jar.clone());
+        ResponseFuture::new(self.inner.call(request), Some(jar))
     }
 }

@@ -10,12 +10,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
+
+use crate::cookies::Cookies;
 
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::Shared;
-use crate::session::state::State;
+use crate::session::state::{Shared, State};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>;
@@ -55,17 +56,21 @@ pub(crate) type Loading<T> = MaybeReady<Result<State<T>, SessionError>>;
 /// What the response should say about the session cookie.
 pub(crate) type SetCookie = Option<HeaderValue>;
 
+/// A session's commit: the `Set-Cookie` its response carries, now or
+/// after a store round trip.
+pub(crate) type Committed = MaybeReady<Result<SetCookie, SessionError>>;
+
 /// Loads and commits sessions of type `T`; object safe.
 pub(crate) trait ErasedBackend<T>: Send + Sync + 'static {
-    /// Opens the session of the request whose headers are `headers`: a
-    /// fresh one when the request has none that is valid.
-    fn load(&self, config: &Arc<SessionConfig>, headers: &HeaderMap) -> Loading<T>;
+    /// Opens the session of the request whose cookies are in `jar`: a
+    /// fresh one when the request has none that is valid. Called while the
+    /// jar is locked: read the request's cookies with
+    /// `Cookies::request_values`, which takes no lock, and nothing else.
+    fn load(&self, config: &Arc<SessionConfig>, jar: &Cookies) -> Loading<T>;
 
     /// Saves what the handler did and says which `Set-Cookie`, if any, the
-    /// response carries.
-    fn commit(
-        &self,
-        config: &Arc<SessionConfig>,
-        session: &Shared<T>,
-    ) -> MaybeReady<Result<SetCookie, SessionError>>;
+    /// response carries. What a save changed (a new id, the record's
+    /// version, the deadlines) is written back into `session`, so
+    /// committing it again saves nothing twice.
+    fn commit(&self, config: &Arc<SessionConfig>, session: &Arc<Shared<T>>) -> Committed;
 }

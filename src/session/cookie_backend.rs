@@ -2,19 +2,17 @@
 
 use std::sync::Arc;
 
-use http::HeaderMap;
-
 use crate::clock::unix_seconds;
-use crate::cookies::parse::{request_values, MAX_CANDIDATES};
+use crate::cookies::parse::MAX_CANDIDATES;
+use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
-use crate::session::backend::{ErasedBackend, Loading, MaybeReady, SetCookie};
+use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::Shared;
 use crate::session::plaintext::{self, decode_session, Refusal};
 use crate::session::set_cookie;
-use crate::session::state::{record_activity, State};
+use crate::session::state::{record_activity, Shared, State, Status};
 use crate::session::SessionData;
 
 /// The default backend: the whole session, sealed, is the cookie.
@@ -41,26 +39,22 @@ use crate::session::SessionData;
 pub struct CookieBackend;
 
 impl<T: SessionData> ErasedBackend<T> for CookieBackend {
-    fn load(&self, config: &Arc<SessionConfig>, headers: &HeaderMap) -> Loading<T> {
-        MaybeReady::ready(Ok(open_session(config, headers)))
+    fn load(&self, config: &Arc<SessionConfig>, jar: &Cookies) -> Loading<T> {
+        MaybeReady::ready(Ok(open_session(config, jar)))
     }
 
-    fn commit(
-        &self,
-        config: &Arc<SessionConfig>,
-        session: &Shared<T>,
-    ) -> MaybeReady<Result<SetCookie, SessionError>> {
+    fn commit(&self, config: &Arc<SessionConfig>, session: &Arc<Shared<T>>) -> Committed {
         MaybeReady::ready(seal_session(config, session))
     }
 }
 
 /// The request's session, or a fresh one; says at debug level why a cookie
 /// was refused, never with its contents.
-fn open_session<T: SessionData>(config: &SessionConfig, headers: &HeaderMap) -> State<T> {
+fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<T> {
     let now = unix_seconds(config.clock.now());
     let opened = open_first(
         config,
-        headers,
+        jar,
         Purpose::Session,
         "session cookie",
         |plaintext, current_key| {
@@ -93,13 +87,13 @@ fn open_session<T: SessionData>(config: &SessionConfig, headers: &HeaderMap) -> 
 /// skipped, and a debug-level event says why `what` was refused.
 pub(crate) fn open_first<R>(
     config: &SessionConfig,
-    headers: &HeaderMap,
+    jar: &Cookies,
     purpose: Purpose,
     what: &'static str,
     mut read: impl FnMut(&[u8], bool) -> Option<R>,
 ) -> Option<R> {
     let name = config.cookie_name.as_str();
-    for value in request_values(headers, name).take(MAX_CANDIDATES) {
+    for value in jar.request_values(name).take(MAX_CANDIDATES) {
         let opened =
             envelope::open_with(&config.keys, purpose, name, &value, |plaintext, key_id| {
                 read(plaintext, key_id == config.keys.current_id())
@@ -159,10 +153,8 @@ fn seal_session<T: SessionData>(
         });
     }
     let max_age = state.deadlines.persistent.then(|| expires - now);
-    Ok(Some(set_cookie::sealed_cookie(
-        config,
-        Purpose::Session,
-        plaintext,
-        max_age,
-    )))
+    let line = set_cookie::sealed_cookie(config, Purpose::Session, plaintext, max_age);
+    // Sent: a second commit of this request would have nothing to send.
+    state.status = Status::saved();
+    Ok(Some(line))
 }

@@ -33,6 +33,14 @@ pub enum SessionError {
         /// The name of the session type that was asked for.
         type_name: &'static str,
     },
+    /// Two different session layers of one request would set a cookie of
+    /// this name, and overwrite each other's in the browser. Detected
+    /// when the inner one sees the request, before the handler runs: give
+    /// each layer its own [`cookie_name`](crate::SessionLayer::cookie_name).
+    CookieNameTaken {
+        /// The cookie both layers set.
+        name: String,
+    },
     /// The sealed session, name plus value, is over the cookie size limit.
     TooLarge {
         /// The size the cookie would have had, in bytes.
@@ -69,6 +77,7 @@ impl SessionError {
     pub fn status(&self) -> StatusCode {
         match self {
             SessionError::MissingLayer { .. }
+            | SessionError::CookieNameTaken { .. }
             | SessionError::TooLarge { .. }
             | SessionError::Encode(_)
             | SessionError::Save(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,6 +93,10 @@ impl fmt::Display for SessionError {
             SessionError::MissingLayer { type_name } => write!(
                 f,
                 "Can't extract `Session<{type_name}>`. Is `SessionLayer<{type_name}>` added to the service?"
+            ),
+            SessionError::CookieNameTaken { name } => write!(
+                f,
+                "two session layers set the cookie `{name}`: give each its own `cookie_name`"
             ),
             SessionError::TooLarge { size, limit } => {
                 write!(f, "session too large: {size} > {limit} bytes")

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::session::config::default_error_response;
 use crate::session::error::SessionError;
 use crate::session::handle::Session;
-use crate::session::lazy::Opening;
+use crate::session::open::Opening;
 use crate::session::SessionData;
 
 /// Why a `Session<T>` could not be extracted; answers with the layer's
@@ -76,22 +76,71 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(opening) = Opening::<T>::current(&parts.headers) else {
-            let error = SessionError::MissingLayer {
-                type_name: std::any::type_name::<T>(),
-            };
+        let opening = Opening::<T>::from_extensions(&parts.extensions).inspect_err(|error| {
             tracing::error!(%error, "session extractor used without its layer");
-            return Err(error.into());
-        };
-        let on_error = Arc::clone(opening.config());
-        opening.open().await.map_err(|error| {
-            let response = (on_error.on_error)(&error);
-            SessionRejection {
-                error,
-                response: Some(response),
-            }
-        })
+        })?;
+        open(opening).await
     }
+}
+
+/// `Option<Session<T>>`: `None` when no `SessionLayer<T>` saw the request,
+/// for handlers that also serve without one. A store that fails is still a
+/// rejection.
+///
+/// # Examples
+///
+/// ```
+/// use axum::{body::Body, routing::get, Router};
+/// use http::Request;
+/// use tower::ServiceExt;
+/// use tower_cookie_sessions::Session;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = Router::new().route(
+///     "/",
+///     get(|session: Option<Session<u64>>| async move {
+///         match session {
+///             Some(session) => format!("visit {}", session.update(|n| { *n += 1; *n })),
+///             None => "no sessions here".to_owned(),
+///         }
+///     }),
+/// );
+/// let response = app.oneshot(Request::new(Body::empty())).await?;
+/// let body = axum::body::to_bytes(response.into_body(), 64).await?;
+/// assert_eq!(&body[..], b"no sessions here");
+/// # Ok(())
+/// # }
+/// ```
+impl<S, T> OptionalFromRequestParts<S> for Session<T>
+where
+    S: Send + Sync,
+    T: SessionData,
+{
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match Opening::<T>::from_extensions(&parts.extensions) {
+            Ok(opening) => open(opening).await.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// Finishes opening a session; a failure answers with the layer's
+/// `on_error` response.
+async fn open<T: SessionData>(opening: Opening<T>) -> Result<Session<T>, SessionRejection> {
+    let config = Arc::clone(opening.config());
+    opening.open().await.map_err(|error| {
+        let response = (config.on_error)(&error);
+        SessionRejection {
+            error,
+            response: Some(response),
+        }
+    })
 }
 
 impl IntoResponse for SessionError {

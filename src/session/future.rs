@@ -1,4 +1,5 @@
-//! The response future: sends what the handler did to the session.
+//! The response future: sends what the handler did to this layer's
+//! session.
 
 use std::fmt;
 use std::future::Future;
@@ -11,23 +12,25 @@ use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::cookies::scope::{self, Slot};
 use crate::cookies::Cookies;
 use crate::headers;
-use crate::session::backend::{MaybeReady, SetCookie};
+use crate::session::backend::{Committed, SetCookie};
+use crate::session::body::SessionBody;
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::handle::Shared;
-use crate::session::lazy::SessionSource;
+use crate::session::source::SessionSource;
+use crate::session::state::Shared;
 use crate::session::SessionData;
 
 pin_project! {
     /// Response future of [`SessionService`](super::SessionService).
     ///
-    /// When the inner service answers, and only if the handler opened the
-    /// session, it commits the session and adds its `Set-Cookie`, `Vary:
-    /// Cookie` and `Cache-Control: private`. An inner error passes through
-    /// untouched: no cookie is sent and the session's changes are lost.
+    /// When the inner service answers, and only if the handler opened this
+    /// layer's session, it commits the session and adds its `Set-Cookie`,
+    /// `Vary: Cookie` and `Cache-Control: private`; the layer that made the
+    /// request's jar also writes the jar's changes. An inner error passes
+    /// through untouched: no cookie is sent and the session's changes are
+    /// lost.
     ///
     /// # Examples
     ///
@@ -50,13 +53,14 @@ pin_project! {
     /// # }
     /// ```
     pub struct ResponseFuture<F: Future, T> {
+        // `None` when the layer refused the request without calling the
+        // inner service.
         #[pin]
-        future: F,
-        // The request's jar, when this layer made it and so writes its
-        // changes; made current while the inner future is polled.
-        slot: Option<Slot>,
-        // The jar an outer layer made, which that layer writes.
-        outer: Option<Cookies>,
+        future: Option<F>,
+        refused: Option<Response<String>>,
+        // This layer's place in the request's jar; `None` when the same
+        // layer further out answers for the request.
+        own: Option<Own>,
         // Only while a store that had to wait saves the session: boxed so
         // the common future stays small.
         committing: Option<Box<Committing<F::Output>>>,
@@ -64,214 +68,188 @@ pin_project! {
     }
 }
 
+/// This layer's registration with the request's jar.
+struct Own {
+    jar: Cookies,
+    index: usize,
+    /// This layer made the jar, so it writes the jar's changes too.
+    writes_jar: bool,
+}
+
 /// The handler's answer, held while a store saves the session.
 struct Committing<O> {
     output: O,
-    waiting: Waiting,
+    commit: Committed,
+    sending: Sending,
 }
 
-/// A session commit that has to wait for its store.
-struct Waiting {
+/// What a response of this layer has to send, decided in one lock of the
+/// jar.
+struct Sending {
     config: Arc<SessionConfig>,
-    /// The jar, when this layer writes it.
-    write_jar: Option<Cookies>,
-    commit: MaybeReady<Result<SetCookie, SessionError>>,
+    /// The jar's changes go out with this response.
+    write_jar: bool,
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
-    /// Calls `inner` with `slot` current, for a request whose jar this
-    /// layer made. Built as one literal so the inner future is written in
-    /// place rather than moved.
-    #[inline]
-    pub(crate) fn owning<S, R>(inner: &mut S, request: R, mut slot: Option<Slot>) -> Self
-    where
-        S: tower_service::Service<R, Future = F>,
-    {
+    fn new(future: Option<F>, refused: Option<Response<String>>, own: Option<Own>) -> Self {
         Self {
-            future: scope::call_within(&mut slot, inner, request),
-            slot,
-            outer: None,
+            future,
+            refused,
+            own,
             committing: None,
             _session: PhantomData,
         }
     }
 
-    /// The future of a request whose jar an outer layer made.
-    pub(crate) fn sharing(future: F, outer: Cookies) -> Self {
-        Self {
-            future,
-            slot: None,
-            outer: Some(outer),
-            committing: None,
-            _session: PhantomData,
-        }
+    /// The future of a request whose jar this layer made.
+    pub(crate) fn owning(future: F, jar: Cookies) -> Self {
+        let own = Own {
+            jar,
+            index: 0,
+            writes_jar: true,
+        };
+        Self::new(Some(future), None, Some(own))
+    }
+
+    /// The future of a request whose jar an outer layer made, where this
+    /// layer is registered at `index`.
+    pub(crate) fn registered(future: F, jar: Cookies, index: usize) -> Self {
+        let own = Own {
+            jar,
+            index,
+            writes_jar: false,
+        };
+        Self::new(Some(future), None, Some(own))
+    }
+
+    /// The future of a request that the same layer further out answers for.
+    pub(crate) fn passing(future: F) -> Self {
+        Self::new(Some(future), None, None)
+    }
+
+    /// The future of a request refused without calling the inner service.
+    pub(crate) fn refused(response: Response<String>) -> Self {
+        Self::new(None, Some(response), None)
     }
 }
 
-impl<F, T, ResBody, E> Future for ResponseFuture<F, T>
+impl<F, T, B, E> Future for ResponseFuture<F, T>
 where
-    F: Future<Output = Result<Response<ResBody>, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
     T: SessionData,
-    ResBody: From<String>,
 {
-    type Output = Result<Response<ResBody>, E>;
+    type Output = Result<Response<SessionBody<B>>, E>;
 
-    // Inlined so the common answer (untouched, or sent at once) goes back to
-    // the caller without another copy; the session work is in `respond`.
-    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if let Some(pending) = this.committing.as_mut() {
-            let result = ready!(Pin::new(&mut pending.waiting.commit).poll(cx));
-            let done = this
+            let result = ready!(Pin::new(&mut pending.commit).poll(cx));
+            let Committing {
+                output, sending, ..
+            } = *this
                 .committing
                 .take()
                 .expect("ResponseFuture polled after it completed");
-            return Poll::Ready(done.finish(result));
-        }
-        // The inner answer is changed in place and returned as it is, so
-        // the response is never moved on its way through this layer.
-        let mut polled = scope::poll_within(this.slot, this.future, cx);
-        let Poll::Ready(output) = &mut polled else {
-            return Poll::Pending;
-        };
-        // Nothing asked for the jar or the session: the common response
-        // goes out as it is.
-        if let Some(Slot::Pending(_)) = this.slot {
-            return polled;
-        }
-        let Some(waiting) = respond::<T, _, _>(this.slot.as_ref(), this.outer.as_ref(), output, cx)
-        else {
-            return polled;
-        };
-        // A store has to wait: keep the answer until it is done.
-        if let Poll::Ready(output) = polled {
-            *this.committing = Some(Box::new(Committing { output, waiting }));
-        }
-        Poll::Pending
-    }
-}
-
-impl<B: From<String>, E> Committing<Result<Response<B>, E>> {
-    /// The answer, once the store saved the session with `result`.
-    fn finish(self, result: Result<SetCookie, SessionError>) -> Result<Response<B>, E> {
-        let Committing { output, waiting } = self;
-        output.map(|mut response| {
-            finish(
-                &mut response,
-                Some(result),
-                waiting.write_jar.as_ref(),
-                &waiting.config,
+            let own = this.own.as_ref().expect("a commit belongs to a layer");
+            return Poll::Ready(
+                output.map(|response| finish(response, Some(result), own, &sending)),
             );
-            response
-        })
-    }
-}
-
-/// Sends what the request did to its jar and session into `output`; the
-/// session's commit, when a store has to wait for it.
-#[inline(never)]
-fn respond<T: SessionData, B: From<String>, E>(
-    slot: Option<&Slot>,
-    outer: Option<&Cookies>,
-    output: &mut Result<Response<B>, E>,
-    cx: &mut Context<'_>,
-) -> Option<Waiting> {
-    // An inner error passes through untouched: no cookie is sent and the
-    // session is not saved.
-    let Ok(response) = output else {
-        return None;
-    };
-    let owns_jar = slot.is_some();
-    // What the request used: its jar, or only this layer's session.
-    let (jar, own) = match slot {
-        Some(slot) => (slot.jar(), slot.own_session()),
-        None => (outer, None),
-    };
-    match (jar, own) {
-        (Some(jar), _) => {
-            let Some(entry) = jar.session::<SessionSource<T>, Shared<T>>() else {
-                // Never so in practice: this layer attached its source to
-                // the jar. The jar's own changes still go out.
-                if owns_jar {
-                    jar.write_to(response.headers_mut());
+        }
+        let Some(future) = this.future.as_pin_mut() else {
+            let response = this
+                .refused
+                .take()
+                .expect("ResponseFuture polled after it completed");
+            return Poll::Ready(Ok(response.map(SessionBody::error)));
+        };
+        let output = ready!(future.poll(cx));
+        let Some(own) = this.own.as_ref() else {
+            return Poll::Ready(output.map(|response| response.map(SessionBody::inner)));
+        };
+        // An inner error passes through untouched: no cookie is sent and
+        // the session is not saved.
+        if output.is_err() {
+            return Poll::Ready(output.map(|response| response.map(SessionBody::inner)));
+        }
+        let Some((sending, commit)) = begin::<T>(own) else {
+            // Neither the session nor the jar was used: the common answer.
+            return Poll::Ready(output.map(|response| response.map(SessionBody::inner)));
+        };
+        let result = match commit {
+            None => None,
+            Some(mut commit) => match Pin::new(&mut commit).poll(cx) {
+                Poll::Ready(result) => Some(result),
+                Poll::Pending => {
+                    // A store has to wait: keep the answer until it is done.
+                    *this.committing = Some(Box::new(Committing {
+                        output,
+                        commit,
+                        sending,
+                    }));
+                    return Poll::Pending;
                 }
-                return None;
-            };
-            // The jar is written by the layer that made it.
-            let write_jar = (owns_jar && entry.jar_changed).then(|| jar.clone());
-            send(
-                &entry.source,
-                entry.loaded.as_deref(),
-                write_jar,
-                response,
-                cx,
-            )
-        }
-        (None, Some((origin, Some(session)))) => {
-            // Borrowed where the slot keeps them: no reference counting.
-            let source = SessionSource::<T>::of(origin)?;
-            let shared = (**session).downcast_ref::<Shared<T>>()?;
-            send(source, Some(shared), None, response, cx)
-        }
-        (None, _) => None,
+            },
+        };
+        Poll::Ready(output.map(|response| finish(response, result, own, &sending)))
     }
 }
 
-/// Commits the session (`shared`, if the request opened it) and writes the
-/// response's headers; the commit, when a store has to wait for it.
-fn send<T: SessionData, B: From<String>>(
-    source: &SessionSource<T>,
-    shared: Option<&Shared<T>>,
-    write_jar: Option<Cookies>,
-    response: &mut Response<B>,
-    cx: &mut Context<'_>,
-) -> Option<Waiting> {
-    // A load that failed or never finished left nothing to send.
-    let Some(shared) = shared.filter(|shared| shared.is_opened()) else {
-        if let Some(jar) = &write_jar {
-            finish(response, None, Some(jar), &source.config);
+/// What this layer's response sends, and the commit of its session if the
+/// request opened it; `None` when there is nothing to send. One lock of the
+/// jar finds both.
+fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
+    own.jar.with_owner(own.index, |registration, jar_changed| {
+        // Always there: the index is this layer's registration.
+        let registration = registration?;
+        let source = SessionSource::<T>::of(&*registration.owner)?;
+        let session = registration
+            .kept
+            .as_ref()
+            .and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok())
+            // A load that failed or never finished left nothing to send.
+            .filter(|session| session.is_opened());
+        let write_jar = own.writes_jar && jar_changed;
+        if session.is_none() && !write_jar {
+            return None;
         }
-        return None;
-    };
-    let mut commit = source.backend.commit(&source.config, shared);
-    if let Poll::Ready(result) = Pin::new(&mut commit).poll(cx) {
-        finish(response, Some(result), write_jar.as_ref(), &source.config);
-        return None;
-    }
-    Some(Waiting {
-        config: Arc::clone(&source.config),
-        write_jar,
-        commit,
+        let commit = session.map(|session| source.backend.commit(&source.config, &session));
+        let sending = Sending {
+            config: Arc::clone(&source.config),
+            write_jar,
+        };
+        Some((sending, commit))
     })
 }
 
-/// Adds the jar's headers (when there is a `jar` to write) and the
-/// session's, or swaps in the error response when the session could not
-/// be sent. `commit` is `None` when the handler did not open the session.
-fn finish<B: From<String>>(
-    response: &mut Response<B>,
+/// The response with the jar's headers (when this layer writes them) and
+/// the session's, or the error response when the session could not be
+/// sent. `commit` is `None` when the handler did not open the session.
+fn finish<B>(
+    response: Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
-    jar: Option<&Cookies>,
-    config: &SessionConfig,
-) {
+    own: &Own,
+    sending: &Sending,
+) -> Response<SessionBody<B>> {
     let session_opened = commit.is_some();
     let set_cookie = match commit {
         Some(Err(error)) => {
             tracing::error!(%error, "session not sent");
-            let error_response = (config.on_error)(&error);
-            let (parts, body) = error_response.into_parts();
-            *response = Response::from_parts(parts, B::from(body));
+            // The changes were made for the handler's response, which is
+            // not sent: whichever layer writes the jar must not send them.
+            own.jar.discard_changes();
+            let mut response = (sending.config.on_error)(&error).map(SessionBody::error);
             headers::add_vary_cookie(response.headers_mut());
             headers::make_private(response.headers_mut());
-            return;
+            return response;
         }
         Some(Ok(set_cookie)) => set_cookie,
         None => None,
     };
+    let mut response = response.map(SessionBody::inner);
     let headers = response.headers_mut();
-    if let Some(jar) = jar {
-        jar.write_to(headers);
+    if sending.write_jar {
+        own.jar.write_to(headers);
     }
     if session_opened {
         headers::add_vary_cookie(headers);
@@ -280,10 +258,15 @@ fn finish<B: From<String>>(
         headers.append(SET_COOKIE, value);
         headers::make_private(headers);
     }
+    response
 }
 
-impl<O> fmt::Debug for Committing<O> {
+impl<F: Future, T> fmt::Debug for ResponseFuture<F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Committing")
+        f.debug_struct("ResponseFuture")
+            .field("type", &std::any::type_name::<T>())
+            .field("refused", &self.refused.is_some())
+            .field("committing", &self.committing.is_some())
+            .finish_non_exhaustive()
     }
 }

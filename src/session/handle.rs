@@ -2,17 +2,15 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use http::Request;
+use http::{Extensions, Request};
 
 use crate::clock::{from_unix_seconds, unix_seconds};
-use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::lazy::Opening;
-use crate::session::state::{fresh_deadlines, State};
+use crate::session::open::Opening;
+use crate::session::state::{fresh_deadlines, Shared, State};
 use crate::session::SessionData;
 
 /// The session of one request, typed by the application's own `T`.
@@ -50,84 +48,6 @@ pub struct Session<T> {
     shared: Arc<Shared<T>>,
 }
 
-/// What clones of one `Session<T>` share. The request keeps it from the
-/// moment a load starts, so a store that has to wait fills it in place.
-pub(crate) struct Shared<T> {
-    state: Mutex<State<T>>,
-    config: Arc<SessionConfig>,
-    /// The state was loaded: a handle may be given out and the response
-    /// commits it. `false` only while a store load is on its way, or after
-    /// it failed.
-    opened: AtomicBool,
-}
-
-impl<T: SessionData> Shared<T> {
-    /// A session whose state is loaded.
-    pub(crate) fn opened(state: State<T>, config: Arc<SessionConfig>) -> Arc<Self> {
-        Arc::new(Self {
-            state: Mutex::new(state),
-            config,
-            opened: AtomicBool::new(true),
-        })
-    }
-
-    /// A session whose load is on its way; [`fill`](Self::fill) opens it.
-    pub(crate) fn loading(config: Arc<SessionConfig>) -> Arc<Self> {
-        Arc::new(Self {
-            state: Mutex::new(unloaded(&config)),
-            config,
-            opened: AtomicBool::new(false),
-        })
-    }
-
-    pub(crate) fn is_opened(&self) -> bool {
-        self.opened.load(Ordering::Acquire)
-    }
-
-    /// Opens the session with `state`, unless another load opened it
-    /// first: two loads in one request share the first one's session.
-    pub(crate) fn fill(&self, state: State<T>) {
-        let mut kept = lock(&self.state);
-        if !self.is_opened() {
-            *kept = state;
-            self.opened.store(true, Ordering::Release);
-        }
-    }
-
-    /// [`fill`](Self::fill) with the state of `other`, an opened session
-    /// that lost the race to be kept.
-    pub(crate) fn fill_from(&self, other: &Self) {
-        if self.is_opened() || !other.is_opened() {
-            return;
-        }
-        let state = std::mem::replace(&mut *lock(&other.state), unloaded(&other.config));
-        self.fill(state);
-    }
-}
-
-/// What an unopened `Shared` holds: never read, since no handle is given
-/// out and nothing is committed until the session is opened.
-fn unloaded<T: SessionData>(config: &SessionConfig) -> State<T> {
-    State::fresh(config, 0)
-}
-
-impl<T> Shared<T> {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        lock(&self.state)
-    }
-
-    #[cfg(feature = "axum")]
-    pub(crate) fn config(&self) -> &Arc<SessionConfig> {
-        &self.config
-    }
-}
-
-/// A handler that panicked while holding the lock left valid data behind
-/// (every change is a plain assignment), so keep serving it.
-fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl<T> Clone for Session<T> {
     fn clone(&self) -> Self {
         Self {
@@ -142,23 +62,15 @@ impl<T: SessionData> Session<T> {
     }
 
     /// Opens the session of `request`, for plain tower or hyper services
-    /// (axum handlers take `Session<T>` as an extractor instead).
-    ///
-    /// The layer hands its request's session to the service it wraps by
-    /// making it current while that service runs: while its `call` runs
-    /// and while its future is polled. So call this from the handler, or
-    /// from a layer inside the session layer, not from a task the handler
-    /// spawned: take the handle first and move it into the task. The
-    /// returned future holds what it needs, so it may be awaited anywhere.
-    ///
-    /// Nothing is decrypted until this is called, and later calls in the
-    /// same request return the same session.
+    /// (axum handlers take `Session<T>` as an extractor instead). The same
+    /// as [`Session::from_extensions`] on the request's extensions.
     ///
     /// # Errors
     ///
-    /// [`SessionError::MissingLayer`] if no `SessionLayer<T>` is running
-    /// this code. A missing, tampered or expired cookie is not an error: it
-    /// gives a fresh, empty session.
+    /// [`SessionError::MissingLayer`] if no `SessionLayer<T>` has seen the
+    /// request; the store's errors for a server-side session. A missing,
+    /// tampered or expired cookie is not an error: it gives a fresh, empty
+    /// session.
     ///
     /// # Examples
     ///
@@ -182,7 +94,6 @@ impl<T: SessionData> Session<T> {
     ///     });
     ///
     /// let response = service.oneshot(Request::new(String::new())).await?;
-    /// assert_eq!(response.body(), "visits: 1");
     /// assert!(response.headers().contains_key("set-cookie"));
     /// # Ok(())
     /// # }
@@ -190,15 +101,73 @@ impl<T: SessionData> Session<T> {
     pub fn load<B>(
         request: &Request<B>,
     ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
-        let opening = Opening::<T>::current(request.headers());
-        async move {
-            match opening {
-                Some(opening) => opening.open().await,
-                None => Err(SessionError::MissingLayer {
-                    type_name: std::any::type_name::<T>(),
-                }),
-            }
-        }
+        Self::from_extensions(request.extensions())
+    }
+
+    /// Opens the session that the innermost `SessionLayer<T>` around this
+    /// code put into these request extensions (a request's, or axum's
+    /// `Parts`).
+    ///
+    /// The session travels with the request, so this works in any task
+    /// that holds the request or its parts: behind `tower::buffer::Buffer`,
+    /// in middleware that runs the rest of the stack in a task of its own,
+    /// in a layer's `call` or its future. The returned future holds what
+    /// it needs and may be awaited anywhere.
+    ///
+    /// Each session belongs to the layer that owns it: when several
+    /// `SessionLayer<T>`s wrap the code, this is the innermost one's that
+    /// has seen the request so far. A new request a handler builds (an
+    /// in-process sub-request) carries no session until a layer sees it,
+    /// and then one of its own, from its own cookies; one built with a copy
+    /// of these extensions joins this request and shares its sessions.
+    ///
+    /// Nothing is decrypted or loaded until this is called, and later calls
+    /// in the same request return the same session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::MissingLayer`] if no `SessionLayer<T>` has seen the
+    /// request; the store's errors for a server-side session. A missing,
+    /// tampered or expired cookie is not an error: it gives a fresh, empty
+    /// session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::{Request, Response};
+    /// use tower::{ServiceBuilder, ServiceExt};
+    /// use tower_cookie_sessions::{Key, Session, SessionError, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = ServiceBuilder::new()
+    ///     .layer(SessionLayer::<u64>::new(Key::generate())?)
+    ///     .service_fn(|request: Request<String>| async move {
+    ///         // The request moves into a task of its own; its session goes with it.
+    ///         let seen = tokio::spawn(async move {
+    ///             let session = Session::<u64>::from_extensions(request.extensions()).await?;
+    ///             session.set(1);
+    ///             Ok::<_, SessionError>(session.get())
+    ///         })
+    ///         .await
+    ///         .expect("the task ran")?;
+    ///         Ok::<_, SessionError>(Response::new(seen.to_string()))
+    ///     });
+    ///
+    /// let response = service.oneshot(Request::new(String::new())).await?;
+    /// assert!(response.headers().contains_key("set-cookie"));
+    ///
+    /// // Extensions no layer has seen carry no session.
+    /// let error = Session::<u64>::from_extensions(&http::Extensions::new()).await.unwrap_err();
+    /// assert!(matches!(error, SessionError::MissingLayer { .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_extensions(
+        extensions: &Extensions,
+    ) -> impl Future<Output = Result<Self, SessionError>> + Send + 'static {
+        let opening = Opening::<T>::from_extensions(extensions);
+        async move { opening?.open().await }
     }
 
     /// Reads the session data without cloning it.
@@ -312,7 +281,7 @@ impl<T: SessionData> Session<T> {
         let now = self.now();
         let mut state = self.lock_for_write();
         let persistent = state.deadlines.persistent;
-        state.deadlines = fresh_deadlines(&self.shared.config, now, persistent);
+        state.deadlines = fresh_deadlines(self.shared.config(), now, persistent);
         state.status.renewed = true;
     }
 
@@ -566,8 +535,8 @@ impl<T: SessionData> Session<T> {
         let mut state = self.lock();
         if state.status.destroyed {
             let now = self.now();
-            let persistent = self.shared.config.persistent_by_default();
-            state.deadlines = fresh_deadlines(&self.shared.config, now, persistent);
+            let persistent = self.shared.config().persistent_by_default();
+            state.deadlines = fresh_deadlines(self.shared.config(), now, persistent);
             state.status.destroyed = false;
             state.status.renewed = true;
         }
@@ -575,19 +544,19 @@ impl<T: SessionData> Session<T> {
     }
 
     fn now(&self) -> u64 {
-        unix_seconds(self.shared.config.clock.now())
+        unix_seconds(self.shared.config().clock.now())
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Session<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.shared.state.try_lock() {
-            Ok(state) => f
+        match self.shared.try_lock() {
+            Some(state) => f
                 .debug_struct("Session")
                 .field("data", &state.data)
                 .field("status", &state.status)
                 .finish(),
-            Err(_) => f.write_str("Session { <locked> }"),
+            None => f.write_str("Session { <locked> }"),
         }
     }
 }

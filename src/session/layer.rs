@@ -12,12 +12,14 @@ use crate::clock::Clock;
 use crate::codec;
 use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
+use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
 use crate::session::config::{ConfigError, ErrorHandler, Expiry, LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::CookieBackend;
 use crate::session::error::SessionError;
 use crate::session::service::SessionService;
+use crate::session::source::SessionSource;
 use crate::session::store_backend::{StoreBackend, StoreSessions};
 use crate::session::SessionData;
 use crate::store::SessionStore;
@@ -54,6 +56,9 @@ use crate::store::SessionStore;
 /// ```
 #[must_use]
 pub struct SessionLayer<T, B = CookieBackend> {
+    /// Which layer owns a request's session: minted by `new` and by every
+    /// builder method, copied by `Clone`.
+    id: LayerId,
     config: Arc<SessionConfig>,
     backend: Arc<dyn ErasedBackend<T>>,
     /// The typed backend, kept so store settings can rebuild `backend`.
@@ -89,6 +94,7 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
             reason: error.to_string(),
         })?;
         Ok(Self {
+            id: LayerId::mint(),
             config: Arc::new(SessionConfig::new(keys.into())),
             backend: Arc::new(CookieBackend),
             kind: CookieBackend,
@@ -113,6 +119,7 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     pub fn with_store<S: SessionStore>(self, store: S) -> SessionLayer<T, StoreBackend<S>> {
         let store = Arc::new(store);
         SessionLayer {
+            id: LayerId::mint(),
             config: self.config,
             backend: Arc::new(StoreSessions::new(
                 Arc::clone(&store),
@@ -167,6 +174,7 @@ impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
     /// ```
     pub fn conflict_policy(mut self, policy: ConflictPolicy<T>) -> Self {
         self.backend = Arc::new(StoreSessions::new(Arc::clone(&self.kind.store), policy));
+        self.id = LayerId::mint();
         self
     }
 
@@ -483,8 +491,11 @@ impl<T, B> SessionLayer<T, B> {
         MAX_COOKIE_SIZE
     }
 
+    /// Every change makes another layer: a layer is one configuration, so
+    /// a clone changed afterwards no longer owns the original's sessions.
     fn configure(mut self, change: impl FnOnce(&mut SessionConfig)) -> Self {
         change(Arc::make_mut(&mut self.config));
+        self.id = LayerId::mint();
         self
     }
 
@@ -498,6 +509,7 @@ impl<T, B> SessionLayer<T, B> {
 impl<T, B: Clone> Clone for SessionLayer<T, B> {
     fn clone(&self) -> Self {
         Self {
+            id: self.id,
             config: Arc::clone(&self.config),
             backend: Arc::clone(&self.backend),
             kind: self.kind.clone(),
@@ -515,10 +527,15 @@ impl<T, B> fmt::Debug for SessionLayer<T, B> {
     }
 }
 
-impl<S, T, B> Layer<S> for SessionLayer<T, B> {
+impl<S, T: 'static, B> Layer<S> for SessionLayer<T, B> {
     type Service = SessionService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SessionService::new(inner, Arc::clone(&self.config), Arc::clone(&self.backend))
+        let source = SessionSource {
+            id: self.id,
+            config: Arc::clone(&self.config),
+            backend: Arc::clone(&self.backend),
+        };
+        SessionService::new(inner, Arc::new(source))
     }
 }

@@ -1,7 +1,14 @@
 //! Typed sessions: [`SessionLayer`], [`Session`] and their configuration.
 //!
 //! The layer gives every request a session that opens only when the handler
-//! asks for it. With the default [`CookieBackend`] the whole session is
+//! asks for it. The session travels in the request's extensions, owned by
+//! the layer that made it: [`Session::from_extensions`] finds it wherever
+//! the request goes (another task, behind a `Buffer`), and a new request a
+//! handler sends to another layered service has sessions of its own.
+//! A request follows one path through the code: `layer.rs` (the
+//! configuration), `service.rs` (registering with the request's jar),
+//! `open.rs` (opening the session when a handler asks), `future.rs`
+//! (committing it on the way out). With the default [`CookieBackend`] the whole session is
 //! serialized with bincode, sealed with XChaCha20-Poly1305 (see
 //! [`envelope`](crate::envelope)) and sent as one cookie; nothing is kept on
 //! the server.
@@ -79,6 +86,7 @@
 //! survive a round trip.
 
 mod backend;
+mod body;
 mod config;
 mod conflict;
 mod cookie_backend;
@@ -89,13 +97,15 @@ mod future;
 mod handle;
 mod ids;
 mod layer;
-mod lazy;
+mod open;
 mod plaintext;
 mod service;
 mod set_cookie;
+mod source;
 mod state;
 mod store_backend;
 
+pub use body::SessionBody;
 pub use config::{
     ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_STORE_TIMEOUT,
 };

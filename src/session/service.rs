@@ -1,5 +1,5 @@
-//! `SessionService`: puts the lazy session and the cookie jar into each
-//! request.
+//! `SessionService`: registers its layer with the request's jar, putting
+//! one into the request's extensions when no layer did before.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,19 +8,24 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::cookies::scope::{self, Origin, Slot};
-use crate::session::backend::ErasedBackend;
-use crate::session::config::SessionConfig;
+use crate::cookies::owners::{Registered, Registration};
+use crate::cookies::Cookies;
+use crate::session::error::SessionError;
 use crate::session::future::ResponseFuture;
-use crate::session::lazy::SessionSource;
+use crate::session::source::SessionSource;
 use crate::session::SessionData;
 
 /// The service built by [`SessionLayer`](crate::SessionLayer).
 ///
-/// Each request gets a [`Cookies`](crate::Cookies) jar (unless an outer
-/// [`CookieLayer`](crate::CookieLayer) already gave it one, which then
-/// writes the jar's changes) and a session that opens only when the handler
-/// asks for it.
+/// Each request gets a [`Cookies`] jar in its extensions, unless an outer
+/// layer already gave it one (which then writes the jar's changes), and a
+/// session that opens only when the handler asks for it. The layer is
+/// registered with the jar under its identity, so the same layer applied
+/// twice is one session; a *different* layer that would set the same
+/// cookie name is refused before the inner service runs, with a 500
+/// through [`on_error`](crate::SessionLayer::on_error)
+/// ([`SessionError::CookieNameTaken`]) and an error event naming the
+/// cookie.
 ///
 /// # Examples
 ///
@@ -44,15 +49,8 @@ pub struct SessionService<S, T> {
 }
 
 impl<S, T> SessionService<S, T> {
-    pub(crate) fn new(
-        inner: S,
-        config: Arc<SessionConfig>,
-        backend: Arc<dyn ErasedBackend<T>>,
-    ) -> Self {
-        Self {
-            inner,
-            source: Arc::new(SessionSource { config, backend }),
-        }
+    pub(crate) fn new(inner: S, source: Arc<SessionSource<T>>) -> Self {
+        Self { inner, source }
     }
 }
 
@@ -79,9 +77,8 @@ impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     T: SessionData,
-    ResBody: From<String>,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<super::SessionBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, T>;
 
@@ -89,13 +86,38 @@ where
         self.inner.poll_ready(cx)
     }
 
-    #[inline]
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if let Some(outer) = scope::current(request.headers()) {
-            outer.attach_session(self.source.clone());
-            return ResponseFuture::sharing(self.inner.call(request), outer);
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let source = &self.source;
+        let registration = || Registration::new(source.id, Arc::clone(source) as _);
+        let Some(jar) = request.extensions().get::<Cookies>() else {
+            // The outermost layer: the request's state starts here, and
+            // this layer writes the jar's changes.
+            let jar = Cookies::for_request(
+                request.headers(),
+                Some(Arc::clone(&source.config.keys)),
+                Some(registration()),
+            );
+            request.extensions_mut().insert(jar.clone());
+            return ResponseFuture::owning(self.inner.call(request), jar);
+        };
+        match jar.join(Some(&source.config.keys), Some(registration())) {
+            Some(Registered::New(index)) => {
+                let jar = jar.clone();
+                ResponseFuture::registered(self.inner.call(request), jar, index)
+            }
+            // The same layer further out answers for this request.
+            Some(Registered::Already) | None => ResponseFuture::passing(self.inner.call(request)),
+            Some(Registered::NameTaken) => {
+                let error = SessionError::CookieNameTaken {
+                    name: source.config.cookie_name.clone(),
+                };
+                tracing::error!(
+                    cookie = source.config.cookie_name.as_str(),
+                    "two session layers of one request set the same cookie: give each its own \
+                     `cookie_name`; answering with an error without calling the service"
+                );
+                ResponseFuture::refused((source.config.on_error)(&error))
+            }
         }
-        let slot = Some(Slot::Pending(Origin::Session(self.source.clone())));
-        ResponseFuture::owning(&mut self.inner, request, slot)
     }
 }

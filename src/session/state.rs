@@ -1,9 +1,87 @@
-//! What a session holds while a request runs, and what happened to it.
+//! A request's session: what it holds while the request runs, what
+//! happened to it, and the one place its handles share.
+//!
+//! The request's jar keeps a [`Shared`] for each session layer whose
+//! session a handler opened, under that layer's registration; every
+//! `Session<T>` handle of the request points at it, and the layer's
+//! response future commits it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::session::config::SessionConfig;
 use crate::session::plaintext::Deadlines;
+use crate::session::SessionData;
+
+/// What the handles of one request's session share. The request keeps it
+/// from the moment a load starts, so a store that has to wait fills it in
+/// place.
+pub(crate) struct Shared<T> {
+    state: Mutex<State<T>>,
+    config: Arc<SessionConfig>,
+    /// The state was loaded: a handle may be given out and the response
+    /// commits it. `false` only while a store load is on its way, or after
+    /// it failed.
+    opened: AtomicBool,
+}
+
+impl<T: SessionData> Shared<T> {
+    /// A session whose state is loaded.
+    pub(crate) fn opened(state: State<T>, config: Arc<SessionConfig>) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(state),
+            config,
+            opened: AtomicBool::new(true),
+        })
+    }
+
+    /// A session whose load is on its way; [`fill`](Self::fill) opens it.
+    pub(crate) fn loading(config: Arc<SessionConfig>) -> Arc<Self> {
+        Arc::new(Self {
+            // Never read: no handle is given out and nothing is committed
+            // until the session is opened.
+            state: Mutex::new(State::fresh(&config, 0)),
+            config,
+            opened: AtomicBool::new(false),
+        })
+    }
+
+    /// Opens the session with `state`, unless another load opened it
+    /// first: two loads in one request share the first one's session.
+    pub(crate) fn fill(&self, state: State<T>) {
+        let mut kept = lock(&self.state);
+        if !self.is_opened() {
+            *kept = state;
+            self.opened.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    pub(crate) fn is_opened(&self) -> bool {
+        self.opened.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        lock(&self.state)
+    }
+
+    /// The state, unless a handle holds it right now.
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, State<T>>> {
+        self.state.try_lock().ok()
+    }
+
+    pub(crate) fn config(&self) -> &Arc<SessionConfig> {
+        &self.config
+    }
+}
+
+/// A handler that panicked while holding the lock left valid data behind
+/// (every change is a plain assignment), so keep serving it.
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A loaded session: its data, its deadlines and its history in this
 /// request.
@@ -75,6 +153,15 @@ impl Status {
     /// Whether the session must be sent again even if no refresh is due.
     pub(crate) fn is_dirty(&self) -> bool {
         self.modified || self.renewed || self.expiry_changed || self.reseal
+    }
+
+    /// What is left after a commit sent everything: a session that exists
+    /// and has no changes, so committing it again would send nothing.
+    pub(crate) fn saved() -> Self {
+        Status {
+            existed: true,
+            ..Status::default()
+        }
     }
 }
 

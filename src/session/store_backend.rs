@@ -8,20 +8,18 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use http::HeaderMap;
-
 use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::cookies::Cookies;
 use crate::key::Purpose;
-use crate::session::backend::{ErasedBackend, Loading, MaybeReady, SetCookie};
+use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
 use crate::session::config::{LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::open_first;
 use crate::session::error::SessionError;
-use crate::session::handle::Shared;
 use crate::session::ids;
 use crate::session::plaintext::{self, decode_session, Deadlines};
 use crate::session::set_cookie;
-use crate::session::state::{record_activity, RecordState, SessionId, State, Status};
+use crate::session::state::{record_activity, RecordState, SessionId, Shared, State, Status};
 use crate::session::SessionData;
 use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
@@ -83,10 +81,10 @@ impl<S, T> StoreSessions<S, T> {
 }
 
 impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
-    fn load(&self, config: &Arc<SessionConfig>, headers: &HeaderMap) -> Loading<T> {
+    fn load(&self, config: &Arc<SessionConfig>, jar: &Cookies) -> Loading<T> {
         let now = unix_seconds(config.clock.now());
         // A forged or guessed id is refused here, before any store call.
-        let Some((id, reseal)) = authentic_id(config, headers) else {
+        let Some((id, reseal)) = authentic_id(config, jar) else {
             return MaybeReady::ready(Ok(fresh(config, now)));
         };
         let store = Arc::clone(&self.store);
@@ -97,11 +95,7 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         }))
     }
 
-    fn commit(
-        &self,
-        config: &Arc<SessionConfig>,
-        session: &Shared<T>,
-    ) -> MaybeReady<Result<SetCookie, SessionError>> {
+    fn commit(&self, config: &Arc<SessionConfig>, session: &Arc<Shared<T>>) -> Committed {
         let Some(commit) = Commit::plan(config, session) else {
             return MaybeReady::ready(Ok(None));
         };
@@ -111,8 +105,13 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         let store = Arc::clone(&self.store);
         let config = Arc::clone(config);
         let conflict = self.conflict.clone();
+        let session = Arc::clone(session);
         MaybeReady::Pending(Box::pin(async move {
-            commit.run(&*store, &config, &conflict).await
+            let (set_cookie, written) = commit.run(&*store, &config, &conflict).await?;
+            if let Some(written) = written {
+                written.write_back(&session);
+            }
+            Ok(set_cookie)
         }))
     }
 }
@@ -126,10 +125,10 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 
 /// The first request cookie that opens as a session id, and whether it was
 /// sealed under an old key.
-fn authentic_id(config: &SessionConfig, headers: &HeaderMap) -> Option<(SessionId, bool)> {
+fn authentic_id(config: &SessionConfig, jar: &Cookies) -> Option<(SessionId, bool)> {
     open_first(
         config,
-        headers,
+        jar,
         Purpose::SessionId,
         "session id cookie",
         |plaintext, current_key| match SessionId::try_from(plaintext) {
@@ -307,7 +306,7 @@ impl<T: SessionData> Commit<T> {
         store: &S,
         config: &SessionConfig,
         conflict: &ConflictPolicy<T>,
-    ) -> Result<SetCookie, SessionError> {
+    ) -> Result<(SetCookie, Option<Written>), SessionError> {
         let now = self.now;
         let timeout = config.store_timeout;
         let old_key = self.record.id.map(|id| RecordKey::for_session_id(&id));
@@ -317,7 +316,7 @@ impl<T: SessionData> Commit<T> {
                     .await
                     .map_err(save_error)?;
             }
-            return Ok(Some(set_cookie::removal(config)));
+            return Ok((Some(set_cookie::removal(config)), None));
         }
         let Some(expires) = record_activity(config, &mut self.deadlines, now) else {
             // An override ended the session already.
@@ -326,7 +325,7 @@ impl<T: SessionData> Commit<T> {
                     .await
                     .map_err(save_error)?;
             }
-            return Ok(Some(set_cookie::removal(config)));
+            return Ok((Some(set_cookie::removal(config)), None));
         };
         let expires_at = from_unix_seconds(expires);
 
@@ -342,29 +341,46 @@ impl<T: SessionData> Commit<T> {
                     tracing::warn!(%error, "renewed session's old record not deleted; it expires on its own");
                 }
             }
-            return Ok(Some(id_cookie(config, &id, &self.deadlines, now)));
+            let written = self.written(id, 1);
+            return Ok((
+                Some(id_cookie(config, &id, &self.deadlines, now)),
+                Some(written),
+            ));
         };
         let key = RecordKey::for_session_id(&id);
 
+        let mut version = self.record.version;
         if self.changed() {
-            if !self
+            let Some(saved) = self
                 .save(store, config, conflict, &key, expires_at, now)
                 .await?
-            {
-                return Ok(None);
-            }
+            else {
+                return Ok((None, None));
+            };
+            version = saved;
         } else if self.refresh
             && !timed(timeout, store.touch(&key, expires_at))
                 .await
                 .map_err(save_error)?
         {
             tracing::debug!("session record gone; not brought back");
-            return Ok(None);
+            return Ok((None, None));
         }
         // The id is unchanged, so the cookie only needs sending again when
         // something it carries changed: the sealing key or its `Max-Age`.
         let resend = self.status.reseal || self.status.expiry_changed || self.deadlines.persistent;
-        Ok(resend.then(|| id_cookie(config, &id, &self.deadlines, now)))
+        let set_cookie = resend.then(|| id_cookie(config, &id, &self.deadlines, now));
+        Ok((set_cookie, Some(self.written(id, version))))
+    }
+
+    /// What this commit left in the store, once it is there: `id` at
+    /// `version`.
+    fn written(&self, id: SessionId, version: u64) -> Written {
+        Written {
+            id,
+            version,
+            deadlines: self.deadlines,
+        }
     }
 
     fn encode(&self, config: &SessionConfig, data: &T) -> Result<Vec<u8>, SessionError> {
@@ -372,8 +388,9 @@ impl<T: SessionData> Commit<T> {
             .map_err(|error| SessionError::Encode(error.to_string()))
     }
 
-    /// Compare-and-set, merging on conflict as the policy says. `false`
-    /// when the record is gone: a destroyed session is not brought back.
+    /// Compare-and-set, merging on conflict as the policy says: the version
+    /// written, or `None` when the record is gone (a destroyed session is
+    /// not brought back).
     async fn save<S: SessionStore>(
         &self,
         store: &S,
@@ -382,7 +399,7 @@ impl<T: SessionData> Commit<T> {
         key: &RecordKey,
         expires_at: std::time::SystemTime,
         now: u64,
-    ) -> Result<bool, SessionError> {
+    ) -> Result<Option<u64>, SessionError> {
         let timeout = config.store_timeout;
         let mut expected = self.record.version;
         let mut mine = self.data.clone();
@@ -395,13 +412,13 @@ impl<T: SessionData> Commit<T> {
                 .await
                 .map_err(save_error)?
             {
-                return Ok(true);
+                return Ok(Some(record.version));
             }
             let latest = timed(timeout, store.load(key)).await.map_err(save_error)?;
             let Some(latest) = latest.filter(|record| !record.is_expired(from_unix_seconds(now)))
             else {
                 tracing::debug!("session record gone; not brought back");
-                return Ok(false);
+                return Ok(None);
             };
             let ConflictPolicy::Merge {
                 merge,
@@ -431,6 +448,27 @@ impl<T: SessionData> Commit<T> {
             expected = latest.version;
         }
         Err(SessionError::Conflict)
+    }
+}
+
+/// What a commit left in the store, written back into the request's
+/// session so that committing it again saves nothing twice.
+struct Written {
+    id: SessionId,
+    version: u64,
+    deadlines: Deadlines,
+}
+
+impl Written {
+    fn write_back<T>(self, session: &Shared<T>) {
+        let mut state = session.lock();
+        state.deadlines = self.deadlines;
+        state.status = Status::saved();
+        if let Some(record) = state.record.as_mut() {
+            record.id = Some(self.id);
+            record.version = self.version;
+            record.replace = false;
+        }
     }
 }
 

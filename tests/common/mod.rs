@@ -149,10 +149,20 @@ pub async fn send(app: &Router, request: Request<Body>) -> Response<Body> {
         .expect("infallible router")
 }
 
-pub async fn body_text(response: Response<Body>) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+/// The whole body of `response` as text, whatever its body type (an axum
+/// `Body`, or the layer's `SessionBody` around a `String`).
+pub async fn body_text<B>(response: Response<B>) -> String
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    use http_body_util::BodyExt as _;
+    let bytes = response
+        .into_body()
+        .collect()
         .await
-        .expect("body");
+        .expect("body")
+        .to_bytes();
     String::from_utf8(bytes.to_vec()).expect("utf-8 body")
 }
 

@@ -1,0 +1,32 @@
+//! What a session layer shares with every request it serves: its
+//! identity, configuration and backend.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::cookies::owners::CookieOwner;
+use crate::layer_id::LayerId;
+use crate::session::backend::ErasedBackend;
+use crate::session::config::SessionConfig;
+
+/// A session layer as a request's jar knows it: registered under `id`,
+/// it owns the cookie its configuration names.
+pub(crate) struct SessionSource<T> {
+    pub(crate) id: LayerId,
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) backend: Arc<dyn ErasedBackend<T>>,
+}
+
+impl<T: 'static> SessionSource<T> {
+    /// The source of sessions of type `T` behind a registered owner, if
+    /// that owner is one: borrowed where the jar keeps it.
+    pub(crate) fn of(owner: &dyn CookieOwner) -> Option<&Self> {
+        (owner as &dyn Any).downcast_ref()
+    }
+}
+
+impl<T: 'static> CookieOwner for SessionSource<T> {
+    fn cookie_name(&self) -> &str {
+        &self.config.cookie_name
+    }
+}

@@ -1,0 +1,1023 @@
+//! How a request carries its jar and sessions: in its own extensions, each
+//! session owned by the layer that registered it. Sub-requests, spawned
+//! tasks, `Buffer`, stacked layers and other middleware all follow from
+//! that one rule.
+
+mod common;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use axum::extract::Extension;
+use axum::middleware::{from_fn, Next};
+use axum::routing::get;
+use axum::Router;
+use common::{body_text, cookie_pair, set_cookie_for, set_cookies, Logs};
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE};
+use http::{Request, Response, StatusCode};
+use proptest::prelude::*;
+use tower::buffer::BufferLayer;
+use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
+use tower_cookie_sessions::store::{
+    MemoryStore, Record, RecordKey, Result as StoreResult, SessionStore,
+};
+use tower_cookie_sessions::{
+    Cookie, CookieLayer, Cookies, Key, SameSite, Session, SessionError, SessionLayer,
+};
+
+fn cookie_request(cookie: &str) -> Request<String> {
+    Request::builder()
+        .header(COOKIE, cookie)
+        .body(String::new())
+        .expect("valid request")
+}
+
+fn axum_request(path: &str, cookie: Option<&str>) -> Request<axum::body::Body> {
+    common::request("GET", path, cookie)
+}
+
+/// A visitor's session cookie for `layer` (whose cookie is `name`),
+/// holding `value`.
+async fn session_holding(layer: &SessionLayer<u64>, name: &str, value: u64) -> String {
+    let service = layer
+        .clone()
+        .layer(service_fn(move |request: Request<String>| async move {
+            Session::<u64>::load(&request).await?.set(value);
+            Ok::<_, SessionError>(Response::new(String::new()))
+        }));
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("saved");
+    cookie_pair(&response, name).expect("a session cookie")
+}
+
+/// A service behind `layer` that reads the visitor's session, adds one and
+/// answers the value it read.
+fn incrementing(
+    layer: &SessionLayer<u64>,
+) -> impl Service<
+    Request<String>,
+    Response = Response<tower_cookie_sessions::session::SessionBody<String>>,
+    Error = SessionError,
+    Future: Send,
+> + Clone
+       + Send
+       + 'static {
+    layer
+        .clone()
+        .layer(service_fn(|request: Request<String>| async move {
+            let session = Session::<u64>::load(&request).await?;
+            let seen = session.update(|n| {
+                let seen = *n;
+                *n += 1;
+                seen
+            });
+            Ok::<_, SessionError>(Response::new(seen.to_string()))
+        }))
+}
+
+// --- Sub-requests ---------------------------------------------------------
+
+/// The outer request opens its session (100) before it sends a new request
+/// with bob's cookie (2) to another service behind the same layer.
+#[tokio::test]
+async fn a_sub_request_sees_its_own_visitors_session_not_the_outer_one() {
+    let layer = SessionLayer::<u64>::new(Key::generate()).expect("layer");
+    let alice = session_holding(&layer, "id", 100).await;
+    let bob = session_holding(&layer, "id", 2).await;
+    let sub_service = incrementing(&layer);
+
+    let outer = layer
+        .clone()
+        .layer(service_fn(move |request: Request<String>| {
+            let (sub_service, bob) = (sub_service.clone(), bob.clone());
+            async move {
+                let session = Session::<u64>::load(&request).await?;
+                assert_eq!(session.get(), 100, "the outer visitor's own session");
+                let answer = sub_service.oneshot(cookie_request(&bob)).await?;
+                let sub_cookie = cookie_pair(&answer, "id").expect("bob's saved session");
+                let seen = body_text(answer).await;
+                assert_eq!(session.get(), 100, "the sub-request changed nothing here");
+                session.set(101);
+                Ok::<_, SessionError>(Response::new(format!("{seen} {sub_cookie}")))
+            }
+        }));
+    let response = outer.oneshot(cookie_request(&alice)).await.expect("ok");
+    let lines = set_cookies(&response);
+    assert_eq!(lines.len(), 1, "only the outer session's cookie: {lines:?}");
+    let outer_cookie = cookie_pair(&response, "id").expect("alice's cookie");
+    let text = body_text(response).await;
+    let (seen, bob_next) = text.split_once(' ').expect("two parts");
+    assert_eq!(seen, "2", "the sub-request saw bob's session");
+
+    // Each visitor's next request sees their own change.
+    let check = incrementing(&layer);
+    let alice_next = check.clone().oneshot(cookie_request(&outer_cookie)).await;
+    assert_eq!(body_text(alice_next.expect("ok")).await, "101");
+    let bob_after = check.oneshot(cookie_request(bob_next)).await;
+    assert_eq!(body_text(bob_after.expect("ok")).await, "3");
+}
+
+/// The other way round: the sub-request runs before the outer request has
+/// opened its session, under a layer with its own key and cookie name; the
+/// outer session then opens with the outer layer's key and settings.
+#[tokio::test]
+async fn a_sub_request_sent_first_does_not_open_the_outer_session() {
+    let outer_layer = SessionLayer::<u64>::new(Key::generate())
+        .and_then(|l| l.cookie_name("outer"))
+        .expect("layer");
+    let sub_layer = SessionLayer::<u64>::new(Key::generate())
+        .and_then(|l| l.cookie_name("sub"))
+        .expect("layer");
+    let alice = session_holding(&outer_layer, "outer", 100).await;
+    let bob = session_holding(&sub_layer, "sub", 2).await;
+    let sub_service = incrementing(&sub_layer);
+
+    let outer = outer_layer
+        .clone()
+        .layer(service_fn(move |request: Request<String>| {
+            let (sub_service, bob) = (sub_service.clone(), bob.clone());
+            async move {
+                let answer = sub_service.oneshot(cookie_request(&bob)).await?;
+                assert!(
+                    set_cookie_for(&answer, "sub").is_some(),
+                    "the sub-request's cookie is on its own response"
+                );
+                let seen = body_text(answer).await;
+                let session = Session::<u64>::load(&request).await?;
+                let mine = session.update(|n| {
+                    *n += 1;
+                    *n
+                });
+                Ok::<_, SessionError>(Response::new(format!("{seen} {mine}")))
+            }
+        }));
+    let response = outer.oneshot(cookie_request(&alice)).await.expect("ok");
+    let lines = set_cookies(&response);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("outer="), "{lines:?}");
+    assert_eq!(body_text(response).await, "2 101");
+}
+
+/// A sub-request given the outer request's extensions is part of the outer
+/// request: it sees the outer session, and its changes go out on the outer
+/// response.
+#[tokio::test]
+async fn a_sub_request_sharing_the_outer_extensions_joins_the_outer_request() {
+    let layer = SessionLayer::<u64>::new(Key::generate()).expect("layer");
+    let alice = session_holding(&layer, "id", 100).await;
+    let sub_service = incrementing(&layer);
+
+    let outer = layer
+        .clone()
+        .layer(service_fn(move |request: Request<String>| {
+            let sub_service = sub_service.clone();
+            async move {
+                let mut sub_request = Request::new(String::new());
+                *sub_request.extensions_mut() = request.extensions().clone();
+                let answer = sub_service.oneshot(sub_request).await?;
+                assert!(
+                    set_cookies(&answer).is_empty(),
+                    "the joined request's cookie goes out with the outer response"
+                );
+                let seen = body_text(answer).await;
+                let now = Session::<u64>::load(&request).await?.get();
+                Ok::<_, SessionError>(Response::new(format!("{seen} {now}")))
+            }
+        }));
+    let response = outer.oneshot(cookie_request(&alice)).await.expect("ok");
+    assert_eq!(set_cookies(&response).len(), 1);
+    let next = cookie_pair(&response, "id").expect("cookie");
+    assert_eq!(body_text(response).await, "100 101");
+    let check = incrementing(&layer).oneshot(cookie_request(&next)).await;
+    assert_eq!(body_text(check.expect("ok")).await, "101");
+}
+
+/// Cookies of a sub-request built fresh stay on its own response, sent from
+/// its own task or not.
+#[tokio::test]
+async fn a_sub_request_sent_from_a_spawned_task_has_its_own_jar() {
+    let inner = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
+        let cookies = Cookies::from_request(&request).expect("jar");
+        let who = cookies.get("who").map(|c| c.value().to_owned());
+        cookies.add(Cookie::new("inner", "1"));
+        Ok::<_, Infallible>(Response::new(who.unwrap_or_default()))
+    }));
+    let outer = CookieLayer::new().layer(service_fn(move |request: Request<String>| {
+        let inner = inner.clone();
+        async move {
+            let answer = tokio::spawn(inner.oneshot(cookie_request("who=bob")))
+                .await
+                .expect("task ran")
+                .expect("infallible");
+            assert_eq!(set_cookies(&answer), ["inner=1"]);
+            let mine = Cookies::from_request(&request).expect("jar");
+            assert_eq!(mine.get("who").expect("cookie").value(), "alice");
+            assert!(mine.get("inner").is_none());
+            Ok::<_, Infallible>(Response::new(answer.into_body()))
+        }
+    }));
+    let response = outer
+        .oneshot(cookie_request("who=alice"))
+        .await
+        .expect("ok");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "the sub-request's cookie stays on its own response"
+    );
+    assert_eq!(response.into_body(), "bob");
+}
+
+/// A request a handler builds for itself carries nothing of the request it
+/// is handling: no jar, no session.
+#[tokio::test]
+async fn a_request_built_in_a_handler_has_no_layer() {
+    let service = SessionLayer::<u64>::new(Key::generate())
+        .expect("layer")
+        .layer(service_fn(|request: Request<String>| async move {
+            assert!(Cookies::from_request(&request).is_some());
+            assert!(Cookies::from_request(&Request::new(())).is_none());
+            let error = Session::<u64>::load(&Request::new(()))
+                .await
+                .expect_err("a fresh request");
+            assert!(matches!(error, SessionError::MissingLayer { .. }));
+            Session::<u64>::load(&request).await?.set(1);
+            Ok::<_, SessionError>(Response::new(String::new()))
+        }));
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert!(set_cookie_for(&response, "id").is_some());
+}
+
+// --- Other tasks ----------------------------------------------------------
+
+/// Middleware that runs the rest of the stack in its own task, for
+/// cancellation safety.
+async fn spawning(request: axum::extract::Request, next: Next) -> axum::response::Response {
+    tokio::spawn(next.run(request))
+        .await
+        .expect("the rest of the stack ran")
+}
+
+#[tokio::test]
+async fn middleware_that_spawns_the_rest_of_the_stack_keeps_the_session() {
+    let layer = SessionLayer::<u64>::new(Key::generate()).expect("layer");
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: Session<u64>| async move {
+                session.update(|n| {
+                    *n += 1;
+                    n.to_string()
+                })
+            }),
+        )
+        .layer(from_fn(spawning))
+        .layer(layer);
+    let first = common::send(&app, axum_request("/", None)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let cookie = cookie_pair(&first, "id").expect("the session was sent");
+    assert_eq!(body_text(first).await, "1");
+    let second = common::send(&app, axum_request("/", Some(&cookie))).await;
+    assert_eq!(body_text(second).await, "2");
+}
+
+#[tokio::test]
+async fn handles_moved_into_a_spawned_task_reach_the_request() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            let session = Session::<u64>::load(&request).await?;
+            let cookies = Cookies::from_request(&request).expect("jar");
+            tokio::spawn(async move {
+                session.set(41);
+                cookies.add(Cookie::new("task", "done"));
+            })
+            .await
+            .expect("task ran");
+            Ok::<_, SessionError>(Response::new(String::new()))
+        });
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    let lines = set_cookies(&response);
+    assert!(lines.contains(&"task=done".to_owned()), "{lines:?}");
+    assert!(lines.iter().any(|c| c.starts_with("id=")), "{lines:?}");
+}
+
+/// A service that starts loading its session in `call`, before its future
+/// is polled; behind `Buffer`, `call` runs on the buffer's worker task.
+#[derive(Clone)]
+struct OpensInCall;
+
+impl Service<Request<String>> for OpensInCall {
+    type Response = Response<String>;
+    type Error = SessionError;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Response<String>, SessionError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), SessionError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<String>) -> Self::Future {
+        let loading = Session::<u64>::from_extensions(request.extensions());
+        Box::pin(async move {
+            let value = loading.await?.update(|n| {
+                *n += 1;
+                *n
+            });
+            Ok(Response::new(value.to_string()))
+        })
+    }
+}
+
+#[tokio::test]
+async fn behind_buffer_a_session_opens_in_call_or_in_the_future() {
+    let layer = SessionLayer::<u64>::new(Key::generate()).expect("layer");
+    let in_call = ServiceBuilder::new()
+        .layer(layer.clone())
+        .layer(BufferLayer::new(8))
+        .service(OpensInCall);
+    let first = in_call
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+    assert_eq!(body_text(first).await, "1");
+
+    let in_future = ServiceBuilder::new()
+        .layer(layer)
+        .layer(BufferLayer::new(8))
+        .service_fn(|request: Request<String>| async move {
+            tokio::task::yield_now().await;
+            let value = Session::<u64>::load(&request).await?.update(|n| {
+                *n += 1;
+                *n
+            });
+            Ok::<_, SessionError>(Response::new(value.to_string()))
+        });
+    let second = in_future
+        .oneshot(cookie_request(&cookie))
+        .await
+        .expect("ok");
+    assert_eq!(body_text(second).await, "2");
+}
+
+// --- Several layers ---------------------------------------------------------
+
+#[tokio::test]
+async fn two_layers_with_their_own_names_each_send_their_own_cookie() {
+    let outer = SessionLayer::<u64>::new(Key::generate())
+        .and_then(|l| l.cookie_name("outer"))
+        .expect("layer");
+    let inner = SessionLayer::<String>::new(Key::generate())
+        .and_then(|l| l.cookie_name("inner"))
+        .expect("layer");
+    let app = Router::new()
+        .route(
+            "/",
+            get(|count: Session<u64>, name: Session<String>| async move {
+                let n = count.update(|n| {
+                    *n += 1;
+                    *n
+                });
+                name.update(|s| s.push('x'));
+                format!("{n} {}", name.get())
+            }),
+        )
+        .layer(inner)
+        .layer(outer);
+    let first = common::send(&app, axum_request("/", None)).await;
+    let lines = set_cookies(&first);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let outer_cookie = cookie_pair(&first, "outer").expect("outer cookie");
+    let inner_cookie = cookie_pair(&first, "inner").expect("inner cookie");
+    assert_eq!(body_text(first).await, "1 x");
+    let both = format!("{outer_cookie}; {inner_cookie}");
+    let second = common::send(&app, axum_request("/", Some(&both))).await;
+    assert_eq!(body_text(second).await, "2 xx");
+}
+
+/// Two layers of one type: the handler's `Session<u64>` is the innermost
+/// one's; middleware between them sees the outer one's.
+#[tokio::test]
+async fn with_two_layers_of_one_type_each_code_sees_its_innermost_layer() {
+    let outer = SessionLayer::<u64>::new(Key::generate())
+        .and_then(|l| l.cookie_name("outer"))
+        .expect("layer");
+    let inner = SessionLayer::<u64>::new(Key::generate())
+        .and_then(|l| l.cookie_name("inner"))
+        .expect("layer");
+    async fn between(request: axum::extract::Request, next: Next) -> axum::response::Response {
+        let session = Session::<u64>::load(&request).await.expect("outer session");
+        let outer = session.update(|n| {
+            *n += 10;
+            *n
+        });
+        let mut response = next.run(request).await;
+        response
+            .headers_mut()
+            .insert("x-outer", outer.to_string().parse().expect("header"));
+        response
+    }
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: Session<u64>| async move {
+                session.update(|n| {
+                    *n += 1;
+                    n.to_string()
+                })
+            }),
+        )
+        .layer(inner)
+        .layer(from_fn(between))
+        .layer(outer);
+    let first = common::send(&app, axum_request("/", None)).await;
+    assert_eq!(first.headers()["x-outer"], "10");
+    let outer_cookie = cookie_pair(&first, "outer").expect("outer cookie");
+    let inner_cookie = cookie_pair(&first, "inner").expect("inner cookie");
+    assert_eq!(body_text(first).await, "1");
+    let both = format!("{outer_cookie}; {inner_cookie}");
+    let second = common::send(&app, axum_request("/", Some(&both))).await;
+    assert_eq!(second.headers()["x-outer"], "20");
+    let outer_next = cookie_pair(&second, "outer").expect("outer saved");
+    assert_eq!(body_text(second).await, "2");
+
+    let third = common::send(&app, axum_request("/", Some(&outer_next))).await;
+    assert_eq!(third.headers()["x-outer"], "30", "the outer session kept");
+    assert_eq!(body_text(third).await, "1", "a fresh inner session");
+}
+
+/// A memory store that counts the records it creates.
+#[derive(Clone, Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    creates: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SessionStore for CountingStore {
+    fn create(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        self.inner.create(key, record)
+    }
+    fn load(&self, key: &RecordKey) -> impl Future<Output = StoreResult<Option<Record>>> + Send {
+        self.inner.load(key)
+    }
+    fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected: u64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        self.inner.save(key, record, expected)
+    }
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = StoreResult<()>> + Send {
+        self.inner.delete(key)
+    }
+    fn touch(
+        &self,
+        key: &RecordKey,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        self.inner.touch(key, expires_at)
+    }
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.inner.delete_by_owner(owner)
+    }
+}
+
+#[tokio::test]
+async fn the_same_layer_applied_twice_is_one_session_saved_once() {
+    let store = CountingStore::default();
+    let sessions = SessionLayer::<u64>::new(Key::generate())
+        .expect("layer")
+        .with_store(store.clone());
+    let api = Router::new()
+        .route(
+            "/api",
+            get(|session: Session<u64>| async move {
+                session.update(|n| {
+                    *n += 1;
+                    n.to_string()
+                })
+            }),
+        )
+        .layer(sessions.clone());
+    let app = Router::new().merge(api).layer(sessions);
+
+    let first = common::send(&app, axum_request("/api", None)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let lines = set_cookies(&first);
+    assert_eq!(lines.len(), 1, "one Set-Cookie: {lines:?}");
+    assert_eq!(store.creates.load(Ordering::SeqCst), 1, "one record");
+    assert_eq!(store.inner.len(), 1);
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+    assert_eq!(body_text(first).await, "1");
+
+    for expected in 2..=3 {
+        let next = common::send(&app, axum_request("/api", Some(&cookie))).await;
+        assert_eq!(next.status(), StatusCode::OK, "no conflict with itself");
+        assert_eq!(body_text(next).await, expected.to_string());
+    }
+    assert_eq!(store.creates.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn two_different_layers_with_one_cookie_name_are_refused_before_the_handler() {
+    let logs = Logs::capture();
+    let ran = Arc::new(AtomicBool::new(false));
+    let ran_in_handler = Arc::clone(&ran);
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .layer(SessionLayer::<String>::new(Key::generate()).expect("layer"))
+        .service_fn(move |_: Request<String>| {
+            ran_in_handler.store(true, Ordering::SeqCst);
+            async { Ok::<_, SessionError>(Response::new(String::new())) }
+        });
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        set_cookies(&response).is_empty(),
+        "{:?}",
+        set_cookies(&response)
+    );
+    assert!(!ran.load(Ordering::SeqCst), "the handler must not run");
+    let body = body_text(response).await;
+    assert!(!body.is_empty());
+    let text = logs.text();
+    assert!(text.contains("ERROR"), "{text}");
+    assert!(
+        text.contains("cookie=\"id\""),
+        "the log names the cookie: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_reconfigured_copy_of_a_layer_is_another_layer() {
+    let base = SessionLayer::<u64>::new(Key::generate()).expect("layer");
+    let changed = base.clone().http_only(true);
+    let service =
+        ServiceBuilder::new()
+            .layer(base)
+            .layer(changed)
+            .service_fn(|_: Request<String>| async {
+                Ok::<_, SessionError>(Response::new(String::new()))
+            });
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn private_cookies_use_the_innermost_layer_with_a_key() {
+    let outer_key = Key::generate();
+    let inner_key = Key::generate();
+    let service = ServiceBuilder::new()
+        .layer(CookieLayer::new().with_key(outer_key.clone()))
+        .layer(CookieLayer::new().with_key(inner_key.clone()))
+        .service_fn(|request: Request<String>| async move {
+            let cookies = Cookies::from_request(&request).expect("jar");
+            cookies
+                .private()
+                .expect("a key")
+                .add(Cookie::new("secret", "42"));
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    let pair = cookie_pair(&response, "secret").expect("private cookie");
+
+    let reader = |key: Key| {
+        CookieLayer::new()
+            .with_key(key)
+            .layer(service_fn(|request: Request<String>| async move {
+                let cookies = Cookies::from_request(&request).expect("jar");
+                let value = cookies.private().expect("key").get("secret");
+                Ok::<_, Infallible>(Response::new(
+                    value.map(|c| c.value().to_owned()).unwrap_or_default(),
+                ))
+            }))
+    };
+    let with_inner = reader(inner_key).oneshot(cookie_request(&pair)).await;
+    assert_eq!(with_inner.expect("ok").into_body(), "42");
+    let with_outer = reader(outer_key).oneshot(cookie_request(&pair)).await;
+    assert_eq!(with_outer.expect("ok").into_body(), "");
+}
+
+// --- Extractors and extensions ----------------------------------------------
+
+#[tokio::test]
+async fn the_jar_is_an_extension() {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|Extension(cookies): Extension<Cookies>| async move {
+                cookies.add(Cookie::new("seen", "1"));
+                cookies
+                    .get("who")
+                    .map(|c| c.value().to_owned())
+                    .unwrap_or_default()
+            }),
+        )
+        .layer(CookieLayer::new());
+    let response = common::send(&app, axum_request("/", Some("who=ada"))).await;
+    assert_eq!(set_cookies(&response), ["seen=1"]);
+    assert_eq!(body_text(response).await, "ada");
+
+    let service = SessionLayer::<u64>::new(Key::generate())
+        .expect("layer")
+        .layer(service_fn(|request: Request<String>| async move {
+            let cookies = request.extensions().get::<Cookies>().expect("the jar");
+            cookies.add(Cookie::new("plain", "yes"));
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }));
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert_eq!(set_cookies(&response), ["plain=yes"]);
+}
+
+#[tokio::test]
+async fn optional_extractors_say_whether_a_layer_is_there() {
+    let routes = || {
+        Router::new().route(
+            "/",
+            get(
+                |session: Option<Session<u64>>, cookies: Option<Cookies>| async move {
+                    let session = match session {
+                        Some(session) => session.update(|n| {
+                            *n += 1;
+                            n.to_string()
+                        }),
+                        None => "none".to_owned(),
+                    };
+                    format!("{session} {}", cookies.is_some())
+                },
+            ),
+        )
+    };
+    let bare = routes();
+    let response = common::send(&bare, axum_request("/", None)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "none false");
+
+    let layered = routes().layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"));
+    let response = common::send(&layered, axum_request("/", None)).await;
+    assert!(cookie_pair(&response, "id").is_some());
+    assert_eq!(body_text(response).await, "1 true");
+}
+
+// --- The ecosystem's middleware -------------------------------------------
+
+const LONG: &str = "a body long enough for the compression layer to compress it, \
+                    well over its thirty-two byte minimum";
+
+async fn long_answer(request: Request<String>) -> Result<Response<String>, SessionError> {
+    Session::<u64>::load(&request).await?.set(9);
+    Ok(Response::new(LONG.to_owned()))
+}
+
+fn gzip_request() -> Request<String> {
+    Request::builder()
+        .header(ACCEPT_ENCODING, "gzip")
+        .body(String::new())
+        .expect("request")
+}
+
+async fn assert_compressed_with_session<B>(response: Response<B>)
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
+    assert!(cookie_pair(&response, "id").is_some());
+    let vary: Vec<_> = response
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_ascii_lowercase())
+        .collect();
+    let vary = vary.join(", ");
+    assert!(
+        vary.contains("accept-encoding") && vary.contains("cookie"),
+        "{vary}"
+    );
+    use http_body_util::BodyExt as _;
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(&bytes[..2], [0x1f, 0x8b], "a gzip stream");
+}
+
+#[tokio::test]
+async fn stacks_inside_compression_and_tracing() {
+    use tower_http::compression::CompressionLayer;
+    use tower_http::trace::TraceLayer;
+    let service = ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new())
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(long_answer);
+    assert_compressed_with_session(service.oneshot(gzip_request()).await.expect("ok")).await;
+}
+
+#[tokio::test]
+async fn stacks_outside_compression_and_tracing() {
+    use tower_http::compression::CompressionLayer;
+    use tower_http::trace::TraceLayer;
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .service_fn(long_answer);
+    assert_compressed_with_session(service.oneshot(gzip_request()).await.expect("ok")).await;
+}
+
+// --- Concurrency -------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_requests_each_get_their_own_session() {
+    const VISITORS: u64 = 1_000;
+    let layer = SessionLayer::<u64>::new(Key::generate()).expect("layer");
+    let service = layer.layer(service_fn(|request: Request<String>| async move {
+        let visitor: u64 = request
+            .headers()
+            .get("x-visitor")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("visitor header");
+        let session = Session::<u64>::load(&request).await?;
+        tokio::task::yield_now().await;
+        let seen = session.get();
+        if seen == 0 {
+            session.set(visitor);
+        }
+        tokio::task::yield_now().await;
+        Ok::<_, SessionError>(Response::new(seen.to_string()))
+    }));
+    let send = |visitor: u64, cookie: Option<String>| {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let mut request = Request::builder().header("x-visitor", visitor.to_string());
+            if let Some(cookie) = cookie {
+                request = request.header(COOKIE, cookie);
+            }
+            let request = request.body(String::new()).expect("request");
+            service.oneshot(request).await.expect("ok")
+        })
+    };
+
+    let created: Vec<_> = (1..=VISITORS).map(|v| send(v, None)).collect();
+    let mut cookies = Vec::new();
+    for (visitor, task) in (1..=VISITORS).zip(created) {
+        let response = task.await.expect("task");
+        let cookie = cookie_pair(&response, "id").expect("a new session");
+        assert_eq!(body_text(response).await, "0", "visitor {visitor}");
+        cookies.push(cookie);
+    }
+    let reads: Vec<_> = (1..=VISITORS)
+        .zip(cookies)
+        .map(|(v, cookie)| send(v, Some(cookie)))
+        .collect();
+    for (visitor, task) in (1..=VISITORS).zip(reads) {
+        let response = task.await.expect("task");
+        assert_eq!(
+            body_text(response).await,
+            visitor.to_string(),
+            "visitor {visitor}'s cookie opens their own session"
+        );
+    }
+}
+
+/// A memory store that makes every operation wait once, as a networked
+/// store does.
+#[derive(Clone, Default)]
+struct WaitingStore(MemoryStore);
+
+impl SessionStore for WaitingStore {
+    fn create(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        let (key, record) = (*key, record.clone());
+        async move {
+            tokio::task::yield_now().await;
+            self.0.create(&key, &record).await
+        }
+    }
+    fn load(&self, key: &RecordKey) -> impl Future<Output = StoreResult<Option<Record>>> + Send {
+        let key = *key;
+        async move {
+            tokio::task::yield_now().await;
+            self.0.load(&key).await
+        }
+    }
+    fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected: u64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        let (key, record) = (*key, record.clone());
+        async move {
+            tokio::task::yield_now().await;
+            self.0.save(&key, &record, expected).await
+        }
+    }
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = StoreResult<()>> + Send {
+        self.0.delete(key)
+    }
+    fn touch(
+        &self,
+        key: &RecordKey,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        self.0.touch(key, expires_at)
+    }
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.0.delete_by_owner(owner)
+    }
+}
+
+#[tokio::test]
+async fn loads_in_flight_together_share_one_session() {
+    let service = ServiceBuilder::new()
+        .layer(
+            SessionLayer::<u64>::new(Key::generate())
+                .expect("layer")
+                .with_store(WaitingStore::default()),
+        )
+        .service_fn(|request: Request<String>| async move {
+            let (a, b) = tokio::join!(
+                Session::<u64>::load(&request),
+                Session::<u64>::load(&request)
+            );
+            let (a, b) = (a?, b?);
+            let before = a.get();
+            a.set(before + 1);
+            assert_eq!(b.get(), before + 1, "both loads share one session");
+            Ok::<_, SessionError>(Response::new(before.to_string()))
+        });
+    let first = service
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    let pair = cookie_pair(&first, "id").expect("a session cookie");
+    assert_eq!(body_text(first).await, "0");
+    let second = service
+        .clone()
+        .oneshot(cookie_request(&pair))
+        .await
+        .expect("ok");
+    assert_eq!(body_text(second).await, "1");
+    let third = service.oneshot(cookie_request(&pair)).await.expect("ok");
+    assert_eq!(body_text(third).await, "2", "saved once, with the change");
+}
+
+#[tokio::test]
+async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
+        .service_fn(|request: Request<String>| async move {
+            let cookies = Cookies::from_request(&request).expect("jar");
+            cookies.add(Cookie::new("theme", "dark"));
+            if request.uri().path() == "/session" {
+                let _ = Session::<u64>::load(&request).await?.get();
+            }
+            Ok::<_, SessionError>(Response::new(String::new()))
+        });
+    let plain = service
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("ok");
+    assert_eq!(set_cookies(&plain), ["theme=dark"]);
+    assert!(!plain.headers().contains_key("vary"));
+
+    let request = Request::builder()
+        .uri("/session")
+        .body(String::new())
+        .expect("request");
+    let with_session = service.oneshot(request).await.expect("ok");
+    assert_eq!(set_cookies(&with_session), ["theme=dark"]);
+    assert_eq!(with_session.headers()["vary"], "Cookie");
+}
+
+// --- Builder order ------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Setting {
+    Name(&'static str),
+    Path(&'static str),
+    Domain(&'static str),
+    Secure(bool),
+    HttpOnly(bool),
+    SameSite(SameSite),
+}
+
+fn apply(layer: SessionLayer<u64>, setting: &Setting) -> Result<SessionLayer<u64>, String> {
+    let result = match setting {
+        Setting::Name(name) => layer.cookie_name(*name),
+        Setting::Path(path) => layer.path(*path),
+        Setting::Domain(domain) => layer.domain(*domain),
+        Setting::Secure(secure) => layer.secure(*secure),
+        Setting::HttpOnly(http_only) => Ok(layer.http_only(*http_only)),
+        Setting::SameSite(same_site) => layer.same_site(*same_site),
+    };
+    result.map_err(|error| error.to_string())
+}
+
+fn settings() -> impl Strategy<Value = Vec<Setting>> {
+    (
+        prop::sample::select(vec!["id", "sid", "__Host-s", "__Secure-s"]),
+        prop::sample::select(vec!["/", "/app"]),
+        prop::option::of(Just("example.com")),
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(vec![SameSite::Strict, SameSite::Lax, SameSite::None]),
+    )
+        .prop_map(|(name, path, domain, secure, http_only, same_site)| {
+            let mut all = vec![
+                Setting::Name(name),
+                Setting::Path(path),
+                Setting::Secure(secure),
+                Setting::HttpOnly(http_only),
+                Setting::SameSite(same_site),
+            ];
+            all.extend(domain.map(Setting::Domain));
+            all
+        })
+}
+
+/// The attributes of the cookie a layer sends (everything after the value).
+fn cookie_attributes(layer: SessionLayer<u64>) -> String {
+    let service = layer.layer(service_fn(|request: Request<String>| async move {
+        Session::<u64>::load(&request).await?.set(1);
+        Ok::<_, SessionError>(Response::new(String::new()))
+    }));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let response = runtime
+        .block_on(service.oneshot(Request::new(String::new())))
+        .expect("ok");
+    let line = set_cookies(&response).pop().expect("a cookie");
+    let (name, rest) = line.split_once('=').expect("a pair");
+    let attributes = rest.split_once(';').map(|(_, a)| a).unwrap_or_default();
+    format!("{name}{attributes}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn builder_settings_in_any_order_are_accepted_or_refused_alike(
+        (original, shuffled) in settings().prop_flat_map(|s| (Just(s.clone()), Just(s).prop_shuffle()))
+    ) {
+        let build = |order: &[Setting]| {
+            order.iter().try_fold(
+                SessionLayer::<u64>::new(Key::generate()).expect("layer"),
+                apply,
+            )
+        };
+        match (build(&original), build(&shuffled)) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(cookie_attributes(a), cookie_attributes(b)),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(
+                false,
+                "{original:?} gave {:?}, {shuffled:?} gave {:?}",
+                a.map(|_| ()),
+                b.map(|_| ())
+            ),
+        }
+    }
+}
