@@ -66,10 +66,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .layer(session_layer()?)
         .service_fn(|request| async move {
             // Answer errors here: an `Err` from the service makes hyper
-            // drop the connection instead of replying.
-            let response = route(request)
-                .await
-                .unwrap_or_else(|error| text(error.status(), error.to_string()));
+            // drop the connection instead of replying. The cause is for
+            // the log; the visitor gets the generic text.
+            let response = route(request).await.unwrap_or_else(|error| {
+                tracing::error!(%error, "session error");
+                text(error.status(), error.public_message())
+            });
             Ok::<_, Infallible>(response)
         });
 

@@ -28,6 +28,9 @@ struct FlakyStore {
     races: Arc<AtomicUsize>,
 }
 
+/// The store client's own error text: for the log, never the visitor.
+const STORE_DOWN: &str = "connection refused by 10.0.0.7:6379";
+
 impl FlakyStore {
     async fn gate<O>(
         &self,
@@ -40,9 +43,7 @@ impl FlakyStore {
         if self.down.load(Ordering::SeqCst)
             || (is_create && self.creates_fail.load(Ordering::SeqCst))
         {
-            return Err(StoreError::backend(std::io::Error::other(
-                "connection refused",
-            )));
+            return Err(StoreError::backend(std::io::Error::other(STORE_DOWN)));
         }
         operation.await
     }
@@ -112,12 +113,17 @@ async fn load_failure_answers_503_by_default() {
     let app = map_app(layer(&store));
     let cookie = seeded(&app).await;
     store.down.store(true, Ordering::SeqCst);
+    let logs = Logs::capture();
     let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(set_cookies(&response).is_empty());
-    assert!(body_text(response)
-        .await
-        .contains("session could not be loaded"));
+    assert_eq!(
+        body_text(response).await,
+        "session store unavailable\n",
+        "the visitor gets no store error text"
+    );
+    let text = logs.text();
+    assert!(text.contains("ERROR") && text.contains(STORE_DOWN), "{text}");
 }
 
 #[tokio::test]
@@ -126,9 +132,11 @@ async fn load_timeout_answers_503() {
     let app = map_app(layer(&store));
     let cookie = seeded(&app).await;
     store.slow.store(true, Ordering::SeqCst);
+    let logs = Logs::capture();
     let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body_text(response).await.contains("timed out"));
+    assert_eq!(body_text(response).await, "session store unavailable\n");
+    assert!(logs.text().contains("timed out"), "{}", logs.text());
 }
 
 #[tokio::test]
@@ -156,15 +164,16 @@ async fn save_failure_answers_500_without_a_cookie() {
     let store = FlakyStore::default();
     let app = map_app(layer(&store));
     store.down.store(true, Ordering::SeqCst);
+    let logs = Logs::capture();
     let response = get_with(&app, "/set?key=a&value=1", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
         set_cookies(&response).is_empty(),
         "no cookie for a record that was not saved"
     );
-    assert!(body_text(response)
-        .await
-        .contains("session could not be saved"));
+    assert_eq!(body_text(response).await, "session could not be saved\n");
+    let text = logs.text();
+    assert!(text.contains("ERROR") && text.contains(STORE_DOWN), "{text}");
 }
 
 #[tokio::test]

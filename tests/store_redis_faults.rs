@@ -140,10 +140,7 @@ async fn load_fails_with_503_while_the_server_is_down_and_recovers_after_a_resta
         let started = Instant::now();
         let context = format!("attempt {attempt}");
         let body = answer_without_cookie(&app, "/get?key=a", Some(&cookie), 503, &context).await;
-        assert!(
-            body.starts_with("session could not be loaded: session store"),
-            "{body}"
-        );
+        assert_eq!(body, "session store unavailable\n");
         assert!(
             started.elapsed() < TIMEOUT + Duration::from_millis(500),
             "answered within the store timeout, not {:?}",
@@ -192,7 +189,7 @@ async fn a_new_session_is_not_sent_while_the_server_is_down() {
         // No cookie either, for a record that was not created.
         let context = format!("attempt {attempt}");
         let body = answer_without_cookie(&app, "/set?key=b&value=2", None, 500, &context).await;
-        assert!(body.starts_with("session could not be saved"), "{body}");
+        assert_eq!(body, "session could not be saved\n");
     }
 
     restart_until_ok(test, &mut server, &app, "/set?key=b&value=2", None).await;
@@ -224,9 +221,7 @@ async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
     let response = racing.await.expect("task");
     assert_eq!(response.status(), 500);
     assert!(set_cookies(&response).is_empty());
-    assert!(body_text(response)
-        .await
-        .starts_with("session could not be saved"));
+    assert_eq!(body_text(response).await, "session could not be saved\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,10 +284,7 @@ async fn a_stalled_server_makes_the_load_time_out_with_503() {
     let took = started.elapsed();
     server.resume();
     assert_eq!(response.status(), 503);
-    assert_eq!(
-        body_text(response).await.trim_end(),
-        "session could not be loaded: session store timed out"
-    );
+    assert_eq!(body_text(response).await, "session store unavailable\n");
     assert!(
         took >= TIMEOUT && took < TIMEOUT + Duration::from_millis(500),
         "timed out after {took:?}"

@@ -316,9 +316,10 @@ impl fmt::Debug for SessionConfig {
 }
 
 /// The response for a session error when the application set no
-/// [`on_error`](crate::SessionLayer::on_error) hook.
+/// [`on_error`](crate::SessionLayer::on_error) hook: its status and generic
+/// text. Whoever answers with it has logged the cause.
 pub(crate) fn default_error_response(error: &SessionError) -> Response<String> {
-    let mut response = Response::new(format!("{error}\n"));
+    let mut response = Response::new(format!("{}\n", error.public_message()));
     *response.status_mut() = error.status();
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -11,10 +11,13 @@ use crate::store::StoreError;
 ///
 /// Bad input from the client is never an error: a missing, tampered or
 /// expired cookie gives the handler a fresh session. These errors are the
-/// server's own: a missing layer, or a session too large to send. When one
-/// happens on the way out, the layer answers with the response of its
-/// [`on_error`](crate::SessionLayer::on_error) hook (by default the status of
-/// [`SessionError::status`] and this error's message).
+/// server's own: a missing layer, a failing store, or a session too large
+/// to send. When one happens, the layer answers with the response of its
+/// [`on_error`](crate::SessionLayer::on_error) hook, which receives the
+/// whole error. By default that is the status of [`SessionError::status`]
+/// and the generic text of [`SessionError::public_message`]: the cause (a
+/// store client's own error text, say) goes to a `tracing` error event for
+/// the operator, never to the visitor.
 ///
 /// # Examples
 ///
@@ -83,6 +86,37 @@ impl SessionError {
             | SessionError::Save(_) => StatusCode::INTERNAL_SERVER_ERROR,
             SessionError::Load(_) => StatusCode::SERVICE_UNAVAILABLE,
             SessionError::Conflict => StatusCode::CONFLICT,
+        }
+    }
+}
+
+impl SessionError {
+    /// What the default error response tells the visitor: one generic
+    /// line per kind of error, without the cause, which may name servers,
+    /// tables or keys. Use it in your own error responses too; log the
+    /// error itself (its `Display`) for the operator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_cookie_sessions::store::StoreError;
+    /// use tower_cookie_sessions::SessionError;
+    ///
+    /// let error = SessionError::Load(Arc::new(StoreError::Timeout));
+    /// assert_eq!(error.public_message(), "session store unavailable");
+    /// assert!(error.to_string().contains("timed out"), "the cause, for the log");
+    /// ```
+    #[must_use]
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            SessionError::MissingLayer { .. } | SessionError::CookieNameTaken { .. } => {
+                "session not available"
+            }
+            SessionError::TooLarge { .. } => "session too large",
+            SessionError::Encode(_) | SessionError::Save(_) => "session could not be saved",
+            SessionError::Load(_) => "session store unavailable",
+            SessionError::Conflict => "session changed by another request; try again",
         }
     }
 }

@@ -177,7 +177,10 @@ async fn load_record<S: SessionStore, T: SessionData>(
         Ok(record) => record,
         Err(error) => {
             return match config.load_failure {
-                LoadFailure::Fail => Err(SessionError::Load(Arc::new(error))),
+                LoadFailure::Fail => {
+                    tracing::error!(%error, "session store unavailable; answering with an error");
+                    Err(SessionError::Load(Arc::new(error)))
+                }
                 LoadFailure::ContinueEmpty => {
                     tracing::warn!(%error, "session store unavailable; carrying on with an empty session that will not be saved");
                     let mut state = fresh(config, now);
