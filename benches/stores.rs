@@ -78,7 +78,7 @@ fn bench_store<S: SessionStore + Clone>(
     // Short-lived, so what the benchmark writes to a shared server expires.
     let layer = SessionLayer::<Profile>::new(Key::generate())
         .expect("Profile round-trips")
-        .expiry(Expiry::MaxAge(Duration::from_secs(60)))
+        .expiry(Expiry::MaxAge(Duration::from_secs(60))).expect("a lifetime browsers keep")
         .with_store(store);
 
     let mut writer = layer.layer(service_fn(write_new));

@@ -140,3 +140,54 @@ fn valid_settings_are_accepted() {
     let debug = format!("{:?}", layer.expect("layer"));
     assert!(debug.contains("__Host-session"), "{debug}");
 }
+
+#[test]
+fn lifetimes_browsers_would_clip_are_refused() {
+    use std::time::Duration;
+    use tower_cookie_sessions::session::{Expiry, MAX_COOKIE_LIFETIME};
+    let over = MAX_COOKIE_LIFETIME + Duration::from_secs(1);
+    assert_eq!(MAX_COOKIE_LIFETIME, Duration::from_secs(400 * 24 * 60 * 60));
+    for expiry in [Expiry::MaxAge, Expiry::Inactivity] {
+        assert!(layer().expiry(expiry(MAX_COOKIE_LIFETIME)).is_ok());
+        assert_eq!(
+            layer().expiry(expiry(over)).unwrap_err(),
+            ConfigError::LifetimeTooLong {
+                setting: "expiry",
+                duration: over
+            }
+        );
+    }
+    assert!(layer().absolute_timeout(MAX_COOKIE_LIFETIME).is_ok());
+    let error = layer().absolute_timeout(over).unwrap_err();
+    assert_eq!(
+        error,
+        ConfigError::LifetimeTooLong {
+            setting: "absolute_timeout",
+            duration: over
+        }
+    );
+    assert!(error.to_string().contains("400 days"), "{error}");
+}
+
+#[test]
+fn paths_and_domains_browsers_would_ignore_are_refused() {
+    use tower_cookie_sessions::session::MAX_ATTRIBUTE_LEN;
+    let path = |len: usize| format!("/{}", "p".repeat(len - 1));
+    assert!(layer().path(path(MAX_ATTRIBUTE_LEN)).is_ok());
+    assert_eq!(
+        layer().path(path(MAX_ATTRIBUTE_LEN + 1)).unwrap_err(),
+        ConfigError::AttributeTooLong {
+            attribute: "Path",
+            len: MAX_ATTRIBUTE_LEN + 1
+        }
+    );
+    let domain = |len: usize| format!("{}.com", "d".repeat(len - 4));
+    assert!(layer().domain(domain(MAX_ATTRIBUTE_LEN)).is_ok());
+    assert_eq!(
+        layer().domain(domain(MAX_ATTRIBUTE_LEN + 1)).unwrap_err(),
+        ConfigError::AttributeTooLong {
+            attribute: "Domain",
+            len: MAX_ATTRIBUTE_LEN + 1
+        }
+    );
+}

@@ -23,6 +23,33 @@ use crate::syntax::{is_attribute_value, is_token};
 /// ```
 pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
+/// The longest lifetime browsers keep a cookie: Chromium and the cookie
+/// specification draft (RFC 6265bis) clip `Max-Age` and `Expires` to 400
+/// days, so a longer setting would silently end sessions earlier than
+/// configured.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::MAX_COOKIE_LIFETIME;
+///
+/// assert_eq!(MAX_COOKIE_LIFETIME.as_secs(), 400 * 24 * 60 * 60);
+/// ```
+pub const MAX_COOKIE_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
+/// The longest `Path` or `Domain` attribute browsers accept: Chromium
+/// ignores a longer one (RFC 6265bis), which would leave the cookie on
+/// the wrong paths or host.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::MAX_ATTRIBUTE_LEN;
+///
+/// assert_eq!(MAX_ATTRIBUTE_LEN, 1024);
+/// ```
+pub const MAX_ATTRIBUTE_LEN: usize = 1024;
+
 /// How far in the future a session's issue time may be before it is
 /// refused: servers' clocks differ a little, forged times differ a lot.
 pub(crate) const CLOCK_SKEW_SECONDS: u64 = 60;
@@ -42,8 +69,8 @@ pub(crate) const CLOCK_SKEW_SECONDS: u64 = 60;
 ///
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
 /// let layer = SessionLayer::<u32>::new(Key::generate())?
-///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))
-///     .absolute_timeout(Duration::from_secs(12 * 60 * 60));
+///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))?
+///     .absolute_timeout(Duration::from_secs(12 * 60 * 60))?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }
@@ -101,6 +128,22 @@ pub enum ConfigError {
     SameSiteNoneRequiresSecure,
     /// The rolling refresh fraction is not in `(0, 1]`.
     InvalidRefreshFraction,
+    /// A `Path` or `Domain` longer than [`MAX_ATTRIBUTE_LEN`] bytes, which
+    /// browsers ignore.
+    AttributeTooLong {
+        /// `"Path"` or `"Domain"`.
+        attribute: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// An [`Expiry`] or absolute timeout longer than
+    /// [`MAX_COOKIE_LIFETIME`] (400 days), which browsers clip.
+    LifetimeTooLong {
+        /// `"expiry"` or `"absolute_timeout"`.
+        setting: &'static str,
+        /// The duration asked for.
+        duration: Duration,
+    },
     /// The session type does not survive a bincode round trip of its
     /// default value.
     UnsupportedType {
@@ -139,6 +182,15 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidRefreshFraction => {
                 f.write_str("the refresh fraction must be greater than 0 and at most 1")
             }
+            ConfigError::AttributeTooLong { attribute, len } => write!(
+                f,
+                "cookie `{attribute}` is {len} bytes; browsers ignore one over {MAX_ATTRIBUTE_LEN}"
+            ),
+            ConfigError::LifetimeTooLong { setting, duration } => write!(
+                f,
+                "`{setting}` of {} days is over the 400 days browsers keep a cookie",
+                duration.as_secs() / (24 * 60 * 60)
+            ),
             ConfigError::UnsupportedType { type_name, reason } => write!(
                 f,
                 "session type `{type_name}` does not survive a bincode round trip ({reason}); \
@@ -259,8 +311,26 @@ impl SessionConfig {
         !matches!(self.expiry, Expiry::OnBrowserClose)
     }
 
-    /// Checks the cookie attributes against each other and the name's prefix.
-    pub(crate) fn validate_cookie(&self) -> Result<(), ConfigError> {
+    /// Checks the cookie attributes against each other, the name's prefix
+    /// and what browsers accept.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        for (attribute, value) in [("Path", Some(&self.path)), ("Domain", self.domain.as_ref())] {
+            if let Some(value) = value.filter(|value| value.len() > MAX_ATTRIBUTE_LEN) {
+                return Err(ConfigError::AttributeTooLong {
+                    attribute,
+                    len: value.len(),
+                });
+            }
+        }
+        let expiry = match self.expiry {
+            Expiry::OnBrowserClose => None,
+            Expiry::MaxAge(duration) | Expiry::Inactivity(duration) => Some(duration),
+        };
+        for (setting, duration) in [("expiry", expiry), ("absolute_timeout", self.absolute_timeout)] {
+            if let Some(duration) = duration.filter(|duration| *duration > MAX_COOKIE_LIFETIME) {
+                return Err(ConfigError::LifetimeTooLong { setting, duration });
+            }
+        }
         if !is_token(&self.cookie_name) {
             return Err(ConfigError::InvalidCookieName(self.cookie_name.clone()));
         }

@@ -351,6 +351,13 @@ impl<T, B> SessionLayer<T, B> {
 
     /// Sets when sessions end (default [`Expiry::OnBrowserClose`]).
     ///
+    /// # Errors
+    ///
+    /// [`ConfigError::LifetimeTooLong`] for a `MaxAge` or `Inactivity`
+    /// window over [`MAX_COOKIE_LIFETIME`](crate::session::MAX_COOKIE_LIFETIME)
+    /// (400 days): browsers would clip the cookie's `Max-Age` and end the
+    /// session earlier than configured.
+    ///
     /// # Examples
     ///
     /// ```
@@ -358,13 +365,13 @@ impl<T, B> SessionLayer<T, B> {
     /// use tower_cookie_sessions::session::Expiry;
     /// use tower_cookie_sessions::{Key, SessionLayer};
     ///
-    /// let layer = SessionLayer::<u8>::new(Key::generate())
-    ///     .unwrap()
-    ///     .expiry(Expiry::MaxAge(Duration::from_secs(7 * 24 * 60 * 60)));
-    /// # let _ = layer;
+    /// let day = Duration::from_secs(24 * 60 * 60);
+    /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
+    /// assert!(layer.clone().expiry(Expiry::MaxAge(7 * day)).is_ok());
+    /// assert!(layer.expiry(Expiry::MaxAge(401 * day)).is_err());
     /// ```
-    pub fn expiry(self, expiry: Expiry) -> Self {
-        self.configure(|config| config.expiry = expiry)
+    pub fn expiry(self, expiry: Expiry) -> Result<Self, ConfigError> {
+        self.try_configure(|config| config.expiry = expiry)
     }
 
     /// Caps every session's life from its issue (or renewal), whatever the
@@ -379,11 +386,18 @@ impl<T, B> SessionLayer<T, B> {
     ///
     /// let layer = SessionLayer::<u8>::new(Key::generate())
     ///     .unwrap()
-    ///     .absolute_timeout(Duration::from_secs(8 * 60 * 60));
+    ///     .absolute_timeout(Duration::from_secs(8 * 60 * 60))
+    ///     .unwrap();
     /// # let _ = layer;
     /// ```
-    pub fn absolute_timeout(self, timeout: Duration) -> Self {
-        self.configure(|config| config.absolute_timeout = Some(timeout))
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::LifetimeTooLong`] over
+    /// [`MAX_COOKIE_LIFETIME`](crate::session::MAX_COOKIE_LIFETIME) (400
+    /// days), which browsers clip.
+    pub fn absolute_timeout(self, timeout: Duration) -> Result<Self, ConfigError> {
+        self.try_configure(|config| config.absolute_timeout = Some(timeout))
     }
 
     /// With [`Expiry::Inactivity`], how much of the idle window must pass
@@ -501,7 +515,7 @@ impl<T, B> SessionLayer<T, B> {
 
     fn try_configure(self, change: impl FnOnce(&mut SessionConfig)) -> Result<Self, ConfigError> {
         let layer = self.configure(change);
-        layer.config.validate_cookie()?;
+        layer.config.validate()?;
         Ok(layer)
     }
 }

@@ -108,6 +108,7 @@ mod store_backend;
 pub use body::SessionBody;
 pub use config::{
     ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_STORE_TIMEOUT,
+    MAX_ATTRIBUTE_LEN, MAX_COOKIE_LIFETIME,
 };
 pub use conflict::ConflictPolicy;
 pub use cookie_backend::CookieBackend;

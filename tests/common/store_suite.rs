@@ -198,7 +198,7 @@ fn inactivity_layer<S: SessionStore + Clone>(
     layer(store)
         .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
             Duration::from_secs(idle_seconds),
-        ))
+        )).expect("a lifetime browsers keep")
         .clock(clock.source())
 }
 
