@@ -1,7 +1,7 @@
 //! The envelope's bytes, checked against an implementation written here
 //! from the format's description alone, with RustCrypto's
 //! `chacha20poly1305` as the cipher: whichever AEAD path the crate was
-//! built with (`ring` or `pure-rust`), it must read and write exactly these
+//! built with (with or without `ring`), it must read and write exactly these
 //! bytes.
 //!
 //! ```text

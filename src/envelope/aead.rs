@@ -10,12 +10,14 @@
 //!   crate, then ring's `CHACHA20_POLY1305`. In a default build it is
 //!   several times faster than the pure-Rust path for cookie-sized messages,
 //!   whose cost is dominated by Poly1305 set-up.
-//! - [`RustCrypto`]: `chacha20poly1305::XChaCha20Poly1305`, for targets
-//!   where ring does not build (feature `pure-rust`), and the tests' oracle.
+//! - [`RustCrypto`]: `chacha20poly1305::XChaCha20Poly1305`, for builds
+//!   without `ring` (targets where ring does not build), and the tests'
+//!   oracle.
 //!
-//! [`Selected`] is the one the envelope uses. Both are compiled whenever
-//! their dependencies are, so the one not selected still builds and is
-//! tested against the other.
+//! [`Selected`] is the one the envelope uses: ring whenever it is compiled
+//! in, so no feature another crate of the graph enables can slow this one
+//! down. Both are compiled whenever their dependencies are, so the one not
+//! selected still builds and is tested against the other.
 
 use chacha20poly1305::aead::{AeadInOut as _, KeyInit as _};
 use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
@@ -28,10 +30,10 @@ pub(crate) const NONCE_LEN: usize = 24;
 pub(crate) const TAG_LEN: usize = 16;
 
 /// The implementation the envelope seals and opens with.
-#[cfg(all(feature = "ring", not(feature = "pure-rust")))]
+#[cfg(feature = "ring")]
 pub(crate) type Selected = Ring;
 /// The implementation the envelope seals and opens with.
-#[cfg(any(not(feature = "ring"), feature = "pure-rust"))]
+#[cfg(not(feature = "ring"))]
 pub(crate) type Selected = RustCrypto;
 
 /// The tag did not match: the message, nonce, associated data or key
@@ -67,7 +69,6 @@ pub(crate) trait Aead {
 /// ring keeps the subkey in its own key schedule, which it does not
 /// zeroize; the subkey bytes this side of ring are zeroized.
 #[cfg(feature = "ring")]
-#[cfg_attr(feature = "pure-rust", allow(dead_code))]
 #[derive(Debug)]
 pub(crate) enum Ring {}
 
@@ -138,7 +139,7 @@ impl Aead for Ring {
 
 /// RustCrypto's `chacha20poly1305::XChaCha20Poly1305`, which zeroizes its
 /// key state on drop.
-#[cfg_attr(all(feature = "ring", not(feature = "pure-rust")), allow(dead_code))]
+#[cfg_attr(feature = "ring", allow(dead_code))]
 #[derive(Debug)]
 pub(crate) enum RustCrypto {}
 
@@ -254,6 +255,18 @@ mod tests {
     #[test]
     fn selected_passes_the_draft_vector() {
         seals_and_opens_the_draft_vector::<Selected>();
+    }
+
+    /// Features add up across a dependency graph: with ring compiled in,
+    /// whatever else is enabled, the fast path seals.
+    #[test]
+    fn ring_is_selected_whenever_it_is_compiled_in() {
+        let selected = std::any::type_name::<Selected>();
+        if cfg!(feature = "ring") {
+            assert!(selected.ends_with("::Ring"), "{selected}");
+        } else {
+            assert!(selected.ends_with("::RustCrypto"), "{selected}");
+        }
     }
 
     /// draft-irtf-cfrg-xchacha-03, section 2.2.1: the HChaCha20 that the

@@ -14,7 +14,7 @@
 //!
 //! By default (feature `ring`) XChaCha20-Poly1305 runs as HChaCha20 from the
 //! `chacha20` crate followed by ring's ChaCha20-Poly1305, which is its
-//! definition; with feature `pure-rust`, or without `ring`, it is RustCrypto's
+//! definition; without `ring`, it is RustCrypto's
 //! `chacha20poly1305`. Both write the same bytes, so either opens the other's
 //! values.
 //!
