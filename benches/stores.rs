@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_cookie_sessions::session::Expiry;
-use tower_cookie_sessions::store::{MemoryStore, SessionStore};
+use tower_cookie_sessions::store::{
+    MemoryStore, Record, RecordKey, Result as StoreResult, SessionStore,
+};
 use tower_cookie_sessions::{Key, Session, SessionError, SessionLayer};
 
 /// The session type: a signed-in user, as in `benches/session.rs`.
@@ -78,7 +80,8 @@ fn bench_store<S: SessionStore + Clone>(
     // Short-lived, so what the benchmark writes to a shared server expires.
     let layer = SessionLayer::<Profile>::new(Key::generate())
         .expect("Profile round-trips")
-        .expiry(Expiry::MaxAge(Duration::from_secs(60))).expect("a lifetime browsers keep")
+        .expiry(Expiry::MaxAge(Duration::from_secs(60)))
+        .expect("a lifetime browsers keep")
         .with_store(store);
 
     let mut writer = layer.layer(service_fn(write_new));
@@ -152,6 +155,50 @@ where
     }
 }
 
+/// A `MemoryStore` that does not declare itself trusted.
+#[derive(Clone)]
+struct Untrusted(MemoryStore);
+
+impl SessionStore for Untrusted {
+    fn create(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+    ) -> impl std::future::Future<Output = StoreResult<bool>> + Send {
+        self.0.create(key, record)
+    }
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl std::future::Future<Output = StoreResult<Option<Record>>> + Send {
+        self.0.load(key)
+    }
+    fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected: u64,
+    ) -> impl std::future::Future<Output = StoreResult<bool>> + Send {
+        self.0.save(key, record, expected)
+    }
+    fn delete(&self, key: &RecordKey) -> impl std::future::Future<Output = StoreResult<()>> + Send {
+        self.0.delete(key)
+    }
+    fn touch(
+        &self,
+        key: &RecordKey,
+        expires_at: std::time::SystemTime,
+    ) -> impl std::future::Future<Output = StoreResult<bool>> + Send {
+        self.0.touch(key, expires_at)
+    }
+    fn delete_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl std::future::Future<Output = StoreResult<u64>> + Send {
+        self.0.delete_by_owner(owner)
+    }
+}
+
 fn stores(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -177,6 +224,16 @@ fn stores(c: &mut Criterion) {
         &runtime,
         "memory",
         MemoryStore::new().with_capacity(10_000_000),
+    );
+
+    // The same store as one the layer does not trust: every record sealed
+    // and opened, as with Redis or SQL. The difference is what binding and
+    // sealing a record costs.
+    bench_store(
+        c,
+        &runtime,
+        "memory_sealed",
+        Untrusted(MemoryStore::new().with_capacity(10_000_000)),
     );
 
     #[cfg(feature = "redis")]

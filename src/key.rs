@@ -233,15 +233,18 @@ pub enum Purpose {
     SessionId,
     /// A flash message.
     Flash,
+    /// A server-side session's record, bound to its record key.
+    StoreRecord,
 }
 
 impl Purpose {
     /// Every purpose, in the order of [`Purpose::index`].
-    pub(crate) const ALL: [Purpose; 4] = [
+    pub(crate) const ALL: [Purpose; 5] = [
         Purpose::Session,
         Purpose::PrivateCookie,
         Purpose::SessionId,
         Purpose::Flash,
+        Purpose::StoreRecord,
     ];
 
     /// The label in the HKDF `info`; changing one invalidates every value
@@ -252,6 +255,7 @@ impl Purpose {
             Purpose::PrivateCookie => "private-cookie",
             Purpose::SessionId => "session-id",
             Purpose::Flash => "flash",
+            Purpose::StoreRecord => "store-record",
         }
     }
 
@@ -262,6 +266,7 @@ impl Purpose {
             Purpose::PrivateCookie => 1,
             Purpose::SessionId => 2,
             Purpose::Flash => 3,
+            Purpose::StoreRecord => 4,
         }
     }
 }

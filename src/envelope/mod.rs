@@ -313,7 +313,27 @@ pub(crate) fn open_with<R>(
     let len = URL_SAFE_NO_PAD
         .decode_slice(value, buffer)
         .map_err(|_| OpenError::Encoding)?;
-    let raw = &mut buffer[..len];
+    open_raw(ring, purpose, name, &mut buffer[..len], read)
+}
+
+/// Seals `plaintext` into the binary envelope, without base64 and with no
+/// cookie size limit: store records, which the store keeps as bytes.
+pub(crate) fn seal_raw(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> Vec<u8> {
+    let mut sealed = Vec::new();
+    seal_with(ring, purpose, name, plaintext, |raw| {
+        sealed.extend_from_slice(raw)
+    });
+    sealed
+}
+
+/// Opens a binary envelope in place and hands the plaintext to `read`.
+pub(crate) fn open_raw<R>(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    raw: &mut [u8],
+    read: impl FnOnce(&[u8], KeyId) -> R,
+) -> Result<R, OpenError> {
     if raw.len() < OVERHEAD {
         return Err(OpenError::Truncated);
     }

@@ -223,6 +223,7 @@ pub(crate) struct SessionConfig {
     pub(crate) on_error: ErrorHandler,
     pub(crate) store_timeout: Duration,
     pub(crate) load_failure: LoadFailure,
+    pub(crate) max_record_size: usize,
 }
 
 /// How long one store operation may take by default.
@@ -235,6 +236,19 @@ pub(crate) struct SessionConfig {
 /// assert_eq!(DEFAULT_STORE_TIMEOUT.as_secs(), 2);
 /// ```
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The largest store record a layer writes by default: 1 MB of record data.
+/// A session that grows past it is refused before it reaches the store, so
+/// one visitor cannot fill a shared store (or a Redis value's memory).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::DEFAULT_MAX_RECORD_SIZE;
+///
+/// assert_eq!(DEFAULT_MAX_RECORD_SIZE, 1024 * 1024);
+/// ```
+pub const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
 
 /// What a server-side session layer does when its store cannot load a
 /// session (an error or a timeout).
@@ -285,6 +299,7 @@ impl SessionConfig {
             on_error: Arc::new(default_error_response),
             store_timeout: DEFAULT_STORE_TIMEOUT,
             load_failure: LoadFailure::Fail,
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
         }
     }
 
@@ -326,7 +341,10 @@ impl SessionConfig {
             Expiry::OnBrowserClose => None,
             Expiry::MaxAge(duration) | Expiry::Inactivity(duration) => Some(duration),
         };
-        for (setting, duration) in [("expiry", expiry), ("absolute_timeout", self.absolute_timeout)] {
+        for (setting, duration) in [
+            ("expiry", expiry),
+            ("absolute_timeout", self.absolute_timeout),
+        ] {
             if let Some(duration) = duration.filter(|duration| *duration > MAX_COOKIE_LIFETIME) {
                 return Err(ConfigError::LifetimeTooLong { setting, duration });
             }
@@ -381,6 +399,7 @@ impl fmt::Debug for SessionConfig {
             .field("clock", &crate::clock::ClockDebug)
             .field("store_timeout", &self.store_timeout)
             .field("load_failure", &self.load_failure)
+            .field("max_record_size", &self.max_record_size)
             .finish_non_exhaustive()
     }
 }

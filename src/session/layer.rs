@@ -221,6 +221,31 @@ impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
     pub fn on_load_failure(self, policy: LoadFailure) -> Self {
         self.configure(|config| config.load_failure = policy)
     }
+
+    /// Sets the largest record the layer writes to the store, in bytes of
+    /// record data (default [`DEFAULT_MAX_RECORD_SIZE`](crate::session::DEFAULT_MAX_RECORD_SIZE),
+    /// 1 MB). A session that would be larger is not written: the response
+    /// is [`SessionError::TooLarge`](crate::SessionError::TooLarge)
+    /// through [`on_error`](SessionLayer::on_error), and the stored
+    /// session stays as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<Vec<String>>::new(Key::generate())?
+    ///     .with_store(MemoryStore::new())
+    ///     .max_record_size(64 * 1024);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_record_size(self, bytes: usize) -> Self {
+        self.configure(|config| config.max_record_size = bytes)
+    }
 }
 
 impl<T, B> SessionLayer<T, B> {

@@ -17,7 +17,9 @@ use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::open_first;
 use crate::session::error::SessionError;
 use crate::session::ids;
+use crate::session::log_tag::LogTag;
 use crate::session::plaintext::{self, decode_session, Deadlines};
+use crate::session::record;
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, RecordState, SessionId, Shared, State, Status};
 use crate::session::SessionData;
@@ -194,15 +196,27 @@ async fn load_record<S: SessionStore, T: SessionData>(
     };
     // An authentic id whose record is gone is never adopted: the visitor
     // gets a new id when the session is next saved.
+    let tag = LogTag::of(config, &key);
     let Some(record) = record else {
-        tracing::debug!("no record for the session id; starting a fresh session");
+        tracing::debug!(session = %tag, "no record for the session id; starting a fresh session");
         return Ok(fresh(config, now));
     };
     if record.is_expired(from_unix_seconds(now)) {
-        tracing::debug!("session record expired; starting a fresh session");
+        tracing::debug!(session = %tag, "session record expired; starting a fresh session");
         return Ok(fresh(config, now));
     }
-    match decode_session::<T>(config, &record.data, now) {
+    let plaintext = match record::open(config, store.is_trusted(), &key, &record.data) {
+        Ok(plaintext) => plaintext,
+        Err(reason) => {
+            tracing::warn!(
+                session = %tag,
+                reason,
+                "session record refused; starting a fresh session that replaces it"
+            );
+            return Ok(replacing(config, id, record.version, now));
+        }
+    };
+    match decode_session::<T>(config, &plaintext, now) {
         Ok((data, deadlines)) => {
             let mut state = State::loaded(data, deadlines, now);
             state.status.reseal = reseal;
@@ -218,27 +232,40 @@ async fn load_record<S: SessionStore, T: SessionData>(
         }
         Err(refusal) if refusal.unreadable => {
             tracing::warn!(
+                session = %tag,
                 reason = refusal.reason,
                 "session record unreadable; starting a fresh session that replaces it"
             );
-            let mut state = fresh(config, now);
-            state.record = Some(Box::new(RecordState {
-                id: Some(id),
-                version: record.version,
-                original: None,
-                detached: false,
-                replace: true,
-            }));
-            Ok(state)
+            Ok(replacing(config, id, record.version, now))
         }
         Err(refusal) => {
             tracing::debug!(
+                session = %tag,
                 reason = refusal.reason,
                 "session record refused; starting a fresh session"
             );
             Ok(fresh(config, now))
         }
     }
+}
+
+/// A fresh session whose first save overwrites the record under `id`,
+/// which could not be read.
+fn replacing<T: SessionData>(
+    config: &SessionConfig,
+    id: SessionId,
+    version: u64,
+    now: u64,
+) -> State<T> {
+    let mut state = fresh(config, now);
+    state.record = Some(Box::new(RecordState {
+        id: Some(id),
+        version,
+        original: None,
+        detached: false,
+        replace: true,
+    }));
+    state
 }
 
 /// What the handler left, taken from the session so no lock is held while
@@ -336,9 +363,10 @@ impl<T: SessionData> Commit<T> {
         let Some(id) = kept_id else {
             // New or renewed: a new id, created before the old record goes,
             // so a failure leaves the old session working.
-            let data = self.encode(config, &self.data)?;
-            let record = Record::new(data, expires_at).with_owner(self.owner.clone());
-            let id = create(store, timeout, &record).await?;
+            let id = create(store, timeout, |key| {
+                self.record_for(store, config, key, &self.data, expires_at)
+            })
+            .await?;
             if let Some(old) = old_key {
                 if let Err(error) = timed(timeout, store.delete(&old)).await {
                     tracing::warn!(%error, "renewed session's old record not deleted; it expires on its own");
@@ -366,7 +394,7 @@ impl<T: SessionData> Commit<T> {
                 .await
                 .map_err(save_error)?
         {
-            tracing::debug!("session record gone; not brought back");
+            tracing::debug!(session = %LogTag::of(config, &key), "session record gone; not brought back");
             return Ok((None, None));
         }
         // The id is unchanged, so the cookie only needs sending again when
@@ -386,9 +414,27 @@ impl<T: SessionData> Commit<T> {
         }
     }
 
-    fn encode(&self, config: &SessionConfig, data: &T) -> Result<Vec<u8>, SessionError> {
-        plaintext::encode(&self.deadlines, config.schema_version, data)
-            .map_err(|error| SessionError::Encode(error.to_string()))
+    /// The record for `data` under `key`: encoded, bound to the key and
+    /// sealed unless the store is trusted, and refused when it would be
+    /// larger than the layer allows.
+    fn record_for<S: SessionStore>(
+        &self,
+        store: &S,
+        config: &SessionConfig,
+        key: &RecordKey,
+        data: &T,
+        expires_at: std::time::SystemTime,
+    ) -> Result<Record, SessionError> {
+        let plaintext = plaintext::encode(&self.deadlines, config.schema_version, data)
+            .map_err(|error| SessionError::Encode(error.to_string()))?;
+        let data = record::seal(config, store.is_trusted(), key, &plaintext);
+        if data.len() > config.max_record_size {
+            return Err(SessionError::TooLarge {
+                size: data.len(),
+                limit: config.max_record_size,
+            });
+        }
+        Ok(Record::new(data, expires_at).with_owner(self.owner.clone()))
     }
 
     /// Compare-and-set, merging on conflict as the policy says: the version
@@ -408,8 +454,8 @@ impl<T: SessionData> Commit<T> {
         let mut mine = self.data.clone();
         let mut base = self.record.original.clone();
         for attempt in 0..=MAX_MERGES {
-            let record = Record::new(self.encode(config, &mine)?, expires_at)
-                .with_owner(self.owner.clone())
+            let record = self
+                .record_for(store, config, key, &mine, expires_at)?
                 .with_version(expected + 1);
             if timed(timeout, store.save(key, &record, expected))
                 .await
@@ -420,7 +466,7 @@ impl<T: SessionData> Commit<T> {
             let latest = timed(timeout, store.load(key)).await.map_err(save_error)?;
             let Some(latest) = latest.filter(|record| !record.is_expired(from_unix_seconds(now)))
             else {
-                tracing::debug!("session record gone; not brought back");
+                tracing::debug!(session = %LogTag::of(config, key), "session record gone; not brought back");
                 return Ok(None);
             };
             let ConflictPolicy::Merge {
@@ -428,11 +474,15 @@ impl<T: SessionData> Commit<T> {
                 replace_conflicts,
             } = conflict
             else {
-                tracing::warn!("session changed by another request; answering with a conflict");
+                tracing::warn!(
+                    session = %LogTag::of(config, key),
+                    "session changed by another request; answering with a conflict"
+                );
                 return Err(SessionError::Conflict);
             };
-            let theirs = decode_session::<T>(config, &latest.data, now)
+            let theirs = record::open(config, store.is_trusted(), key, &latest.data)
                 .ok()
+                .and_then(|plaintext| decode_session::<T>(config, &plaintext, now).ok())
                 .map(|(data, _)| data);
             let merged = match (theirs, &base) {
                 (Some(theirs), Some(loaded))
@@ -443,7 +493,10 @@ impl<T: SessionData> Commit<T> {
                 _ => None,
             };
             let Some((merged, theirs)) = merged else {
-                tracing::warn!("session changed by another request and the changes do not merge; answering with a conflict");
+                tracing::warn!(
+                    session = %LogTag::of(config, key),
+                    "session changed by another request and the changes do not merge; answering with a conflict"
+                );
                 return Err(SessionError::Conflict);
             };
             mine = merged;
@@ -475,12 +528,13 @@ impl Written {
     }
 }
 
-/// Creates `record` under a fresh id, retrying on the (theoretical)
-/// collision with a live record.
+/// Creates the record `record_for` makes for a fresh id (each record is
+/// bound to its key), retrying on the (theoretical) collision with a live
+/// record.
 async fn create<S: SessionStore>(
     store: &S,
     timeout: Duration,
-    record: &Record,
+    record_for: impl Fn(&RecordKey) -> Result<Record, SessionError>,
 ) -> Result<SessionId, SessionError> {
     for _ in 0..MAX_CREATE_ATTEMPTS {
         let id = ids::fresh_id().map_err(|error| {
@@ -488,12 +542,11 @@ async fn create<S: SessionStore>(
                 "no randomness for a session id: {error}"
             )))
         })?;
-        if timed(
-            timeout,
-            store.create(&RecordKey::for_session_id(&id), record),
-        )
-        .await
-        .map_err(save_error)?
+        let key = RecordKey::for_session_id(&id);
+        let record = record_for(&key)?;
+        if timed(timeout, store.create(&key, &record))
+            .await
+            .map_err(save_error)?
         {
             return Ok(id);
         }

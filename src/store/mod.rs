@@ -438,4 +438,23 @@ pub trait SessionStore: Send + Sync + 'static {
     fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
         async { Ok(0) }
     }
+
+    /// Whether nobody but this process can read or write the records: an
+    /// in-process store such as [`MemoryStore`] answers `true`, and the
+    /// layer then keeps its records unsealed (it still checks that each
+    /// record is the one asked for). Every other store keeps the default,
+    /// `false`: its records are sealed with the layer's key, bound to their
+    /// record key, so the store holds no readable session data, and a
+    /// record altered in the store, or served for another key, is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::{MemoryStore, SessionStore};
+    ///
+    /// assert!(MemoryStore::new().is_trusted());
+    /// ```
+    fn is_trusted(&self) -> bool {
+        false
+    }
 }

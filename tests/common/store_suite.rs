@@ -52,6 +52,10 @@ macro_rules! store_conformance {
                 save_is_compare_and_set,
                 delete_expired_leaves_live_records,
                 delete_by_owner_ends_only_that_owners_sessions,
+                record_served_for_another_id_is_refused,
+                altered_record_is_refused,
+                records_hold_no_readable_session_data,
+                oversized_record_is_refused_before_the_store,
             );
         }
     };
@@ -198,7 +202,8 @@ fn inactivity_layer<S: SessionStore + Clone>(
     layer(store)
         .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
             Duration::from_secs(idle_seconds),
-        )).expect("a lifetime browsers keep")
+        ))
+        .expect("a lifetime browsers keep")
         .clock(clock.source())
 }
 
@@ -667,4 +672,115 @@ pub async fn delete_by_owner_ends_only_that_owners_sessions<S: SessionStore + Cl
     }
     assert_eq!(value(&app, &bob, "b").await, "2");
     assert_eq!(store.delete_by_owner("nobody").await.expect("delete"), 0);
+}
+
+/// Alice's record served under bob's key (a store or cache mix-up, a
+/// restored backup) does not open as bob's session.
+pub async fn record_served_for_another_id_is_refused<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let alice = cookie_pair(&set(&app, None, "key=user&value=alice").await, "id").expect("cookie");
+    let bob = cookie_pair(&set(&app, None, "key=user&value=bob").await, "id").expect("cookie");
+    let alices = store
+        .load(&record_key(&alice))
+        .await
+        .expect("load")
+        .expect("alice's record");
+    let bobs = store
+        .load(&record_key(&bob))
+        .await
+        .expect("load")
+        .expect("bob's record");
+    let swapped =
+        Record::new(alices.data.clone(), alices.expires_at).with_version(bobs.version + 1);
+    assert!(store
+        .save(&record_key(&bob), &swapped, bobs.version)
+        .await
+        .expect("save"));
+
+    assert_eq!(
+        value(&app, &bob, "user").await,
+        "none",
+        "bob gets a fresh session, never alice's"
+    );
+    assert_eq!(value(&app, &alice, "user").await, "alice");
+}
+
+/// A record changed in the store is refused like a corrupt one.
+pub async fn altered_record_is_refused<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let cookie = cookie_pair(&set(&app, None, "key=role&value=user").await, "id").expect("cookie");
+    let key = record_key(&cookie);
+    let record = store.load(&key).await.expect("load").expect("record");
+    let mut data = record.data.clone();
+    // A sealed record's tag, or the key a trusted store's record is bound
+    // to: either way the layer must notice.
+    let index = if store.is_trusted() {
+        5
+    } else {
+        data.len() - 1
+    };
+    data[index] ^= 0x20;
+    let altered = Record::new(data, record.expires_at).with_version(record.version + 1);
+    assert!(store
+        .save(&key, &altered, record.version)
+        .await
+        .expect("save"));
+    assert_eq!(
+        value(&app, &cookie, "role").await,
+        "none",
+        "a fresh session"
+    );
+}
+
+/// A store nobody vouches for holds no readable session data: anyone who
+/// can read it learns nothing, and anyone who can write it forges nothing.
+pub async fn records_hold_no_readable_session_data<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store));
+    let cookie = cookie_pair(
+        &set(&app, None, "key=token&value=sk-live-4242424242").await,
+        "id",
+    )
+    .expect("cookie");
+    let record = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+    let readable = record.data.windows(7).any(|window| window == b"sk-live");
+    if store.is_trusted() {
+        // In-process memory: nobody else reads it, so it is not sealed.
+        assert!(readable, "a trusted store's records skip the cipher");
+    } else {
+        assert!(!readable, "the record is sealed");
+    }
+}
+
+/// A session larger than the layer's record cap is the size error, and the
+/// stored session stays as it was.
+pub async fn oversized_record_is_refused_before_the_store<S: SessionStore + Clone>(store: S) {
+    let app = map_app(layer(&store).max_record_size(600));
+    let cookie = cookie_pair(&set(&app, None, "key=a&value=small").await, "id").expect("cookie");
+    let before = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+    let big = "x".repeat(700);
+    let response = set(&app, Some(&cookie), &format!("key=a&value={big}")).await;
+    assert_eq!(response.status(), 500);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(body_text(response).await, "session too large\n");
+    let after = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+    assert_eq!(after.version, before.version, "nothing was written");
+    assert_eq!(value(&app, &cookie, "a").await, "small");
+    let fresh = set(&app, None, &format!("key=a&value={big}")).await;
+    assert_eq!(
+        fresh.status(),
+        500,
+        "a new session over the cap is not created either"
+    );
 }
