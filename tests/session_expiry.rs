@@ -21,8 +21,10 @@ fn app(clock: &TestClock) -> axum::Router {
             Key::from_bytes(&[3; 31].iter().chain(&[4]).copied().collect::<Vec<_>>()).expect("key"),
         )
         .expect("layer")
-        .expiry(Expiry::Inactivity(Duration::from_secs(IDLE))).expect("a lifetime browsers keep")
-        .absolute_timeout(Duration::from_secs(CAP)).expect("a lifetime browsers keep")
+        .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
+        .expect("a lifetime browsers keep")
+        .absolute_timeout(Duration::from_secs(CAP))
+        .expect("a lifetime browsers keep")
         .clock(clock.source()),
     )
 }
@@ -89,7 +91,8 @@ async fn refresh_fraction_is_configurable() {
     let app = counter_app(
         SessionLayer::new(Key::generate())
             .expect("layer")
-            .expiry(Expiry::Inactivity(Duration::from_secs(100))).expect("a lifetime browsers keep")
+            .expiry(Expiry::Inactivity(Duration::from_secs(100)))
+            .expect("a lifetime browsers keep")
             .refresh_after(0.9)
             .expect("fraction")
             .clock(clock.source()),
@@ -164,7 +167,8 @@ async fn renew_starts_a_new_absolute_window() {
     let app = counter_app(
         SessionLayer::new(Key::generate())
             .expect("layer")
-            .expiry(Expiry::MaxAge(Duration::from_secs(1000))).expect("a lifetime browsers keep")
+            .expiry(Expiry::MaxAge(Duration::from_secs(1000)))
+            .expect("a lifetime browsers keep")
             .clock(clock.source()),
     );
     let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
@@ -208,12 +212,22 @@ async fn assert_one_reading_per_request(backend: &str, app: axum::Router, reads:
 async fn a_request_reads_the_clock_once_for_its_load_and_its_save() {
     let idle = Expiry::Inactivity(Duration::from_secs(IDLE));
     let (layer, reads) = counted_clock(SessionLayer::new(Key::generate()).expect("layer"));
-    assert_one_reading_per_request("cookie", counter_app(layer.expiry(idle).expect("a lifetime browsers keep")), &reads).await;
+    assert_one_reading_per_request(
+        "cookie",
+        counter_app(layer.expiry(idle).expect("a lifetime browsers keep")),
+        &reads,
+    )
+    .await;
 
     let (layer, reads) = counted_clock(
         SessionLayer::new(Key::generate())
             .expect("layer")
             .with_store(MemoryStore::new()),
     );
-    assert_one_reading_per_request("memory store", counter_app(layer.expiry(idle).expect("a lifetime browsers keep")), &reads).await;
+    assert_one_reading_per_request(
+        "memory store",
+        counter_app(layer.expiry(idle).expect("a lifetime browsers keep")),
+        &reads,
+    )
+    .await;
 }

@@ -190,7 +190,9 @@ async fn browser_session_cookie_has_no_max_age_until_made_persistent() {
 
 #[tokio::test]
 async fn max_age_expiry_sends_a_persistent_cookie() {
-    let layer = layer(&TestClock::new()).expiry(Expiry::MaxAge(Duration::from_secs(3600))).expect("a lifetime browsers keep");
+    let layer = layer(&TestClock::new())
+        .expiry(Expiry::MaxAge(Duration::from_secs(3600)))
+        .expect("a lifetime browsers keep");
     let app = counter_app(layer);
     let line = set_cookie_for(&get_with(&app, "/", None).await, "id").expect("cookie");
     assert!(line.contains("Max-Age=3600"), "{line}");

@@ -123,7 +123,10 @@ async fn load_failure_answers_503_by_default() {
         "the visitor gets no store error text"
     );
     let text = logs.text();
-    assert!(text.contains("ERROR") && text.contains(STORE_DOWN), "{text}");
+    assert!(
+        text.contains("ERROR") && text.contains(STORE_DOWN),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +176,10 @@ async fn save_failure_answers_500_without_a_cookie() {
     );
     assert_eq!(body_text(response).await, "session could not be saved\n");
     let text = logs.text();
-    assert!(text.contains("ERROR") && text.contains(STORE_DOWN), "{text}");
+    assert!(
+        text.contains("ERROR") && text.contains(STORE_DOWN),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -133,7 +133,8 @@ async fn the_layer_sets_the_record_ttl_to_the_session_expiry() {
                 .with_store(store.clone())
                 .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
                     Duration::from_secs(900),
-                )).expect("a lifetime browsers keep");
+                ))
+                .expect("a lifetime browsers keep");
             let app = map_app(layer);
             let response = get_with(&app, "/set?key=a&value=1", None).await;
             let cookie = cookie_pair(&response, "id").expect("cookie");

@@ -201,7 +201,9 @@ async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
     let barrier = Arc::new(Barrier::new(2));
     let app = |layer: Layer| {
         // A persistent cookie, so a successful save would resend it.
-        let layer = layer.expiry(Expiry::Inactivity(Duration::from_secs(600))).expect("a lifetime browsers keep");
+        let layer = layer
+            .expiry(Expiry::Inactivity(Duration::from_secs(600)))
+            .expect("a lifetime browsers keep");
         map_app_with_barrier(layer, Arc::clone(&barrier))
     };
     let Some((mut server, app, cookie)) = start_with_session(test, app).await else {
