@@ -224,6 +224,7 @@ pub(crate) struct SessionConfig {
     pub(crate) store_timeout: Duration,
     pub(crate) load_failure: LoadFailure,
     pub(crate) max_record_size: usize,
+    pub(crate) max_decode_depth: usize,
 }
 
 /// How long one store operation may take by default.
@@ -249,6 +250,19 @@ pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// assert_eq!(DEFAULT_MAX_RECORD_SIZE, 1024 * 1024);
 /// ```
 pub const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
+
+/// How deeply nested session data may be by default when decoded: 128
+/// levels, far more than any session type needs and far less than would
+/// overflow a thread's stack.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::DEFAULT_MAX_DECODE_DEPTH;
+///
+/// assert_eq!(DEFAULT_MAX_DECODE_DEPTH, 128);
+/// ```
+pub const DEFAULT_MAX_DECODE_DEPTH: usize = crate::codec::DEFAULT_MAX_DEPTH;
 
 /// What a server-side session layer does when its store cannot load a
 /// session (an error or a timeout).
@@ -300,6 +314,7 @@ impl SessionConfig {
             store_timeout: DEFAULT_STORE_TIMEOUT,
             load_failure: LoadFailure::Fail,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
+            max_decode_depth: DEFAULT_MAX_DECODE_DEPTH,
         }
     }
 
@@ -400,6 +415,7 @@ impl fmt::Debug for SessionConfig {
             .field("store_timeout", &self.store_timeout)
             .field("load_failure", &self.load_failure)
             .field("max_record_size", &self.max_record_size)
+            .field("max_decode_depth", &self.max_decode_depth)
             .finish_non_exhaustive()
     }
 }

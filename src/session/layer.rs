@@ -450,6 +450,26 @@ impl<T, B> SessionLayer<T, B> {
         Ok(self.configure(|config| config.refresh_fraction = fraction))
     }
 
+    /// Sets how deeply nested a session's data may be when it is decoded
+    /// (default [`DEFAULT_MAX_DECODE_DEPTH`](crate::session::DEFAULT_MAX_DECODE_DEPTH),
+    /// 128 levels: each struct, enum, sequence, map or option is one). A
+    /// cookie or store record nested deeper is refused like any unreadable
+    /// session (a fresh session, logged) instead of overflowing the stack;
+    /// raise it only for a recursive session type that legitimately nests
+    /// deeper.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<Vec<Vec<u8>>>::new(Key::generate()).unwrap().max_decode_depth(16);
+    /// # let _ = layer;
+    /// ```
+    pub fn max_decode_depth(self, levels: usize) -> Self {
+        self.configure(|config| config.max_decode_depth = levels)
+    }
+
     /// Sets the schema version sealed into every session (default 0). Bump
     /// it when `T` changes shape: sessions of another version then start
     /// fresh instead of failing to decode.

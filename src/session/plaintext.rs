@@ -169,7 +169,7 @@ pub(crate) fn decode_session<T: SessionData>(
     if deadlines.idle.is_some_and(|idle| now >= idle) {
         return Err(Refusal::ended("inactivity deadline passed"));
     }
-    let data = codec::decode(decoded.payload)
+    let data = codec::decode_with_depth(decoded.payload, config.max_decode_depth)
         .map_err(|_| Refusal::unreadable("session data does not decode"))?;
     Ok((data, deadlines))
 }

@@ -5,10 +5,17 @@
 //! touches one file. The encoding is bincode's standard configuration
 //! (little-endian, variable-length integers), with no field names: compact
 //! enough for a cookie.
+//!
+//! Decoding is bounded twice: in bytes claimed ([`DECODE_LIMIT`]) and in
+//! nesting depth ([`DEFAULT_MAX_DEPTH`], see [`depth`]), since bincode
+//! itself would recurse until the stack overflows.
+
+mod depth;
 
 use std::fmt;
 
 use bincode::config::{self, Config};
+use bincode::error::DecodeError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -16,6 +23,12 @@ use serde::Serialize;
 /// this guards against a corrupt store record or a leaked key asking for a
 /// huge allocation, not against ordinary clients.
 pub(crate) const DECODE_LIMIT: usize = 16 * 1024 * 1024;
+
+/// How deeply a decoded value may nest, counting each struct, tuple,
+/// sequence, map, enum, `Some` and newtype struct on the way down as one
+/// level. Far beyond any session type written by hand, and far below what
+/// overflows a thread's stack.
+pub(crate) const DEFAULT_MAX_DEPTH: usize = 128;
 
 fn configuration() -> impl Config {
     config::standard().with_limit::<DECODE_LIMIT>()
@@ -57,10 +70,20 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecE
 }
 
 /// Decodes a `T` that must take every byte of `bytes`: trailing bytes mean
-/// the value was written as another type.
+/// the value was written as another type. Nesting deeper than
+/// [`DEFAULT_MAX_DEPTH`] is refused.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, configuration())
-        .map_err(|err| CodecError(format!("decode failed: {err}")))?;
+    decode_with_depth(bytes, DEFAULT_MAX_DEPTH)
+}
+
+/// [`decode`], refusing values nested deeper than `max_depth` levels.
+pub(crate) fn decode_with_depth<T: DeserializeOwned>(
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<T, CodecError> {
+    let (value, used) =
+        bincode::serde::seed_decode_from_slice(depth::seed::<T>(max_depth), bytes, configuration())
+            .map_err(|err| CodecError(format!("decode failed: {}", describe(err))))?;
     if used != bytes.len() {
         return Err(CodecError(format!(
             "decode failed: {} trailing bytes",
@@ -68,6 +91,15 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>
         )));
     }
     Ok(value)
+}
+
+/// bincode's `Display` is its `Debug`; a message from serde (the depth
+/// limit's among them) reads better without the variant around it.
+fn describe(err: DecodeError) -> String {
+    match err {
+        DecodeError::OtherString(message) => message,
+        other => other.to_string(),
+    }
 }
 
 /// Encodes `T::default()` and decodes it back, to catch serde attributes
