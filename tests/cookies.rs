@@ -406,8 +406,46 @@ async fn private_access_adds_vary_cookie() {
         .expect("infallible");
     let vary: Vec<_> = response.headers().get_all(VARY).iter().collect();
     assert_eq!(vary, ["Accept-Encoding, Cookie"]);
-    // The cookie layer leaves caching to the application and session layer.
+    // Reading a private cookie leaves caching to the application.
     assert!(response.headers().get(CACHE_CONTROL).is_none());
+}
+
+#[tokio::test]
+async fn setting_a_private_cookie_makes_the_response_private() {
+    let response = run(CookieLayer::new().with_key(key(1)), &[], |c| {
+        c.private().expect("key").add(Cookie::new("user", "7"));
+        String::new()
+    })
+    .await;
+    assert_eq!(set_cookies(&response).len(), 1);
+    assert_eq!(response.headers()[CACHE_CONTROL], "private");
+    assert_eq!(response.headers()[VARY], "Cookie");
+
+    // The same through a session layer's jar, whose session stays unused.
+    let service = tower_cookie_sessions::SessionLayer::<u64>::new(key(2))
+        .expect("layer")
+        .layer(service_fn(|request: Request<String>| async move {
+            let cookies = Cookies::from_request(&request).expect("jar");
+            cookies
+                .private()
+                .expect("the session layer's key")
+                .add(Cookie::new("user", "7"));
+            let mut response = Response::new(String::new());
+            response.headers_mut().insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=60"),
+            );
+            Ok::<_, Infallible>(response)
+        }));
+    let response = service
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("infallible");
+    let cache_control = response.headers()[CACHE_CONTROL].to_str().expect("ascii");
+    assert!(
+        cache_control.contains("private") && !cache_control.contains("public"),
+        "{cache_control}"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use super::error::CookieError;
 use super::owners::{Owners, Registered, Registration};
 use super::parse::{parse_cookie_header, values_named};
 use super::private::PrivateCookies;
-use crate::headers::add_vary_cookie;
+use crate::headers::{add_vary_cookie, make_private};
 use crate::key::KeyRing;
 use crate::syntax::is_attribute_value;
 
@@ -107,6 +107,9 @@ struct State {
     /// At most one change per (name, path, domain), oldest first.
     changes: Vec<Change>,
     private_accessed: bool,
+    /// A private cookie was added: its response must not be cached for
+    /// anyone else.
+    private_set: bool,
     /// The layers that set a cookie of their own, outermost first.
     owners: Owners,
 }
@@ -557,13 +560,17 @@ impl Cookies {
     }
 
     /// Writes what the jar did to the response: one `Set-Cookie` per
-    /// change, oldest first, and `Vary: Cookie` if a private cookie was
-    /// used. The changes are forgotten, so a second call writes no
-    /// `Set-Cookie`. A jar nothing used leaves the headers as they are.
+    /// change, oldest first, `Vary: Cookie` if a private cookie was used,
+    /// and `Cache-Control: private` if one is set (a shared cache must
+    /// not hand one visitor's sealed cookie to another). The changes are
+    /// forgotten, so a second call writes no `Set-Cookie`. A jar nothing
+    /// used leaves the headers as they are.
     pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
-        let (changes, private_accessed) = {
+        let (changes, private_accessed, private_set) = {
             let mut state = self.lock();
-            (std::mem::take(&mut state.changes), state.private_accessed)
+            let changes = std::mem::take(&mut state.changes);
+            let private_set = std::mem::take(&mut state.private_set) && !changes.is_empty();
+            (changes, state.private_accessed, private_set)
         };
         for change in changes {
             match set_cookie_value(&change.cookie) {
@@ -582,16 +589,27 @@ impl Cookies {
         if private_accessed {
             add_vary_cookie(headers);
         }
+        if private_set {
+            make_private(headers);
+        }
     }
 
     /// Forgets the jar's cookie changes: the response they were made for
     /// is being replaced by an error response, which must not carry them.
     pub(crate) fn discard_changes(&self) {
-        self.lock().changes.clear();
+        let mut state = self.lock();
+        state.changes.clear();
+        state.private_set = false;
     }
 
     pub(super) fn mark_private_accessed(&self) {
         self.lock().private_accessed = true;
+    }
+
+    pub(super) fn mark_private_set(&self) {
+        let mut state = self.lock();
+        state.private_accessed = true;
+        state.private_set = true;
     }
 }
 

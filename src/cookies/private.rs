@@ -146,7 +146,7 @@ impl PrivateCookies {
     /// # }
     /// ```
     pub fn add(&self, cookie: Cookie<'static>) {
-        self.cookies.mark_private_accessed();
+        self.cookies.mark_private_set();
         let mut cookie = cookie;
         let sealed = envelope::seal(
             &self.ring,

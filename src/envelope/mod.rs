@@ -85,7 +85,7 @@ pub const MAX_COOKIE_SIZE: usize = 4096;
 /// assert_eq!(opened.key_id, 4);
 /// assert!(opened.is_current_key);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Opened {
     /// The authenticated plaintext.
@@ -95,6 +95,21 @@ pub struct Opened {
     /// Whether that key is the ring's sealing key; when it is not, the
     /// value should be sealed again under the current key.
     pub is_current_key: bool,
+}
+
+/// The plaintext's length only: it is whatever was sealed, secrets
+/// included.
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes>", self.plaintext.len()),
+            )
+            .field("key_id", &self.key_id)
+            .field("is_current_key", &self.is_current_key)
+            .finish()
+    }
 }
 
 /// Why a value did not open. None of these carries key, value or plaintext

@@ -548,14 +548,16 @@ impl<T: SessionData> Session<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Session<T> {
+/// Shows the session's state, never its data: session data holds user ids
+/// and tokens, and `Debug` output ends up in logs.
+impl<T> fmt::Debug for Session<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.shared.try_lock() {
             Some(state) => f
                 .debug_struct("Session")
-                .field("data", &state.data)
+                .field("type", &std::any::type_name::<T>())
                 .field("status", &state.status)
-                .finish(),
+                .finish_non_exhaustive(),
             None => f.write_str("Session { <locked> }"),
         }
     }
