@@ -207,8 +207,9 @@ fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
             .kept
             .as_ref()
             .and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok())
-            // A load that failed or never finished left nothing to send.
-            .filter(|session| session.is_opened());
+            // A load that failed or never finished left nothing to send;
+            // a change that panicked left nothing that may be sent.
+            .filter(|session| session.is_opened() && !session.is_poisoned());
         let write_jar = own.writes_jar && jar_changed;
         if session.is_none() && !write_jar {
             return None;

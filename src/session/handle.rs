@@ -207,7 +207,9 @@ impl<T: SessionData> Session<T> {
     /// response sends it. Returns what `f` returns.
     ///
     /// The session is locked while `f` runs: do not call this handle's other
-    /// methods from inside `f`.
+    /// methods from inside `f`. If `f` panics, the session is poisoned: its
+    /// data goes back to what the request loaded, and it is never saved,
+    /// whatever the handler or a panic-catching layer answers afterwards.
     ///
     /// # Examples
     ///
@@ -223,8 +225,18 @@ impl<T: SessionData> Session<T> {
     /// ```
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let mut state = self.lock_for_write();
+        if state.as_loaded.is_none() {
+            state.as_loaded = Some(state.data.clone());
+        }
         state.status.modified = true;
-        f(&mut state.data)
+        let mut change = UndoOnPanic {
+            state: &mut state,
+            shared: &self.shared,
+            finished: false,
+        };
+        let result = f(&mut change.state.data);
+        change.finished = true;
+        result
     }
 
     /// Replaces the session data and marks the session modified.
@@ -529,7 +541,29 @@ impl<T: SessionData> Session<T> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.shared.lock()
     }
+}
 
+/// Undoes an `update` whose closure panicked: the half-changed data is
+/// replaced by what the request loaded, and the session is poisoned so
+/// nothing of it is saved.
+struct UndoOnPanic<'a, T> {
+    state: &'a mut State<T>,
+    shared: &'a Shared<T>,
+    finished: bool,
+}
+
+impl<T> Drop for UndoOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if !self.finished {
+            if let Some(loaded) = self.state.as_loaded.take() {
+                self.state.data = loaded;
+            }
+            self.shared.poison();
+        }
+    }
+}
+
+impl<T: SessionData> Session<T> {
     /// Locks for a change; a change after `destroy` starts a new session.
     fn lock_for_write(&self) -> MutexGuard<'_, State<T>> {
         let mut state = self.lock();

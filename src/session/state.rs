@@ -24,6 +24,8 @@ pub(crate) struct Shared<T> {
     /// commits it. `false` only while a store load is on its way, or after
     /// it failed.
     opened: AtomicBool,
+    /// A change panicked half-way: the session is never saved.
+    poisoned: AtomicBool,
 }
 
 impl<T: SessionData> Shared<T> {
@@ -33,6 +35,7 @@ impl<T: SessionData> Shared<T> {
             state: Mutex::new(state),
             config,
             opened: AtomicBool::new(true),
+            poisoned: AtomicBool::new(false),
         })
     }
 
@@ -44,6 +47,7 @@ impl<T: SessionData> Shared<T> {
             state: Mutex::new(State::fresh(&config, 0)),
             config,
             opened: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
         })
     }
 
@@ -61,6 +65,16 @@ impl<T: SessionData> Shared<T> {
 impl<T> Shared<T> {
     pub(crate) fn is_opened(&self) -> bool {
         self.opened.load(Ordering::Acquire)
+    }
+
+    /// Marks the session as changed by code that panicked: whatever it
+    /// left is not what the handler meant, so nothing of it is saved.
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
@@ -99,6 +113,9 @@ pub(crate) struct State<T> {
     /// When this request opened the session (Unix seconds). Its commit
     /// judges deadlines by the same time, so a request reads the clock once.
     pub(crate) opened_at: u64,
+    /// The data as loaded, kept by the first `update` of the request so a
+    /// closure that panics half-way can be undone.
+    pub(crate) as_loaded: Option<T>,
 }
 
 /// A server-side session's place in its store.
@@ -175,6 +192,7 @@ impl<T: Default> State<T> {
             owner: None,
             record: None,
             opened_at: now,
+            as_loaded: None,
         }
     }
 }
@@ -192,6 +210,7 @@ impl<T> State<T> {
             owner: None,
             record: None,
             opened_at: now,
+            as_loaded: None,
         }
     }
 }
