@@ -326,3 +326,40 @@ async fn untouched_requests_do_not_need_a_body_that_is_infallible() {
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body_text(response).await, "hi");
 }
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_sends_nothing() {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: Session<Counter>| async move {
+                session.update(|c| c.visits += 1);
+                "counted"
+            }),
+        )
+        .route(
+            "/look",
+            get(|session: Session<Counter>| async move {
+                // Changed and changed back, or not changed at all.
+                session.update(|c| c.visits += 1);
+                session.update(|c| c.visits -= 1);
+                session.set(session.get());
+                "looked"
+            }),
+        )
+        .layer(SessionLayer::<Counter>::new(Key::generate()).expect("layer"));
+    let first = get_with(&app, "/", None).await;
+    let cookie = cookie_pair(&first, "id").expect("cookie");
+    let response = get_with(&app, "/look", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        set_cookies(&response).is_empty(),
+        "{:?}",
+        set_cookies(&response)
+    );
+    let fresh = get_with(&app, "/look", None).await;
+    assert!(
+        set_cookies(&fresh).is_empty(),
+        "a new, unchanged session sends no cookie"
+    );
+}

@@ -232,11 +232,15 @@ async fn store_errors_go_through_on_error() {
 async fn conflict_answers_409_through_on_error_and_logs_a_warning() {
     let logs = Logs::capture();
     let store = FlakyStore::default();
-    let app = map_app(layer(&store).on_error(|error| {
-        let mut response = Response::new(format!("custom: {error}"));
-        *response.status_mut() = error.status();
-        response
-    }));
+    let app = map_app(
+        layer(&store)
+            .conflict_policy(tower_cookie_sessions::session::ConflictPolicy::Error)
+            .on_error(|error| {
+                let mut response = Response::new(format!("custom: {error}"));
+                *response.status_mut() = error.status();
+                response
+            }),
+    );
     let cookie = seeded(&app).await;
     store.races.store(1, Ordering::SeqCst);
     let response = get_with(&app, "/set?key=a&value=2", Some(&cookie)).await;

@@ -69,6 +69,25 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecE
     Ok(out)
 }
 
+/// Whether `a` and `b` encode to the same bytes: what a save would write is
+/// what is already stored. Values that fit are compared in stack buffers,
+/// so the usual small session allocates nothing here; one that cannot be
+/// encoded compares unequal (its save then reports why).
+pub(crate) fn same_encoding<T: Serialize + ?Sized>(a: &T, b: &T) -> bool {
+    const STACK: usize = 512;
+    let (mut left, mut right) = ([0u8; STACK], [0u8; STACK]);
+    match (
+        encode_into_slice(a, &mut left),
+        encode_into_slice(b, &mut right),
+    ) {
+        (Some(l), Some(r)) => left[..l] == right[..r],
+        _ => match (encode(a), encode(b)) {
+            (Ok(l), Ok(r)) => l == r,
+            _ => false,
+        },
+    }
+}
+
 /// Decodes a `T` that must take every byte of `bytes`: trailing bytes mean
 /// the value was written as another type. Nesting deeper than
 /// [`DEFAULT_MAX_DEPTH`] is refused.

@@ -20,9 +20,19 @@ pub(crate) type MergeFn<T> = Arc<dyn Fn(&T, &T, &T) -> Option<T> + Send + Sync>;
 /// - [`ConflictPolicy::Error`] (the default): the response becomes
 ///   `409 Conflict` (through [`on_error`](crate::SessionLayer::on_error))
 ///   and a `tracing` warning is logged. The handler has already run; only
-///   its session changes are dropped.
+///   its session changes are dropped, and the client is told.
 /// - a merge: the layer loads the latest version, merges, and saves again,
-///   at most three times before answering as for `Error`.
+///   at most three times before answering as for `Error`. The default for
+///   [`SessionMap`] sessions is [`ConflictPolicy::merge_keys`]: changes to
+///   different keys both stay.
+/// - [`ConflictPolicy::KeepLatest`] (opt in): the other request's version
+///   stays, **this request's session changes are dropped** silently (a
+///   `tracing` warning is logged), and the handler's response goes out as
+///   it is. Only for sessions whose changes may be lost, such as a
+///   "last page visited".
+///
+/// A request whose changes leave the data as it was loaded saves nothing,
+/// so it never conflicts.
 ///
 /// Client-side sessions have no store to compare against: the last
 /// response wins.
@@ -43,10 +53,14 @@ pub(crate) type MergeFn<T> = Arc<dyn Fn(&T, &T, &T) -> Option<T> + Send + Sync>;
 /// # }
 /// ```
 #[derive(Default)]
+#[non_exhaustive]
 pub enum ConflictPolicy<T> {
     /// Refuse the save: `409 Conflict`.
     #[default]
     Error,
+    /// Keep the version the other request saved and drop this request's
+    /// session changes, without an error.
+    KeepLatest,
     /// Merge with the latest version and retry.
     Merge {
         /// The merge function.
@@ -55,6 +69,19 @@ pub enum ConflictPolicy<T> {
         /// conflicts without calling `merge`.
         replace_conflicts: bool,
     },
+}
+
+impl<T: 'static> ConflictPolicy<T> {
+    /// The policy a store layer starts with: [`merge_keys`](ConflictPolicy::merge_keys)
+    /// for [`SessionMap`], whose changes are tracked per key, and `Error`
+    /// for every other type, whose changes the layer cannot tell apart.
+    pub(crate) fn default_for() -> Self {
+        let merge_keys: Box<dyn std::any::Any> =
+            Box::new(ConflictPolicy::<SessionMap>::merge_keys());
+        merge_keys
+            .downcast::<Self>()
+            .map_or(ConflictPolicy::Error, |policy| *policy)
+    }
 }
 
 impl<T> ConflictPolicy<T> {
@@ -111,6 +138,7 @@ impl<T> Clone for ConflictPolicy<T> {
     fn clone(&self) -> Self {
         match self {
             ConflictPolicy::Error => ConflictPolicy::Error,
+            ConflictPolicy::KeepLatest => ConflictPolicy::KeepLatest,
             ConflictPolicy::Merge {
                 merge,
                 replace_conflicts,
@@ -126,6 +154,7 @@ impl<T> fmt::Debug for ConflictPolicy<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConflictPolicy::Error => f.write_str("Error"),
+            ConflictPolicy::KeepLatest => f.write_str("KeepLatest"),
             ConflictPolicy::Merge {
                 replace_conflicts, ..
             } => f

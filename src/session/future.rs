@@ -214,7 +214,10 @@ fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
         if session.is_none() && !write_jar {
             return None;
         }
-        let commit = session.map(|session| source.backend.commit(&source.config, &session));
+        let commit = session.map(|session| {
+            session.settle();
+            source.backend.commit(&source.config, &session)
+        });
         let sending = Sending {
             config: Arc::clone(&source.config),
             write_jar,

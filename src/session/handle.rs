@@ -253,7 +253,12 @@ impl<T: SessionData> Session<T> {
         let mut state = self.lock_for_write();
         state.status.modified = true;
         state.status.replaced = true;
-        state.data = data;
+        let previous = std::mem::replace(&mut state.data, data);
+        // The first change of the request keeps what was loaded, to tell
+        // later whether anything changed at all.
+        if state.as_loaded.is_none() {
+            state.as_loaded = Some(previous);
+        }
     }
 
     /// Puts the data back to `T::default()`, keeping the session itself

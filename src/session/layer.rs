@@ -123,7 +123,7 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
             config: self.config,
             backend: Arc::new(StoreSessions::new(
                 Arc::clone(&store),
-                ConflictPolicy::Error,
+                ConflictPolicy::default_for(),
             )),
             kind: StoreBackend { store },
         }
@@ -155,7 +155,9 @@ impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
     }
 
     /// Sets what happens when a save loses a race with another request
-    /// (default [`ConflictPolicy::Error`]: `409 Conflict`).
+    /// (default [`ConflictPolicy::Error`]: `409 Conflict`; for
+    /// [`SessionMap`](crate::SessionMap) sessions,
+    /// [`ConflictPolicy::merge_keys`]).
     ///
     /// # Examples
     ///

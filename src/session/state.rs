@@ -51,6 +51,25 @@ impl<T: SessionData> Shared<T> {
         })
     }
 
+    /// Forgets a change that changed nothing: when the data encodes to the
+    /// bytes it was loaded as, the session is not saved (a due refresh
+    /// still moves its expiry), so two requests that only looked through
+    /// `update` never conflict.
+    pub(crate) fn settle(&self) {
+        let mut state = lock(&self.state);
+        if !state.status.modified {
+            return;
+        }
+        let unchanged = state
+            .as_loaded
+            .as_ref()
+            .is_some_and(|loaded| crate::codec::same_encoding(loaded, &state.data));
+        if unchanged {
+            state.status.modified = false;
+            state.status.replaced = false;
+        }
+    }
+
     /// Opens the session with `state`, unless another load opened it
     /// first: two loads in one request share the first one's session.
     pub(crate) fn fill(&self, state: State<T>) {

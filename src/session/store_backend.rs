@@ -469,6 +469,13 @@ impl<T: SessionData> Commit<T> {
                 tracing::debug!(session = %LogTag::of(config, key), "session record gone; not brought back");
                 return Ok(None);
             };
+            if matches!(conflict, ConflictPolicy::KeepLatest) {
+                tracing::warn!(
+                    session = %LogTag::of(config, key),
+                    "session changed by another request; keeping its version and dropping this request's changes"
+                );
+                return Ok(Some(latest.version));
+            }
             let ConflictPolicy::Merge {
                 merge,
                 replace_conflicts,

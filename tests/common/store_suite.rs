@@ -46,7 +46,9 @@ macro_rules! store_conformance {
                 forged_cookie_makes_no_store_call,
                 session_map_merges_different_keys,
                 same_key_conflicts,
-                default_policy_answers_409,
+                error_policy_answers_409,
+                keep_latest_drops_this_requests_changes,
+                updates_that_change_nothing_never_conflict,
                 corrupt_record_is_replaced,
                 create_refuses_an_existing_record,
                 save_is_compare_and_set,
@@ -533,18 +535,18 @@ async fn race<S: SessionStore + Clone>(
     (app, cookie, a.status(), b.status())
 }
 
+/// `SessionMap` sessions merge changes to different keys by default.
 pub async fn session_map_merges_different_keys<S: SessionStore + Clone>(store: S) {
-    let layer = layer(&store).conflict_policy(ConflictPolicy::merge_keys());
-    let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=b&value=2").await;
+    let (app, cookie, a, b) = race(layer(&store), "key=a&value=1", "key=b&value=2").await;
     assert_eq!((a, b), (http::StatusCode::OK, http::StatusCode::OK));
     assert_eq!(value(&app, &cookie, "a").await, "1");
     assert_eq!(value(&app, &cookie, "b").await, "2");
     assert_eq!(value(&app, &cookie, "seed").await, "0");
 }
 
+/// A real conflict (both changed the same key) is still an error by default.
 pub async fn same_key_conflicts<S: SessionStore + Clone>(store: S) {
-    let layer = layer(&store).conflict_policy(ConflictPolicy::merge_keys());
-    let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=a&value=2").await;
+    let (app, cookie, a, b) = race(layer(&store), "key=a&value=1", "key=a&value=2").await;
     let mut statuses = [a.as_u16(), b.as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409]);
@@ -552,8 +554,9 @@ pub async fn same_key_conflicts<S: SessionStore + Clone>(store: S) {
     assert!(kept == "1" || kept == "2", "one write kept whole: {kept}");
 }
 
-pub async fn default_policy_answers_409<S: SessionStore + Clone>(store: S) {
-    let (app, cookie, a, b) = race(layer(&store), "key=a&value=1", "key=b&value=2").await;
+pub async fn error_policy_answers_409<S: SessionStore + Clone>(store: S) {
+    let layer = layer(&store).conflict_policy(ConflictPolicy::Error);
+    let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=b&value=2").await;
     let mut statuses = [a.as_u16(), b.as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409], "no silent lost update");
@@ -783,4 +786,66 @@ pub async fn oversized_record_is_refused_before_the_store<S: SessionStore + Clon
         500,
         "a new session over the cap is not created either"
     );
+}
+
+/// `KeepLatest`: both requests answer 200, and exactly one of the two
+/// writes is kept whole.
+pub async fn keep_latest_drops_this_requests_changes<S: SessionStore + Clone>(store: S) {
+    let layer = layer(&store).conflict_policy(ConflictPolicy::KeepLatest);
+    let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=a&value=2").await;
+    assert_eq!((a, b), (http::StatusCode::OK, http::StatusCode::OK));
+    let kept = value(&app, &cookie, "a").await;
+    assert!(kept == "1" || kept == "2", "one write kept whole: {kept}");
+}
+
+/// Two parallel requests that call `update` without changing anything:
+/// neither saves, so neither conflicts, and the record is untouched.
+pub async fn updates_that_change_nothing_never_conflict<S: SessionStore + Clone>(store: S) {
+    let barrier = Arc::new(Barrier::new(2));
+    let layer = SessionLayer::<u64>::new(suite_key())
+        .expect("layer")
+        .with_store(store.clone())
+        .conflict_policy(ConflictPolicy::Error);
+    let app = Router::new()
+        .route(
+            "/set",
+            get(|session: Session<u64>| async move {
+                session.set(7);
+                "set"
+            }),
+        )
+        .route(
+            "/look",
+            get(
+                |session: Session<u64>, Extension(barrier): Extension<Arc<Barrier>>| async move {
+                    let seen = session.update(|n| *n);
+                    barrier.wait().await;
+                    seen.to_string()
+                },
+            ),
+        )
+        .layer(Extension(barrier))
+        .layer(layer);
+    let cookie = cookie_pair(&get_with(&app, "/set", None).await, "id").expect("cookie");
+    let before = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+    let (a, b) = tokio::join!(
+        get_with(&app, "/look", Some(&cookie)),
+        get_with(&app, "/look", Some(&cookie)),
+    );
+    assert_eq!(
+        (a.status(), b.status()),
+        (http::StatusCode::OK, http::StatusCode::OK)
+    );
+    assert!(set_cookies(&a).is_empty() && set_cookies(&b).is_empty());
+    assert_eq!(body_text(a).await, "7");
+    let after = store
+        .load(&record_key(&cookie))
+        .await
+        .expect("load")
+        .expect("record");
+    assert_eq!(after.version, before.version, "nothing was written");
 }
