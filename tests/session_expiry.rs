@@ -231,3 +231,95 @@ async fn a_request_reads_the_clock_once_for_its_load_and_its_save() {
     )
     .await;
 }
+
+/// The key of `app`'s layer.
+fn app_key() -> Key {
+    Key::from_bytes(&[3; 31].iter().chain(&[4]).copied().collect::<Vec<_>>()).expect("key")
+}
+
+fn removes(line: Option<String>) -> bool {
+    line.is_some_and(|line| line.contains("Max-Age=0"))
+}
+
+#[tokio::test]
+async fn an_expired_cookie_is_removed_even_by_a_read() {
+    let clock = TestClock::new();
+    let app = app(&clock);
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    clock.set(IDLE);
+    let response = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(
+        removes(set_cookie_for(&response, "id")),
+        "{:?}",
+        set_cookies(&response)
+    );
+    assert_eq!(body_text(response).await, "visits: 0");
+
+    // A write in the same request starts a new session instead.
+    let response = get_with(&app, "/", Some(&cookie)).await;
+    let line = set_cookie_for(&response, "id").expect("a new session");
+    assert!(!line.contains("Max-Age=0"), "{line}");
+}
+
+#[tokio::test]
+async fn a_cookie_that_does_not_open_is_left_alone() {
+    let clock = TestClock::new();
+    let app = app(&clock);
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+
+    // Tampered.
+    let mut tampered = cookie.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    let response = get_with(&app, "/read", Some(&tampered)).await;
+    assert!(
+        set_cookies(&response).is_empty(),
+        "{:?}",
+        set_cookies(&response)
+    );
+
+    // Sealed under a key this node does not have yet (a rolling rotation).
+    let newer = tower_cookie_sessions::KeyRing::new(9, Key::generate())
+        .with_old_key(0, app_key())
+        .expect("ring");
+    let other = counter_app(
+        SessionLayer::<Counter>::new(newer)
+            .expect("layer")
+            .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
+            .expect("lifetime")
+            .clock(clock.source()),
+    );
+    let from_new_node = cookie_pair(&get_with(&other, "/", None).await, "id").expect("cookie");
+    let response = get_with(&app, "/read", Some(&from_new_node)).await;
+    assert!(
+        set_cookies(&response).is_empty(),
+        "the newer node's cookie survives this one"
+    );
+    assert_eq!(
+        body_text(response).await,
+        "visits: 0",
+        "a fresh session here"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_store_session_cookie_is_removed_even_by_a_read() {
+    let clock = TestClock::starting_now();
+    let app = counter_app(
+        SessionLayer::<Counter>::new(app_key())
+            .expect("layer")
+            .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
+            .expect("lifetime")
+            .clock(clock.source())
+            .with_store(MemoryStore::new().with_clock(clock.source())),
+    );
+    let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    clock.advance(IDLE);
+    let response = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(
+        removes(set_cookie_for(&response, "id")),
+        "{:?}",
+        set_cookies(&response)
+    );
+}

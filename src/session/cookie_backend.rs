@@ -60,19 +60,21 @@ fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<
         |plaintext, current_key| {
             // An authentic cookie that is expired or undecodable ends the
             // search: a fresh session, whatever other cookies were sent.
-            Some(match decode_session(config, plaintext, now) {
+            Some(match decode_session(config, plaintext, now, None) {
                 Ok((data, deadlines)) => {
                     let mut state = State::loaded(data, deadlines, now);
                     state.status.reseal = !current_key;
                     state
                 }
-                Err(Refusal { reason, .. }) => {
+                Err(Refusal { reason, unreadable }) => {
                     tracing::debug!(
                         cookie = config.cookie_name.as_str(),
                         reason,
                         "session cookie refused; starting a fresh session"
                     );
-                    State::fresh(config, now)
+                    let mut state = State::fresh(config, now);
+                    state.status.ended = !unreadable;
+                    state
                 }
             })
         },
@@ -121,7 +123,7 @@ fn seal_session<T: SessionData>(
         return Ok(Some(set_cookie::removal(config)));
     }
     if !state.status.is_dirty() && !state.refresh_due(config, now) {
-        return Ok(None);
+        return Ok(state.status.ended.then(|| set_cookie::removal(config)));
     }
     let Some(expires) = record_activity(config, &mut state.deadlines, now) else {
         // An override ended the session already; nothing valid to send.

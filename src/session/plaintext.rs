@@ -150,13 +150,22 @@ impl Refusal {
 
 /// Checks an authentic plaintext's schema and deadlines at `now`, then
 /// decodes its data.
+///
+/// `record_expiry` is a store record's own expiry: a store session's idle
+/// deadline lives there, where a refresh moves it with a `touch` that
+/// leaves the record's data (and version) alone, so it replaces the idle
+/// deadline sealed into the data.
 pub(crate) fn decode_session<T: SessionData>(
     config: &SessionConfig,
     bytes: &[u8],
     now: u64,
+    record_expiry: Option<u64>,
 ) -> Result<(T, Deadlines), Refusal> {
     let decoded = decode(bytes).ok_or(Refusal::unreadable("unreadable session header"))?;
-    let deadlines = decoded.deadlines;
+    let mut deadlines = decoded.deadlines;
+    if let (Some(_), Some(expiry)) = (deadlines.idle, record_expiry) {
+        deadlines.idle = Some(expiry);
+    }
     if decoded.schema != config.schema_version {
         return Err(Refusal::unreadable("schema version changed"));
     }

@@ -183,6 +183,11 @@ pub(crate) struct Status {
     pub(crate) renewed: bool,
     pub(crate) destroyed: bool,
     pub(crate) expiry_changed: bool,
+    /// The request's cookie opened, but its session had ended (expired,
+    /// or its record gone): the response removes the cookie unless a new
+    /// session replaces it. A cookie that did not open is left alone, so
+    /// nodes that lack a newly rotated-in key sign nobody out.
+    pub(crate) ended: bool,
 }
 
 impl Status {

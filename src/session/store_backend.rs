@@ -99,7 +99,9 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
 
     fn commit(&self, config: &Arc<SessionConfig>, session: &Arc<Shared<T>>) -> Committed {
         let Some(commit) = Commit::plan(config, session) else {
-            return MaybeReady::ready(Ok(None));
+            // Nothing to save; a cookie whose session ended goes.
+            let ended = session.lock().status.ended;
+            return MaybeReady::ready(Ok(ended.then(|| set_cookie::removal(config))));
         };
         if let Some(done) = commit.without_store(config) {
             return MaybeReady::ready(done);
@@ -199,11 +201,11 @@ async fn load_record<S: SessionStore, T: SessionData>(
     let tag = LogTag::of(config, &key);
     let Some(record) = record else {
         tracing::debug!(session = %tag, "no record for the session id; starting a fresh session");
-        return Ok(fresh(config, now));
+        return Ok(ended(config, now));
     };
     if record.is_expired(from_unix_seconds(now)) {
         tracing::debug!(session = %tag, "session record expired; starting a fresh session");
-        return Ok(fresh(config, now));
+        return Ok(ended(config, now));
     }
     let plaintext = match record::open(config, store.is_trusted(), &key, &record.data) {
         Ok(plaintext) => plaintext,
@@ -216,7 +218,8 @@ async fn load_record<S: SessionStore, T: SessionData>(
             return Ok(replacing(config, id, record.version, now));
         }
     };
-    match decode_session::<T>(config, &plaintext, now) {
+    let expiry = unix_seconds(record.expires_at);
+    match decode_session::<T>(config, &plaintext, now, Some(expiry)) {
         Ok((data, deadlines)) => {
             let mut state = State::loaded(data, deadlines, now);
             state.status.reseal = reseal;
@@ -244,9 +247,18 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 reason = refusal.reason,
                 "session record refused; starting a fresh session"
             );
-            Ok(fresh(config, now))
+            Ok(ended(config, now))
         }
     }
+}
+
+/// A fresh session in place of one whose cookie opened but whose session
+/// has ended: unless the handler starts a new one, the response removes
+/// the cookie.
+fn ended<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
+    let mut state = fresh(config, now);
+    state.status.ended = true;
+    state
 }
 
 /// A fresh session whose first save overwrites the record under `id`,
@@ -489,7 +501,10 @@ impl<T: SessionData> Commit<T> {
             };
             let theirs = record::open(config, store.is_trusted(), key, &latest.data)
                 .ok()
-                .and_then(|plaintext| decode_session::<T>(config, &plaintext, now).ok())
+                .and_then(|plaintext| {
+                    let expiry = unix_seconds(latest.expires_at);
+                    decode_session::<T>(config, &plaintext, now, Some(expiry)).ok()
+                })
                 .map(|(data, _)| data);
             let merged = match (theirs, &base) {
                 (Some(theirs), Some(loaded))

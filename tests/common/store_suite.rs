@@ -49,6 +49,7 @@ macro_rules! store_conformance {
                 error_policy_answers_409,
                 keep_latest_drops_this_requests_changes,
                 updates_that_change_nothing_never_conflict,
+                reads_keep_an_idle_session_alive_beside_a_writer,
                 corrupt_record_is_replaced,
                 create_refuses_an_existing_record,
                 save_is_compare_and_set,
@@ -848,4 +849,60 @@ pub async fn updates_that_change_nothing_never_conflict<S: SessionStore + Clone>
         .expect("load")
         .expect("record");
     assert_eq!(after.version, before.version, "nothing was written");
+}
+
+/// A visitor who only reads stays signed in past several idle windows: each
+/// due refresh moves the record's expiry with a `touch`, which leaves the
+/// version alone, so a writer that loaded before it still saves.
+pub async fn reads_keep_an_idle_session_alive_beside_a_writer<S: SessionStore + Clone>(store: S) {
+    let clock = TestClock::starting_now();
+    let barrier = Arc::new(Barrier::new(2));
+    let app = map_app_with_barrier(inactivity_layer(&store, 100, &clock), Arc::clone(&barrier));
+    let cookie = cookie_pair(&set(&app, None, "key=a&value=1").await, "id").expect("cookie");
+    for step in 0..6 {
+        clock.advance(50);
+        assert_eq!(value(&app, &cookie, "a").await, "1", "read {step}");
+    }
+
+    // With a refresh due, a writer loads, a read refreshes (a touch), then
+    // the writer saves: the touch left the version alone, so the writer's
+    // compare-and-set still succeeds.
+    clock.advance(50);
+    let writer = tokio::spawn({
+        let (app, cookie) = (app.clone(), cookie.clone());
+        async move { get_with(&app, "/race?key=b&value=2", Some(&cookie)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let key = record_key(&cookie);
+    let before = store.load(&key).await.expect("load").expect("record");
+    assert_eq!(value(&app, &cookie, "a").await, "1");
+    let touched = store.load(&key).await.expect("load").expect("record");
+    assert!(
+        touched.expires_at > before.expires_at,
+        "the read touched the record"
+    );
+    assert_eq!(touched.version, before.version, "a touch keeps the version");
+    barrier.wait().await;
+    let written = writer.await.expect("task");
+    assert_eq!(
+        written.status(),
+        200,
+        "the touch did not conflict with the writer"
+    );
+
+    for step in 0..6 {
+        clock.advance(50);
+        assert_eq!(
+            value(&app, &cookie, "a").await,
+            "1",
+            "read {step} after the write"
+        );
+    }
+    assert_eq!(value(&app, &cookie, "b").await, "2");
+    clock.advance(101);
+    assert_eq!(
+        value(&app, &cookie, "a").await,
+        "none",
+        "idle past the window"
+    );
 }
