@@ -11,29 +11,32 @@ use crate::key::Purpose;
 use crate::session::config::SessionConfig;
 use crate::store::RecordKey;
 
-/// Eight hex digits naming one session in `tracing` events.
+/// Eight hex digits naming one session in `tracing` events. The hash is
+/// computed only when an event is written: a SHA-256 costs more than a
+/// memory store's whole load, and most events are filtered out.
 #[derive(Clone, Copy)]
-pub(crate) struct LogTag([u8; 4]);
+pub(crate) struct LogTag<'a> {
+    config: &'a SessionConfig,
+    key: &'a RecordKey,
+}
 
-impl LogTag {
+impl<'a> LogTag<'a> {
     /// The tag of the session stored under `key`, keyed by the current
     /// key's record subkey (tags change when the key rotates).
-    pub(crate) fn of(config: &SessionConfig, key: &RecordKey) -> Self {
-        let subkey = config.keys.current().subkey(Purpose::StoreRecord);
-        let digest = Sha256::new()
-            .chain_update(b"tower-cookie-sessions log tag")
-            .chain_update(subkey.0)
-            .chain_update(key.as_bytes())
-            .finalize();
-        let mut tag = [0; 4];
-        tag.copy_from_slice(&digest[..4]);
-        Self(tag)
+    pub(crate) fn of(config: &'a SessionConfig, key: &'a RecordKey) -> Self {
+        Self { config, key }
     }
 }
 
-impl fmt::Display for LogTag {
+impl fmt::Display for LogTag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
+        let subkey = self.config.keys.current().subkey(Purpose::StoreRecord);
+        let digest = Sha256::new()
+            .chain_update(b"tower-cookie-sessions log tag")
+            .chain_update(subkey.0)
+            .chain_update(self.key.as_bytes())
+            .finalize();
+        for byte in &digest[..4] {
             write!(f, "{byte:02x}")?;
         }
         Ok(())
