@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # The load test: requests per second of the counter's `GET /` (a session
 # read and written on every request) against the same app with the layer
-# removed, driven by wrk over loopback.
+# removed, and against the same app on tower-sessions 0.15, driven by wrk
+# over loopback.
 #
-#   benches/load/run.sh                    # the full run, about 2.5 minutes
+#   benches/load/run.sh                    # the full run, about 3.5 minutes
 #   DURATION=3s benches/load/run.sh        # a quick check
 #   MODES="none cookie" benches/load/run.sh
 #
 # Each mode is `examples/load_server.rs` (release build): the counter's
 # `GET /` with the session layer (`cookie`, `memory`, `redis`) or without
-# it (`none`: the same handler shape, counting in an atomic). The servers
-# are pinned to one core and wrk to another with taskset. wrk runs one
-# thread per connection, four connections (two per core of the 2-core
-# machine), so that each connection keeps its own session (see
-# session.lua). After an uncounted warm-up, RUNS rounds take the modes in
-# turn; the table gives each mode's median. Any non-2xx answer, socket
-# error or timeout, or lost session fails the run at once. The cookie and
-# memory rows pass at THRESHOLD percent of `none`; the Redis row is only
-# reported. Exits 0 when every row passes, 2 when a row is under the
-# threshold, 1 when the run itself failed (logs are then kept).
+# it (`none`: the same handler shape, counting in an atomic). `ts-memory`
+# and `ts-redis` are the rival, `benches/compare/src/bin/ts_load_server.rs`
+# (a release build of the separate benches/compare package): the same
+# router, session type, answer and runtime on tower-sessions 0.15, with its
+# `MemoryStore` or a Redis store (tower-sessions-redis-store's, fred and
+# MessagePack, ported to 0.15). The servers are pinned to one core and wrk
+# to another with taskset. wrk runs one thread per connection, four
+# connections (two per core of the 2-core machine), so that each
+# connection keeps its own session (see session.lua). After an uncounted
+# warm-up, RUNS rounds take the modes in turn; the table gives each mode's
+# median. Any non-2xx answer, socket error or timeout, or lost session
+# fails the run at once. The cookie and memory rows pass at THRESHOLD
+# percent of `none`; the Redis and tower-sessions rows are only reported
+# (below the table, `memory` and `redis` are also given as a percentage of
+# `ts-memory` and `ts-redis`). Exits 0 when every row passes, 2 when a row
+# is under the threshold, 1 when the run itself failed (logs are then
+# kept).
 #
 # Settings (environment):
 #   DURATION=10s      each wrk run (wrk syntax: 10s, 1m)
@@ -28,15 +36,15 @@
 #   SERVER_CPU=0      core for the server
 #   CLIENT_CPU=1      core for wrk
 #   THRESHOLD=85      percent of `none` that cookie and memory must reach
-#   MODES="none cookie memory redis"
+#   MODES="none cookie memory redis ts-memory ts-redis"
 #                     also `counter-cookie`, `counter-memory`, `counter-redis`:
 #                     the same measurement of `examples/counter` itself
-#   REDIS_URL=redis://127.0.0.1:6379   (the redis rows are skipped, and say
-#                     so, when nothing answers there)
+#   REDIS_URL=redis://127.0.0.1:6379   (the redis rows, ts-redis too, are
+#                     skipped, and say so, when nothing answers there)
 #
 # Everything listens on and connects to 127.0.0.1 only. The servers are
-# stopped on exit, and the Redis keys the load server wrote (prefix
-# `tcs-load:`) are deleted.
+# stopped on exit, and the Redis keys the load servers wrote (prefix
+# `tcs-load:` for this crate, `ts-load:` for tower-sessions) are deleted.
 
 set -Eeuo pipefail
 
@@ -49,9 +57,10 @@ CONNECTIONS=${CONNECTIONS:-4}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 THRESHOLD=${THRESHOLD:-85}
-MODES=${MODES:-none cookie memory redis}
+MODES=${MODES:-none cookie memory redis ts-memory ts-redis}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 REDIS_PREFIX=tcs-load:
+TS_REDIS_PREFIX=ts-load:
 LUA=benches/load/session.lua
 
 die() {
@@ -85,8 +94,11 @@ stop_servers() {
 
 delete_redis_keys() {
     command -v redis-cli >/dev/null || return 0
-    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null |
-        xargs -r -n 100 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+    local prefix
+    for prefix in "$REDIS_PREFIX" "$TS_REDIS_PREFIX"; do
+        redis-cli -u "$REDIS_URL" --scan --pattern "${prefix}*" 2>/dev/null |
+            xargs -r -n 100 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+    done
 }
 
 cleanup() {
@@ -96,7 +108,7 @@ cleanup() {
         wait "$wrk_pid" 2>/dev/null || true
     fi
     stop_servers
-    [[ " $MODES " == *" redis "* ]] && delete_redis_keys
+    [[ " $MODES " == *" redis "* || " $MODES " == *" ts-redis "* ]] && delete_redis_keys
     if ((status == 0)); then
         rm -rf "$work"
     elif ! rmdir "$work" 2>/dev/null; then
@@ -115,7 +127,7 @@ trap 'echo "load test terminated" >&2; exit 143' TERM
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number"
 for mode in $MODES; do
     case $mode in
-        none | cookie | memory | redis | counter-cookie | counter-memory | counter-redis) ;;
+        none | cookie | memory | redis | counter-cookie | counter-memory | counter-redis | ts-memory | ts-redis) ;;
         *) die "unknown mode $mode in MODES" ;;
     esac
 done
@@ -175,21 +187,37 @@ fi
 
 # --- build -----------------------------------------------------------------------
 
-# build EXAMPLE [FEATURES]: a release build, copied aside so that a build
-# with other features cannot replace it. Prints nothing; fails loudly.
-build() {
-    local example=$1 features=${2:-} name=$1${2:+-$2}
-    local args=(build --release --example "$example" --message-format=json-render-diagnostics)
-    [[ -n $features ]] && args+=(--features "$features")
+# cargo_build NAME TARGET ARGS...: `cargo build --release ARGS...`, whose
+# executable TARGET is copied aside to $work/NAME so that a build with other
+# features cannot replace it. Prints nothing; fails loudly.
+cargo_build() {
+    local name=$1 target=$2
+    shift 2
+    local args=(build --release "$@" --message-format=json-render-diagnostics)
     echo "==> cargo ${args[*]}" >&2
     local json
     json=$(cargo "${args[@]}") || die "cargo ${args[*]} failed"
     local exe
     exe=$(grep '"reason":"compiler-artifact"' <<<"$json" |
         grep -o '"executable":"[^"]*"' | sed 's/^"executable":"//; s/"$//' |
-        grep "/$example\$" | tail -n1)
-    [[ -x $exe ]] || die "no executable for example $example in cargo's output"
+        grep "/$target\$" | tail -n1)
+    [[ -x $exe ]] || die "no executable $target in cargo's output"
     cp "$exe" "$work/$name"
+}
+
+# build EXAMPLE [FEATURES]: a release build of one of the crate's examples.
+build() {
+    local example=$1 features=${2:-}
+    local args=(--example "$example")
+    [[ -n $features ]] && args+=(--features "$features")
+    cargo_build "$example${features:+-$features}" "$example" "${args[@]}"
+}
+
+# The tower-sessions server: a binary of the separate benches/compare
+# package (its own workspace and target directory).
+build_ts() {
+    cargo_build ts_load_server ts_load_server \
+        --manifest-path benches/compare/Cargo.toml --bin ts_load_server
 }
 
 needs() { [[ " $MODES " =~ $1 ]]; }
@@ -197,6 +225,7 @@ if needs ' (none|cookie|memory) '; then build load_server; fi
 if needs ' redis ' && [[ -z $skip_redis ]]; then build load_server redis; fi
 if needs ' counter-(cookie|memory) '; then build counter; fi
 if needs ' counter-redis ' && [[ -z $skip_redis ]]; then build counter redis; fi
+if needs ' ts-memory ' || { needs ' ts-redis ' && [[ -z $skip_redis ]]; }; then build_ts; fi
 
 # --- servers ---------------------------------------------------------------------
 
@@ -212,6 +241,8 @@ start_server() {
         counter-cookie) exe=$work/counter target=counter env+=(SESSION_STORE=cookie) ;;
         counter-memory) exe=$work/counter target=counter env+=(SESSION_STORE=memory) ;;
         counter-redis) exe=$work/counter-redis target=counter env+=(SESSION_STORE="$REDIS_URL") ;;
+        ts-memory) exe=$work/ts_load_server target=ts_load_server env+=(MODE=memory) ;;
+        ts-redis) exe=$work/ts_load_server target=ts_load_server env+=(MODE=redis REDIS_URL="$REDIS_URL" REDIS_PREFIX="$TS_REDIS_PREFIX") ;;
     esac
     # Warnings only, plus the line that gives the port.
     env+=(RUST_LOG="warn,$target=info")
@@ -384,7 +415,7 @@ for mode in $MODES; do
     fi
     case $mode in
         none) verdict=baseline ;;
-        *redis) verdict=reported ;;
+        *redis | ts-*) verdict=reported ;;
         *)
             if [[ -z $base ]]; then
                 verdict="no baseline (add none to MODES)"
@@ -409,6 +440,24 @@ used during a run; wrk core busy: how busy wrk's core was (wrk and anything else
 server core: req/s divided by the server's share, roughly what it would answer with its core
 fully busy.
 EOF
+# This crate against tower-sessions, store for store, when both rows ran.
+versus=
+for pair in memory:ts-memory redis:ts-redis; do
+    ours=${pair%%:*} theirs=${pair#*:}
+    [[ -n ${rates[$ours]:-} && -n ${rates[$theirs]:-} ]] || continue
+    versus+=$'\n'"- \`$ours\`: $(percent "$(median "${rates[$ours]}")" "$(median "${rates[$theirs]}")") of \`$theirs\`'s req/s,"
+    versus+=" $(percent "$(median "${capacity[$ours]}")" "$(median "${capacity[$theirs]}")") of its req/s per server core"
+done
+if [[ " $MODES " == *" ts-"* ]]; then
+    cat <<EOF
+
+\`ts-memory\`, \`ts-redis\`: the same app on tower-sessions 0.15 (\`SessionManagerLayer\` defaults:
+the cookie is the plain session id; its \`MemoryStore\`, or a fred Redis store), reported only.
+tower-sessions saves the record and sends \`Set-Cookie\` on every request here, since the
+handler changes the session every time.
+EOF
+    [[ -z $versus ]] || printf '\nThis crate against tower-sessions:%s\n' "$versus"
+fi
 if [[ -n $base_cpu ]] && ((${base_cpu%.*} < 90)); then
     cat <<EOF
 

@@ -60,8 +60,8 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_cookie_sessions::store::MemoryStore;
 use tower_cookie_sessions::session::SessionBody;
+use tower_cookie_sessions::store::MemoryStore;
 use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionError, SessionLayer};
 use tower_cookies::cookie::{Cookie, SameSite};
 use tower_cookies::CookieManagerLayer;
@@ -1122,7 +1122,10 @@ fn summary(rows: &[Row], dir: &Path, started: SystemTime, drivers: Drivers) -> S
     );
 
     // For the README: the layer's overhead against the envelope alone.
-    for (ours, floor) in [("this/read", "this/floor_open"), ("this/write", "this/floor_seal")] {
+    for (ours, floor) in [
+        ("this/read", "this/floor_open"),
+        ("this/write", "this/floor_seal"),
+    ] {
         let _ = writeln!(
             out,
             "- INFO `{ours}` − `{bare}` = {} ns; `{floor}` = {} ns",
