@@ -48,8 +48,8 @@ use crate::store::SessionStore;
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
 /// let layer = SessionLayer::<Account>::new(Key::generate())?
 ///     .cookie_name("__Host-session")?
-///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))
-///     .absolute_timeout(Duration::from_secs(24 * 60 * 60));
+///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))?
+///     .absolute_timeout(Duration::from_secs(24 * 60 * 60))?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }
