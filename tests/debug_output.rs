@@ -88,6 +88,20 @@ async fn no_public_type_prints_keys_ids_or_data() {
     let store = MemoryStore::new();
     store.create(&record_key, &record).await.expect("create");
     assert_clean("MemoryStore", &format!("{store:?}"));
+    let caching = tower_cookie_sessions::store::CachingStore::new(store.clone(), store.clone());
+    assert_clean("CachingStore", &format!("{caching:?}"));
+    let layered = SessionLayer::<Secret>::new(key())
+        .expect("layer")
+        .with_store(store)
+        .layer(service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }));
+    assert_clean("SessionService", &format!("{layered:?}"));
+    let policy =
+        tower_cookie_sessions::session::ConflictPolicy::<Secret>::merge(|_, _, l| Some(l.clone()));
+    assert_clean("ConflictPolicy", &format!("{policy:?}"));
+    let error = SessionError::Encode(String::from("length overflow"));
+    assert_clean("SessionError", &format!("{error:?}"));
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use axum::extract::Extension;
 use axum::middleware::{from_fn, Next};
 use axum::routing::get;
 use axum::Router;
+use common::store_suite::CountingStore;
 use common::{body_text, cookie_pair, set_cookie_for, set_cookies, Logs};
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE};
 use http::{Request, Response, StatusCode};
@@ -459,51 +460,9 @@ async fn with_two_layers_of_one_type_each_code_sees_its_innermost_layer() {
     assert_eq!(body_text(third).await, "1", "a fresh inner session");
 }
 
-/// A memory store that counts the records it creates.
-#[derive(Clone, Default)]
-struct CountingStore {
-    inner: MemoryStore,
-    creates: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl SessionStore for CountingStore {
-    fn create(
-        &self,
-        key: &RecordKey,
-        record: &Record,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
-        self.creates.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(key, record)
-    }
-    fn load(&self, key: &RecordKey) -> impl Future<Output = StoreResult<Option<Record>>> + Send {
-        self.inner.load(key)
-    }
-    fn save(
-        &self,
-        key: &RecordKey,
-        record: &Record,
-        expected: u64,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
-        self.inner.save(key, record, expected)
-    }
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = StoreResult<()>> + Send {
-        self.inner.delete(key)
-    }
-    fn touch(
-        &self,
-        key: &RecordKey,
-        expires_at: SystemTime,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
-        self.inner.touch(key, expires_at)
-    }
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = StoreResult<u64>> + Send {
-        self.inner.delete_by_owner(owner)
-    }
-}
-
 #[tokio::test]
 async fn the_same_layer_applied_twice_is_one_session_saved_once() {
-    let store = CountingStore::default();
+    let store = CountingStore::new(MemoryStore::new());
     let sessions = SessionLayer::<u64>::new(Key::generate())
         .expect("layer")
         .with_store(store.clone());
@@ -726,13 +685,7 @@ where
         vary.contains("accept-encoding") && vary.contains("cookie"),
         "{vary}"
     );
-    use http_body_util::BodyExt as _;
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = common::body_bytes(response).await;
     assert_eq!(&bytes[..2], [0x1f, 0x8b], "a gzip stream");
 }
 

@@ -52,11 +52,22 @@ pub(crate) fn encode<T: Serialize>(
     schema: u32,
     data: &T,
 ) -> Result<Vec<u8>, CodecError> {
-    let (head, len) = header(deadlines, schema);
     let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(&head[..len]);
-    codec::encode_into(data, &mut out)?;
+    encode_into(deadlines, schema, data, &mut out)?;
     Ok(out)
+}
+
+/// [`encode`], appending to `out`: a trusted store's record writes its
+/// key first and the plaintext right after it, in one buffer.
+pub(crate) fn encode_into<T: Serialize>(
+    deadlines: &Deadlines,
+    schema: u32,
+    data: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let (head, len) = header(deadlines, schema);
+    out.extend_from_slice(&head[..len]);
+    codec::encode_into(data, out)
 }
 
 /// [`encode`] into `buffer` when it fits, giving the length written;

@@ -22,25 +22,34 @@ use crate::store::RecordKey;
 const SEALED: u8 = 0x01;
 const TRUSTED: u8 = 0x00;
 
-/// The record data for `plaintext` under `key`.
-pub(crate) fn seal(
+/// The record data under `key` for the plaintext `write` appends to the
+/// buffer it is given: after the key in the same buffer for a trusted
+/// store, sealed for any other.
+pub(crate) fn seal<E>(
     config: &SessionConfig,
     trusted: bool,
     key: &RecordKey,
-    plaintext: &[u8],
-) -> Vec<u8> {
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
+    let mut data = Vec::with_capacity(64);
     if trusted {
-        let mut data = Vec::with_capacity(1 + 32 + plaintext.len());
         data.push(TRUSTED);
         data.extend_from_slice(key.as_bytes());
-        data.extend_from_slice(plaintext);
-        return data;
+        write(&mut data)?;
+        return Ok(data);
     }
-    let sealed = envelope::seal_raw(&config.keys, Purpose::StoreRecord, &key.to_hex(), plaintext);
-    let mut data = Vec::with_capacity(1 + sealed.len());
+    let mut plaintext = Vec::with_capacity(64);
+    write(&mut plaintext)?;
+    let sealed = envelope::seal_raw(
+        &config.keys,
+        Purpose::StoreRecord,
+        &key.to_hex(),
+        &plaintext,
+    );
+    data.reserve_exact(1 + sealed.len());
     data.push(SEALED);
     data.extend_from_slice(&sealed);
-    data
+    Ok(data)
 }
 
 /// The plaintext of the record data stored under `key`, or why it was
@@ -81,6 +90,19 @@ mod tests {
     use super::*;
     use crate::key::{Key, KeyRing};
 
+    fn seal_bytes(
+        config: &SessionConfig,
+        trusted: bool,
+        key: &RecordKey,
+        plaintext: &[u8],
+    ) -> Vec<u8> {
+        seal(config, trusted, key, |out| {
+            out.extend_from_slice(plaintext);
+            Ok::<_, ()>(())
+        })
+        .expect("infallible")
+    }
+
     fn config() -> SessionConfig {
         SessionConfig::new(KeyRing::from(Key::generate()))
     }
@@ -91,7 +113,7 @@ mod tests {
         let alice = RecordKey::for_session_id(b"alice");
         let bob = RecordKey::for_session_id(b"bob");
         for trusted in [false, true] {
-            let data = seal(&config, trusted, &alice, b"plaintext");
+            let data = seal_bytes(&config, trusted, &alice, b"plaintext");
             assert_eq!(
                 open(&config, trusted, &alice, &data).as_deref(),
                 Ok(&b"plaintext"[..])
@@ -104,7 +126,7 @@ mod tests {
     fn sealed_records_hide_their_data_and_refuse_changes() {
         let config = config();
         let key = RecordKey::for_session_id(b"alice");
-        let data = seal(&config, false, &key, b"secret token");
+        let data = seal_bytes(&config, false, &key, b"secret token");
         assert!(!data.windows(6).any(|w| w == b"secret"));
         for index in [1, data.len() / 2, data.len() - 1] {
             let mut altered = data.clone();
@@ -120,7 +142,7 @@ mod tests {
     fn an_untrusted_store_never_accepts_an_unsealed_record() {
         let config = config();
         let key = RecordKey::for_session_id(b"alice");
-        let forged = seal(&config, true, &key, b"admin");
+        let forged = seal_bytes(&config, true, &key, b"admin");
         assert!(open(&config, false, &key, &forged).is_err());
         assert!(open(&config, true, &key, b"").is_err());
         assert!(open(&config, true, &key, &[7, 1, 2]).is_err());

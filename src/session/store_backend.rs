@@ -376,7 +376,7 @@ impl<T: SessionData> Commit<T> {
             // New or renewed: a new id, created before the old record goes,
             // so a failure leaves the old session working.
             let id = create(store, timeout, |key| {
-                self.record_for(store, config, key, &self.data, expires_at)
+                self.record_for(store.is_trusted(), config, key, &self.data, expires_at)
             })
             .await?;
             if let Some(old) = old_key {
@@ -429,17 +429,18 @@ impl<T: SessionData> Commit<T> {
     /// The record for `data` under `key`: encoded, bound to the key and
     /// sealed unless the store is trusted, and refused when it would be
     /// larger than the layer allows.
-    fn record_for<S: SessionStore>(
+    fn record_for(
         &self,
-        store: &S,
+        trusted: bool,
         config: &SessionConfig,
         key: &RecordKey,
         data: &T,
         expires_at: std::time::SystemTime,
     ) -> Result<Record, SessionError> {
-        let plaintext = plaintext::encode(&self.deadlines, config.schema_version, data)
-            .map_err(|error| SessionError::Encode(error.to_string()))?;
-        let data = record::seal(config, store.is_trusted(), key, &plaintext);
+        let data = record::seal(config, trusted, key, |out| {
+            plaintext::encode_into(&self.deadlines, config.schema_version, data, out)
+        })
+        .map_err(|error| SessionError::Encode(error.to_string()))?;
         if data.len() > config.max_record_size {
             return Err(SessionError::TooLarge {
                 size: data.len(),
@@ -467,7 +468,7 @@ impl<T: SessionData> Commit<T> {
         let mut base = self.record.original.clone();
         for attempt in 0..=MAX_MERGES {
             let record = self
-                .record_for(store, config, key, &mine, expires_at)?
+                .record_for(store.is_trusted(), config, key, &mine, expires_at)?
                 .with_version(expected + 1);
             if timed(timeout, store.save(key, &record, expected))
                 .await

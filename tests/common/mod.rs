@@ -149,21 +149,29 @@ pub async fn send(app: &Router, request: Request<Body>) -> Response<Body> {
         .expect("infallible router")
 }
 
-/// The whole body of `response` as text, whatever its body type (an axum
-/// `Body`, or the layer's `SessionBody` around a `String`).
-pub async fn body_text<B>(response: Response<B>) -> String
+/// The whole body of `response`, whatever its body type (an axum `Body`,
+/// or the layer's `SessionBody` around a `String`).
+pub async fn body_bytes<B>(response: Response<B>) -> bytes::Bytes
 where
     B: http_body::Body,
     B::Error: std::fmt::Debug,
 {
     use http_body_util::BodyExt as _;
-    let bytes = response
+    response
         .into_body()
         .collect()
         .await
         .expect("body")
-        .to_bytes();
-    String::from_utf8(bytes.to_vec()).expect("utf-8 body")
+        .to_bytes()
+}
+
+/// The whole body of `response` as text.
+pub async fn body_text<B>(response: Response<B>) -> String
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    String::from_utf8(body_bytes(response).await.to_vec()).expect("utf-8 body")
 }
 
 /// Every `Set-Cookie` line of the response.

@@ -222,6 +222,15 @@ fn record_key(cookie: &str) -> RecordKey {
     RecordKey::for_session_id(&session_id(cookie))
 }
 
+/// The record the session in `cookie` has in `store`.
+async fn stored<S: SessionStore>(store: &S, cookie: &str) -> Record {
+    store
+        .load(&record_key(cookie))
+        .await
+        .expect("load")
+        .expect("record")
+}
+
 async fn set(app: &Router, cookie: Option<&str>, query: &str) -> http::Response<axum::body::Body> {
     get_with(app, &format!("/set?{query}"), cookie).await
 }
@@ -241,11 +250,7 @@ pub async fn round_trip<S: SessionStore + Clone>(store: S) {
     let cookie = cookie_pair(&first, "id").expect("a new session sets its id cookie");
     assert_eq!(session_id(&cookie).len(), 16, "128-bit ids");
     assert_eq!(value(&app, &cookie, "user").await, "ada");
-    let record = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("saved");
+    let record = stored(&store, &cookie).await;
     assert_eq!(record.version, 1);
 
     let second = set(&app, Some(&cookie), "key=theme&value=dark").await;
@@ -256,11 +261,7 @@ pub async fn round_trip<S: SessionStore + Clone>(store: S) {
     );
     assert_eq!(value(&app, &cookie, "user").await, "ada");
     assert_eq!(value(&app, &cookie, "theme").await, "dark");
-    let record = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("saved");
+    let record = stored(&store, &cookie).await;
     assert_eq!(record.version, 2);
 }
 
@@ -323,11 +324,7 @@ pub async fn rolling_refresh_touches_the_record<S: SessionStore + Clone>(store: 
     let app = map_app(inactivity_layer(&store, 1000, &clock));
     let first = set(&app, None, "key=a&value=1").await;
     let cookie = cookie_pair(&first, "id").expect("cookie");
-    let before = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let before = stored(&store, &cookie).await;
 
     clock.advance(400);
     let early = get_with(&app, "/read", Some(&cookie)).await;
@@ -339,11 +336,7 @@ pub async fn rolling_refresh_touches_the_record<S: SessionStore + Clone>(store: 
         set_cookie_for(&due, "id").is_some(),
         "a persistent cookie slides its Max-Age"
     );
-    let after = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let after = stored(&store, &cookie).await;
     assert_eq!(
         after.version, before.version,
         "a refresh is a touch, not a save"
@@ -435,10 +428,7 @@ pub async fn unknown_id_is_never_adopted<S: SessionStore + Clone>(store: S) {
 }
 
 pub async fn forged_cookie_makes_no_store_call<S: SessionStore + Clone>(store: S) {
-    let counting = CountingStore {
-        inner: store,
-        loads: Arc::default(),
-    };
+    let counting = CountingStore::new(store);
     let app = map_app(
         SessionLayer::<SessionMap>::new(suite_key())
             .expect("layer")
@@ -467,11 +457,22 @@ pub async fn forged_cookie_makes_no_store_call<S: SessionStore + Clone>(store: S
     );
 }
 
-/// Counts the loads that reach the store it wraps.
+/// Counts the creates and loads that reach the store it wraps.
 #[derive(Clone)]
-struct CountingStore<S> {
-    inner: S,
-    loads: Arc<std::sync::atomic::AtomicUsize>,
+pub struct CountingStore<S> {
+    pub inner: S,
+    pub creates: Arc<std::sync::atomic::AtomicUsize>,
+    pub loads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S> CountingStore<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            creates: Arc::default(),
+            loads: Arc::default(),
+        }
+    }
 }
 
 impl<S: SessionStore> SessionStore for CountingStore<S> {
@@ -480,6 +481,8 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
         key: &RecordKey,
         record: &Record,
     ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<bool>> + Send {
+        self.creates
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.create(key, record)
     }
     fn load(
@@ -684,16 +687,8 @@ pub async fn record_served_for_another_id_is_refused<S: SessionStore + Clone>(st
     let app = map_app(layer(&store));
     let alice = cookie_pair(&set(&app, None, "key=user&value=alice").await, "id").expect("cookie");
     let bob = cookie_pair(&set(&app, None, "key=user&value=bob").await, "id").expect("cookie");
-    let alices = store
-        .load(&record_key(&alice))
-        .await
-        .expect("load")
-        .expect("alice's record");
-    let bobs = store
-        .load(&record_key(&bob))
-        .await
-        .expect("load")
-        .expect("bob's record");
+    let alices = stored(&store, &alice).await;
+    let bobs = stored(&store, &bob).await;
     let swapped =
         Record::new(alices.data.clone(), alices.expires_at).with_version(bobs.version + 1);
     assert!(store
@@ -745,11 +740,7 @@ pub async fn records_hold_no_readable_session_data<S: SessionStore + Clone>(stor
         "id",
     )
     .expect("cookie");
-    let record = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let record = stored(&store, &cookie).await;
     let readable = record.data.windows(7).any(|window| window == b"sk-live");
     if store.is_trusted() {
         // In-process memory: nobody else reads it, so it is not sealed.
@@ -764,21 +755,13 @@ pub async fn records_hold_no_readable_session_data<S: SessionStore + Clone>(stor
 pub async fn oversized_record_is_refused_before_the_store<S: SessionStore + Clone>(store: S) {
     let app = map_app(layer(&store).max_record_size(600));
     let cookie = cookie_pair(&set(&app, None, "key=a&value=small").await, "id").expect("cookie");
-    let before = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let before = stored(&store, &cookie).await;
     let big = "x".repeat(700);
     let response = set(&app, Some(&cookie), &format!("key=a&value={big}")).await;
     assert_eq!(response.status(), 500);
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body_text(response).await, "session too large\n");
-    let after = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let after = stored(&store, &cookie).await;
     assert_eq!(after.version, before.version, "nothing was written");
     assert_eq!(value(&app, &cookie, "a").await, "small");
     let fresh = set(&app, None, &format!("key=a&value={big}")).await;
@@ -828,11 +811,7 @@ pub async fn updates_that_change_nothing_never_conflict<S: SessionStore + Clone>
         .layer(Extension(barrier))
         .layer(layer);
     let cookie = cookie_pair(&get_with(&app, "/set", None).await, "id").expect("cookie");
-    let before = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let before = stored(&store, &cookie).await;
     let (a, b) = tokio::join!(
         get_with(&app, "/look", Some(&cookie)),
         get_with(&app, "/look", Some(&cookie)),
@@ -843,11 +822,7 @@ pub async fn updates_that_change_nothing_never_conflict<S: SessionStore + Clone>
     );
     assert!(set_cookies(&a).is_empty() && set_cookies(&b).is_empty());
     assert_eq!(body_text(a).await, "7");
-    let after = store
-        .load(&record_key(&cookie))
-        .await
-        .expect("load")
-        .expect("record");
+    let after = stored(&store, &cookie).await;
     assert_eq!(after.version, before.version, "nothing was written");
 }
 
