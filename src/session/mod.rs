@@ -87,7 +87,7 @@
 
 mod backend;
 mod body;
-mod config;
+pub(crate) mod config;
 mod conflict;
 mod cookie_backend;
 mod error;
@@ -99,8 +99,8 @@ mod ids;
 mod layer;
 mod log_tag;
 mod open;
-mod plaintext;
-mod record;
+pub(crate) mod plaintext;
+pub(crate) mod record;
 mod service;
 mod set_cookie;
 mod source;
