@@ -82,7 +82,32 @@ pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// The time `seconds` after the Unix epoch.
+/// The latest time [`from_unix_seconds`] gives: 9999-12-31T23:59:59Z,
+/// which every platform's `SystemTime` holds.
+pub(crate) const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
+
+/// The time `seconds` after the Unix epoch, or [`MAX_UNIX_SECONDS`] when
+/// that is later. A deadline is a sealed `u64`, and one far enough out
+/// (written with the key, or by a store) would overflow `SystemTime`; past
+/// the year 9999 every such deadline means "never", and saturating keeps
+/// its meaning without a panic.
 pub(crate) fn from_unix_seconds(seconds: u64) -> SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.min(MAX_UNIX_SECONDS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn far_deadlines_saturate_instead_of_overflowing() {
+        let max = from_unix_seconds(MAX_UNIX_SECONDS);
+        assert_eq!(from_unix_seconds(u64::MAX), max);
+        assert_eq!(from_unix_seconds(MAX_UNIX_SECONDS + 1), max);
+        assert_eq!(unix_seconds(max), MAX_UNIX_SECONDS);
+        assert_eq!(
+            unix_seconds(from_unix_seconds(1_700_000_000)),
+            1_700_000_000
+        );
+    }
 }

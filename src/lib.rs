@@ -12,6 +12,8 @@ mod clock;
 mod codec;
 pub mod cookies;
 pub mod envelope;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod headers;
 mod key;
 mod layer_id;

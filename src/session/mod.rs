@@ -87,7 +87,7 @@
 
 mod backend;
 mod body;
-mod config;
+pub(crate) mod config;
 mod conflict;
 mod cookie_backend;
 mod error;
@@ -100,8 +100,8 @@ mod layer;
 mod log_tag;
 mod map_access;
 mod open;
-mod plaintext;
-mod record;
+pub(crate) mod plaintext;
+pub(crate) mod record;
 mod service;
 mod set_cookie;
 mod source;

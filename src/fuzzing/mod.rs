@@ -1,0 +1,155 @@
+//! The fuzz targets, as plain functions over bytes (feature `fuzzing`).
+//!
+//! Each function feeds arbitrary bytes to one parser of the crate and
+//! asserts what must hold for every input: it never panics, and where a
+//! parse succeeds, what it read survives a round trip. A failed assertion
+//! is a panic, which is how libFuzzer, and the corpus replay test, see a
+//! finding.
+//!
+//! | function | what it reads |
+//! |---|---|
+//! | [`cookie_header`] | a `Cookie` request header field |
+//! | [`envelope_open`] | a sealed cookie value, a binary envelope, a store record's data |
+//! | [`session_plaintext`] | an opened session's plaintext: header, deadlines, bincode data |
+//! | [`layer`] | a whole request through `SessionLayer`: `Cookie` headers and the bytes a store returns |
+//!
+//! `fuzz/fuzz_targets/<name>.rs` calls the function of the same name, and
+//! `tests/fuzz_corpus.rs` replays `fuzz/corpus/<name>/` and
+//! `fuzz/regressions/<name>/` through it on every `cargo test
+//! --all-features`, so CI runs the corpus without cargo-fuzz. [`TARGETS`]
+//! lists them all; a new target is a function here, an entry there, a file
+//! in `fuzz/fuzz_targets/` and a corpus directory.
+//!
+//! Everything sealed here uses [`fuzz_key_ring`], a fixed ring that the
+//! seed corpus ([`seeds`]) was sealed with too, and the layer runs on a
+//! fixed clock ([`FUZZ_NOW`]), so sealed seeds open, and keep opening, in
+//! every run. The keys are public: nothing here is for applications, and
+//! the module is outside the crate's semver promise.
+//!
+//! # Examples
+//!
+//! ```
+//! use tower_cookie_sessions::fuzzing;
+//!
+//! // Any bytes at all: a target returns, or panics with what went wrong.
+//! for target in fuzzing::TARGETS {
+//!     (target.run)(b"id=1; theme=dark");
+//!     (target.run)(&[0xff, 0x00, 0x7f]);
+//! }
+//! ```
+
+mod cookie_header;
+mod envelope;
+mod input;
+mod layer;
+mod plaintext;
+mod seeds;
+mod session_type;
+
+use std::sync::LazyLock;
+
+use crate::key::{Key, KeyRing};
+
+pub use self::cookie_header::cookie_header;
+pub use self::envelope::envelope_open;
+pub use self::layer::layer;
+pub use self::plaintext::session_plaintext;
+pub use self::seeds::{seeds, Seed};
+
+/// One fuzz target: its name (that of its file in `fuzz/fuzz_targets/`
+/// and of its corpus directory) and its function.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::fuzzing::TARGETS;
+///
+/// let target = TARGETS.iter().find(|target| target.name == "cookie_header").unwrap();
+/// (target.run)(b"a=1; b=2");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// The target's name.
+    pub name: &'static str,
+    /// Runs one input, panicking on a finding.
+    pub run: fn(&[u8]),
+}
+
+/// Every fuzz target, by name.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::fuzzing::TARGETS;
+///
+/// assert!(TARGETS.iter().any(|target| target.name == "layer"));
+/// ```
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "cookie_header",
+        run: cookie_header,
+    },
+    Target {
+        name: "envelope_open",
+        run: envelope_open,
+    },
+    Target {
+        name: "session_plaintext",
+        run: session_plaintext,
+    },
+    Target {
+        name: "layer",
+        run: layer,
+    },
+];
+
+/// The time every target's layer runs at, in Unix seconds
+/// (2023-11-14T22:13:20Z): sealed seeds carry deadlines around it.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(tower_cookie_sessions::fuzzing::FUZZ_NOW, 1_700_000_000);
+/// ```
+pub const FUZZ_NOW: u64 = 1_700_000_000;
+
+/// The id of the ring's sealing key.
+const CURRENT_KEY_ID: u8 = 1;
+/// The id of the ring's older key, which only opens.
+const OLD_KEY_ID: u8 = 0;
+
+/// The fixed key ring of every target: key 1 seals, key 0 only opens
+/// (a rotation), both made of public bytes.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::{envelope, fuzzing, Purpose};
+///
+/// let ring = fuzzing::fuzz_key_ring();
+/// assert_eq!(ring.ids().collect::<Vec<_>>(), [1, 0]);
+/// let sealed = envelope::seal(ring, Purpose::Session, "id", b"x");
+/// assert!(envelope::open(ring, Purpose::Session, "id", &sealed).is_ok());
+/// ```
+#[must_use]
+pub fn fuzz_key_ring() -> &'static KeyRing {
+    static RING: LazyLock<KeyRing> = LazyLock::new(|| {
+        KeyRing::new(CURRENT_KEY_ID, fixed_key(1))
+            .with_old_key(OLD_KEY_ID, fixed_key(101))
+            .expect("distinct key ids")
+    });
+    &RING
+}
+
+/// The ring that sealed before the rotation: the old key as the sealing
+/// one, so its values open under [`fuzz_key_ring`] as "sealed with an
+/// older key".
+fn old_key_ring() -> &'static KeyRing {
+    static RING: LazyLock<KeyRing> = LazyLock::new(|| KeyRing::new(OLD_KEY_ID, fixed_key(101)));
+    &RING
+}
+
+fn fixed_key(first: u8) -> Key {
+    let bytes: Vec<u8> = (first..first + 32).collect();
+    Key::from_bytes(&bytes).expect("32 distinct bytes")
+}

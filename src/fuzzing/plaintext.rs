@@ -1,0 +1,79 @@
+//! The session plaintext: its hand-written header, then bincode data.
+
+use super::fuzz_key_ring;
+use super::input::Reader;
+use super::session_type::FuzzSession;
+use super::FUZZ_NOW;
+use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
+use crate::session::plaintext::{self, decode_session, Decoded};
+
+/// Decodes the rest of `data` as an opened session's plaintext, as the
+/// layer does once a cookie or record has authenticated.
+///
+/// The first byte chooses the reading: bit 0, a record expiry (as a store
+/// session has, which replaces the idle deadline); bit 1, a decode depth
+/// limit of 8 levels instead of the default 128; bits 2–3, the schema
+/// version expected (0–3).
+///
+/// Asserts that a header that decodes, encoded again, decodes to the same
+/// header and payload; and that a session that decodes is within its
+/// deadlines at [`FUZZ_NOW`](super::FUZZ_NOW) and, encoded again (on the
+/// heap and on the stack alike), decodes to the same data and deadlines.
+///
+/// # Panics
+///
+/// When one of those does not hold: a finding.
+///
+/// # Examples
+///
+/// ```
+/// // Expected schema 0; format 1, no flags, schema 0, issued at 1,
+/// // ending at 2 (long past): refused, not a panic.
+/// let input = [0, 1, 0, 0, 1, 2, 0xff];
+/// tower_cookie_sessions::fuzzing::session_plaintext(&input);
+/// ```
+pub fn session_plaintext(data: &[u8]) {
+    let mut input = Reader::new(data);
+    let choice = input.byte();
+    let bytes = input.rest();
+    let record_expiry = (choice & 0b1 != 0).then_some(FUZZ_NOW + 3600);
+    let mut config = SessionConfig::new(fuzz_key_ring().clone());
+    if choice & 0b10 != 0 {
+        config.max_decode_depth = 8;
+    }
+    config.schema_version = u32::from(choice >> 2 & 0b11);
+
+    if let Some(decoded) = plaintext::decode(bytes) {
+        header_round_trips(&decoded);
+    }
+
+    let Ok((data, deadlines)) =
+        decode_session::<FuzzSession>(&config, bytes, FUZZ_NOW, record_expiry)
+    else {
+        return;
+    };
+    assert!(deadlines.issued <= FUZZ_NOW + CLOCK_SKEW_SECONDS);
+    assert!(deadlines.absolute > FUZZ_NOW);
+    assert!(deadlines.idle.is_none_or(|idle| idle > FUZZ_NOW));
+    if let (Some(idle), Some(expiry)) = (deadlines.idle, record_expiry) {
+        assert_eq!(idle, expiry, "a store's expiry replaces the idle deadline");
+    }
+
+    let encoded = plaintext::encode(&deadlines, config.schema_version, &data).expect("encodes");
+    let mut stack = [0u8; 256];
+    match plaintext::encode_to_slice(&deadlines, config.schema_version, &data, &mut stack) {
+        Some(len) => assert_eq!(&stack[..len], &encoded[..]),
+        None => assert!(encoded.len() > stack.len()),
+    }
+    let again = decode_session::<FuzzSession>(&config, &encoded, FUZZ_NOW, record_expiry)
+        .expect("a decoded session encoded again decodes");
+    assert_eq!(again, (data, deadlines));
+}
+
+fn header_round_trips(decoded: &Decoded<'_>) {
+    // Encoding a byte string's bincode adds a length: write the header
+    // alone by encoding the unit value, whose bincode is empty.
+    let mut bytes = plaintext::encode(&decoded.deadlines, decoded.schema, &()).expect("encodes");
+    bytes.extend_from_slice(decoded.payload);
+    assert_eq!(plaintext::decode(&bytes).as_ref(), Some(decoded));
+}

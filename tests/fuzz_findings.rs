@@ -1,0 +1,127 @@
+//! What the fuzz targets found, one test per finding, through the public
+//! API. The inputs that found them are in `fuzz/regressions/<target>/`,
+//! which `tests/fuzz_corpus.rs` replays.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::routing::get;
+use axum::Router;
+use common::*;
+use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+use tower_cookie_sessions::{envelope, Key, Purpose, Session, SessionLayer};
+
+fn key() -> Key {
+    Key::from_hex("3a5f0c9e2d4b6a8f1e3c5d7b9a0f2e4d6c8b0a1f3e5d7c9b2a4f6e8d0c1b3a59").expect("key")
+}
+
+/// 9999-12-31T23:59:59Z: where the layer's times saturate.
+fn year_9999() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(253_402_300_799)
+}
+
+/// A session plaintext as the layer writes it (format 1, flags, schema
+/// 0, LEB128 issue time and absolute deadline, bincode data), for a
+/// [`Counter`] with `visits` and no blob, ending at `u64::MAX`: no
+/// configuration writes that, but the key's holder can, and a deadline is
+/// only a number.
+fn never_ending_plaintext(visits: u8) -> Vec<u8> {
+    fn varint(mut value: u64, out: &mut Vec<u8>) {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+    let mut plaintext = vec![1, 0b01, 0];
+    varint(START, &mut plaintext);
+    varint(u64::MAX, &mut plaintext);
+    plaintext.extend_from_slice(&[visits, 0]);
+    plaintext
+}
+
+/// Reads every deadline of the session, then counts a visit.
+fn deadlines_app<B: Clone + Send + Sync + 'static>(layer: SessionLayer<Counter, B>) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|session: Session<Counter>| async move {
+                let deadlines = (session.expires_at(), session.absolute_deadline());
+                let visits = session.update(|counter| {
+                    counter.visits += 1;
+                    counter.visits
+                });
+                assert_eq!(deadlines, (year_9999(), year_9999()));
+                format!("visits: {visits}")
+            }),
+        )
+        .layer(layer)
+}
+
+/// Found by `layer` (`fuzz/regressions/layer/far-deadline-cookie`):
+/// `Session::expires_at` panicked with "overflow when adding duration to
+/// instant".
+#[tokio::test]
+async fn a_sealed_deadline_past_what_system_time_holds_saturates() {
+    let clock = TestClock::new();
+    let value = envelope::seal(
+        &key().into(),
+        Purpose::Session,
+        "id",
+        &never_ending_plaintext(4),
+    );
+    let app = deadlines_app(
+        SessionLayer::new(key())
+            .expect("layer")
+            .clock(clock.source()),
+    );
+    let response = get_with(&app, "/", Some(&format!("id={value}"))).await;
+    assert_eq!(response.status(), 200);
+    assert!(set_cookie_for(&response, "id").is_some());
+    assert_eq!(body_text(response).await, "visits: 5");
+}
+
+/// Found by `layer` (`fuzz/regressions/layer/far-deadline-record`): the
+/// save of a store session computed the record's expiry with the same
+/// overflowing addition.
+#[tokio::test]
+async fn a_store_record_whose_deadline_is_past_what_system_time_holds_saves() {
+    let clock = TestClock::starting_now();
+    let store = MemoryStore::new();
+    let id = [9u8; 16];
+    let record_key = RecordKey::for_session_id(&id);
+    // A trusted store's record: 0x00, the record key, the plaintext.
+    let data = [
+        &[0u8][..],
+        record_key.as_bytes(),
+        &never_ending_plaintext(4),
+    ]
+    .concat();
+    let expires_at = SystemTime::now() + Duration::from_secs(3600);
+    assert!(store
+        .create(&record_key, &Record::new(data, expires_at))
+        .await
+        .expect("created"));
+    let layer = SessionLayer::new(key())
+        .expect("layer")
+        .clock(clock.source())
+        .with_store(store);
+    // The counter app never reads a deadline: this is the save's own.
+    let app = counter_app(layer.clone());
+
+    let cookie = format!(
+        "id={}",
+        envelope::seal(&key().into(), Purpose::SessionId, "id", &id)
+    );
+    let response = get_with(&app, "/", Some(&cookie)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_text(response).await, "visits: 5");
+    let saved = layer
+        .store()
+        .load(&record_key)
+        .await
+        .expect("loaded")
+        .expect("still there");
+    assert_eq!(saved.version, 2, "the visit was saved");
+}
