@@ -10,7 +10,6 @@ use tower_layer::Layer;
 
 use crate::clock::Clock;
 use crate::codec;
-use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
 use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
@@ -104,6 +103,9 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     /// Keeps sessions in `store` instead of the cookie, which then carries
     /// only a sealed, random 128-bit session id. Handlers do not change.
     ///
+    /// [`max_cookie_size`](Self::max_cookie_size) is for client-side
+    /// sessions: the store layer ignores it.
+    ///
     /// # Examples
     ///
     /// ```
@@ -127,6 +129,45 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
             )),
             kind: StoreBackend { store },
         }
+    }
+}
+
+impl<T: SessionData> SessionLayer<T, CookieBackend> {
+    /// Sets the most a session's cookies may take, names plus values
+    /// (default [`DEFAULT_MAX_COOKIE_SIZE`](crate::session::DEFAULT_MAX_COOKIE_SIZE),
+    /// 8 KB). A session that does not fit in one cookie (4096 bytes, name
+    /// included) is split across `NAME.0`, `NAME.1`... up to this total; a
+    /// larger one is not sent: the response is
+    /// [`SessionError::TooLarge`] through [`on_error`](Self::on_error),
+    /// and the browser keeps the cookies it had.
+    ///
+    /// Every request carries these cookies: servers and proxies refuse a
+    /// `Cookie` header over their limit (nginx: one
+    /// `large_client_header_buffers` buffer, 8 KB by default, for the whole
+    /// header with the other cookies) with a `400` on every request, and
+    /// browsers keep a limited number of cookies per site (Chromium 180,
+    /// shared with its subdomains). `4096` keeps every session in one
+    /// cookie.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::CookieSizeOutOfRange`] below 4096 bytes or above
+    /// [`MAX_COOKIE_CHUNKS`](crate::session::MAX_COOKIE_CHUNKS) full
+    /// cookies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<Vec<String>>::new(Key::generate()).unwrap();
+    /// let layer = layer.max_cookie_size(16 * 1024).unwrap();
+    /// assert_eq!(layer.cookie_size_limit(), 16 * 1024);
+    /// assert!(layer.clone().max_cookie_size(1024).is_err());
+    /// assert!(layer.max_cookie_size(51 * 4096).is_err());
+    /// ```
+    pub fn max_cookie_size(self, bytes: usize) -> Result<Self, ConfigError> {
+        self.try_configure(|config| config.max_cookie_size = bytes)
     }
 }
 
@@ -536,8 +577,9 @@ impl<T, B> SessionLayer<T, B> {
         self.configure(|config| config.on_error = handler)
     }
 
-    /// The most a session cookie, name plus value, may take: a larger
-    /// session is answered with [`SessionError::TooLarge`].
+    /// The most a client-side session's cookies, names plus values, may
+    /// take together (see [`max_cookie_size`](SessionLayer::max_cookie_size)):
+    /// a larger session is answered with [`SessionError::TooLarge`].
     ///
     /// # Examples
     ///
@@ -545,11 +587,11 @@ impl<T, B> SessionLayer<T, B> {
     /// use tower_cookie_sessions::{Key, SessionLayer};
     ///
     /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
-    /// assert_eq!(layer.cookie_size_limit(), 4096);
+    /// assert_eq!(layer.cookie_size_limit(), 8192);
     /// ```
     #[must_use]
     pub fn cookie_size_limit(&self) -> usize {
-        MAX_COOKIE_SIZE
+        self.config.max_cookie_size
     }
 
     /// Every change makes another layer: a layer is one configuration, so

@@ -87,6 +87,7 @@
 
 mod backend;
 mod body;
+mod chunks;
 mod config;
 mod conflict;
 mod cookie_backend;
@@ -109,8 +110,9 @@ mod store_backend;
 
 pub use body::SessionBody;
 pub use config::{
-    ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_MAX_DECODE_DEPTH,
-    DEFAULT_MAX_RECORD_SIZE, DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN, MAX_COOKIE_LIFETIME,
+    ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_MAX_COOKIE_SIZE,
+    DEFAULT_MAX_DECODE_DEPTH, DEFAULT_MAX_RECORD_SIZE, DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN,
+    MAX_COOKIE_CHUNKS, MAX_COOKIE_LIFETIME,
 };
 pub use conflict::ConflictPolicy;
 pub use cookie_backend::CookieBackend;
