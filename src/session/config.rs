@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
 use crate::session::error::SessionError;
+use crate::session::revocation::Revocation;
 use crate::syntax::{is_attribute_value, is_token};
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.
@@ -265,6 +266,8 @@ pub(crate) struct SessionConfig {
     pub(crate) max_decode_depth: usize,
     /// The most a client-side session's cookies take, names plus values.
     pub(crate) max_cookie_size: usize,
+    /// Client-side sessions issued before its cutoff are refused.
+    pub(crate) revocation: Revocation,
 }
 
 /// How long one store operation may take by default.
@@ -356,6 +359,7 @@ impl SessionConfig {
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             max_decode_depth: DEFAULT_MAX_DECODE_DEPTH,
             max_cookie_size: DEFAULT_MAX_COOKIE_SIZE,
+            revocation: Revocation::new(),
         }
     }
 
@@ -462,6 +466,7 @@ impl fmt::Debug for SessionConfig {
             .field("max_record_size", &self.max_record_size)
             .field("max_decode_depth", &self.max_decode_depth)
             .field("max_cookie_size", &self.max_cookie_size)
+            .field("revocation", &self.revocation)
             .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::clock::unix_seconds;
+use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::cookies::parse::MAX_CANDIDATES;
 use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
@@ -13,8 +13,10 @@ use crate::session::chunks::{self, indexes, join_chunks, low_bits, Carried, Open
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::plaintext::{self, decode_session, Refusal};
+use crate::session::revocation::LoadHook;
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, Shared, State, Status};
+use crate::session::store_backend::timed;
 use crate::session::SessionData;
 
 /// The default backend: the whole session, sealed, is the cookie.
@@ -23,9 +25,11 @@ use crate::session::SessionData;
 /// read the session. A session larger than one cookie (4 KB, name
 /// included) is split across several, `NAME.0` to `NAME.k`, up to
 /// [`max_cookie_size`](crate::SessionLayer::max_cookie_size) in all (8 KB
-/// by default). A copy of a cookie stays valid until its sealed deadline.
-/// When two requests change the same session at once, the response that
-/// arrives last wins.
+/// by default). A copy of a cookie stays valid until its sealed deadline,
+/// unless it is [revoked](crate::SessionLayer::revocation) or refused by
+/// the layer's [load hook](crate::SessionLayer::on_load). When two
+/// requests change the same session at once, the response that arrives
+/// last wins.
 ///
 /// # Examples
 ///
@@ -50,6 +54,75 @@ impl<T: SessionData> ErasedBackend<T> for CookieBackend {
     fn commit(&self, config: &Arc<SessionConfig>, session: &Arc<Shared<T>>) -> Committed {
         MaybeReady::ready(seal_session(config, session))
     }
+}
+
+/// Client-side sessions checked by the application's hook when they load.
+/// Only a session whose cookie authenticated waits for it; a request
+/// without one opens at once, as with [`CookieBackend`].
+pub(crate) struct HookedCookies<T> {
+    hook: LoadHook<T>,
+}
+
+impl<T> HookedCookies<T> {
+    pub(crate) fn new(hook: LoadHook<T>) -> Self {
+        Self { hook }
+    }
+}
+
+impl<T: SessionData> ErasedBackend<T> for HookedCookies<T> {
+    fn load(&self, config: &Arc<SessionConfig>, jar: &Cookies) -> Loading<T> {
+        let state = open_session(config, jar);
+        if !state.status.existed {
+            return MaybeReady::ready(Ok(state));
+        }
+        let hook = Arc::clone(&self.hook);
+        let config = Arc::clone(config);
+        // The hook is the application's code: it is called when this
+        // future is first polled, by the handler's load, not here, where
+        // the request's jar is locked.
+        MaybeReady::Pending(Box::pin(
+            async move { checked(&hook, &config, state).await },
+        ))
+    }
+
+    fn commit(&self, config: &Arc<SessionConfig>, session: &Arc<Shared<T>>) -> Committed {
+        MaybeReady::ready(seal_session(config, session))
+    }
+}
+
+/// The loaded session if the hook keeps it, a fresh one that removes its
+/// cookies if the hook refuses it, or the error the hook failed with (or
+/// the timeout).
+async fn checked<T: SessionData>(
+    hook: &LoadHook<T>,
+    config: &SessionConfig,
+    state: State<T>,
+) -> Result<State<T>, SessionError> {
+    let verdict = hook(&state.data, from_unix_seconds(state.deadlines.issued));
+    match timed(config.store_timeout, verdict).await {
+        Ok(true) => Ok(state),
+        Ok(false) => {
+            tracing::debug!(
+                cookie = config.cookie_name.as_str(),
+                "session refused by the load hook; starting a fresh session"
+            );
+            Ok(ended(config, state.opened_at, state.cookies))
+        }
+        Err(error) => {
+            tracing::error!(%error, "session load hook failed; answering with an error");
+            Err(SessionError::Load(Arc::new(error)))
+        }
+    }
+}
+
+/// A fresh session in place of an authentic one that has ended (expired,
+/// revoked or refused by the hook): its response removes the cookies it
+/// came from, unless the handler starts a new session.
+fn ended<T: SessionData>(config: &SessionConfig, now: u64, cookies: Carried) -> State<T> {
+    let mut state = State::fresh(config, now);
+    state.status.ended = true;
+    state.cookies = cookies;
+    state
 }
 
 /// The request's session, or a fresh one; says at debug level why a cookie
@@ -115,21 +188,32 @@ fn open_value<T: SessionData>(
         name,
         value,
         limit,
-        |plaintext, key_id| match decode_session(config, plaintext, now, None) {
-            Ok((data, deadlines)) => {
-                let mut state = State::loaded(data, deadlines, now);
-                state.status.reseal = key_id != config.keys.current_id();
-                state
-            }
-            Err(Refusal { reason, unreadable }) => {
-                tracing::debug!(
-                    cookie = name,
-                    reason,
-                    "session cookie refused; starting a fresh session"
-                );
-                let mut state = State::fresh(config, now);
-                state.status.ended = !unreadable;
-                state
+        |plaintext, key_id| {
+            let decoded = decode_session(config, plaintext, now, None).and_then(|loaded| {
+                if config.revocation.refuses(loaded.1.issued) {
+                    return Err(Refusal {
+                        reason: "issued before the revocation cutoff",
+                        unreadable: false,
+                    });
+                }
+                Ok(loaded)
+            });
+            match decoded {
+                Ok((data, deadlines)) => {
+                    let mut state = State::loaded(data, deadlines, now);
+                    state.status.reseal = key_id != config.keys.current_id();
+                    state
+                }
+                Err(Refusal { reason, unreadable }) => {
+                    tracing::debug!(
+                        cookie = name,
+                        reason,
+                        "session cookie refused; starting a fresh session"
+                    );
+                    let mut state = State::fresh(config, now);
+                    state.status.ended = !unreadable;
+                    state
+                }
             }
         },
     );

@@ -1,8 +1,9 @@
 //! `SessionLayer`: configuration, checked as it is built.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use cookie::SameSite;
 use http::Response;
@@ -15,13 +16,14 @@ use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
 use crate::session::config::{ConfigError, ErrorHandler, Expiry, LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
-use crate::session::cookie_backend::CookieBackend;
+use crate::session::cookie_backend::{CookieBackend, HookedCookies};
 use crate::session::error::SessionError;
+use crate::session::revocation::{load_hook, Revocation};
 use crate::session::service::SessionService;
 use crate::session::source::SessionSource;
 use crate::session::store_backend::{StoreBackend, StoreSessions};
 use crate::session::SessionData;
-use crate::store::SessionStore;
+use crate::store::{SessionStore, StoreError};
 
 /// Adds typed sessions of type `T`, and a [`Cookies`](crate::Cookies) jar,
 /// to every request.
@@ -103,8 +105,12 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     /// Keeps sessions in `store` instead of the cookie, which then carries
     /// only a sealed, random 128-bit session id. Handlers do not change.
     ///
-    /// [`max_cookie_size`](Self::max_cookie_size) is for client-side
-    /// sessions: the store layer ignores it.
+    /// [`revocation`](Self::revocation), [`on_load`](Self::on_load) and
+    /// [`max_cookie_size`](Self::max_cookie_size) are for client-side
+    /// sessions: the store layer drops the hook and ignores the other two.
+    /// Server-side sessions are revoked by deleting their records
+    /// ([`Session::destroy`](crate::Session::destroy),
+    /// [`SessionStore::delete_by_owner`]).
     ///
     /// # Examples
     ///
@@ -169,6 +175,120 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     pub fn max_cookie_size(self, bytes: usize) -> Result<Self, ConfigError> {
         self.try_configure(|config| config.max_cookie_size = bytes)
     }
+
+    /// The handle that revokes this layer's sessions by their issue time:
+    /// [`Revocation::revoke_issued_before`] signs out everybody whose
+    /// session was issued (or [renewed](crate::Session::renew)) before a
+    /// time, from the next request on, without rotating the key.
+    ///
+    /// The handle is shared with this layer's clones and with the layers
+    /// its builder methods make, before or after this call. It is kept in
+    /// this process's memory: see [`Revocation`] for applying it on every
+    /// instance.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use axum::{routing::post, Router};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?;
+    /// let revocation = layer.revocation();
+    /// let app: Router = Router::new()
+    ///     .route(
+    ///         "/admin/sign-everybody-out",
+    ///         post(move || async move {
+    ///             revocation.revoke_issued_before(SystemTime::now());
+    ///             "done"
+    ///         }),
+    ///     )
+    ///     .layer(layer);
+    /// # let _ = app;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn revocation(&self) -> Revocation {
+        self.config.revocation.clone()
+    }
+
+    /// Runs `hook` on every session loaded from an authentic cookie, with
+    /// its data and issue time (when it was started, or last
+    /// [renewed](crate::Session::renew)), before the handler gets it:
+    /// `Ok(true)` keeps it, `Ok(false)` refuses it. A refused session is
+    /// a fresh one, and the response removes its cookies. This is how a
+    /// client-side session is signed out before its deadline from what it
+    /// holds: "sign out my other devices" keeps a per-user generation
+    /// number in the application's database and in the session, and
+    /// refuses sessions of an older generation.
+    ///
+    /// The hook is called with the data borrowed; its future must own
+    /// what it needs (copy the user id out). Requests without an authentic
+    /// session never call it, nor do sessions the
+    /// [revocation](Self::revocation) cutoff refuses first.
+    ///
+    /// When it fails:
+    ///
+    /// - `Err(error)`, or no answer within
+    ///   [`store_timeout`](Self::store_timeout) (2 seconds by default),
+    ///   is [`SessionError::Load`]: the response is `503` through
+    ///   [`on_error`](Self::on_error), the handler does not run, and the
+    ///   browser keeps its cookies for the next try. Wrap your own errors
+    ///   with [`StoreError::backend`].
+    /// - A panic in the hook unwinds out of the handler's session load
+    ///   like a panic in the handler: with tower-http's `CatchPanicLayer`
+    ///   the answer is its `500`; no session cookie is sent or removed.
+    ///
+    /// Only client-side sessions run the hook; a store layer made with
+    /// [`with_store`](Self::with_store) drops it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::{Arc, Mutex};
+    /// use serde::{Deserialize, Serialize};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// struct Account {
+    ///     user_id: Option<u64>,
+    ///     /// The user's generation when this session signed in.
+    ///     generation: u64,
+    /// }
+    ///
+    /// // The application's own record of each user's generation: bumping
+    /// // it signs out every session signed in before.
+    /// let generations: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// # let generations: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    /// let layer = SessionLayer::<Account>::new(Key::generate())?.on_load({
+    ///     let generations = Arc::clone(&generations);
+    ///     move |account: &Account, _issued| {
+    ///         let current = account.user_id.map(|user| {
+    ///             let generations = generations.lock().expect("not poisoned");
+    ///             generations.get(&user).copied().unwrap_or(0)
+    ///         });
+    ///         let keep = current.is_none_or(|current| current == account.generation);
+    ///         async move { Ok(keep) }
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_load<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(&T, SystemTime) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<bool, StoreError>> + Send + 'static,
+    {
+        self.backend = Arc::new(HookedCookies::new(load_hook(hook)));
+        self.id = LayerId::mint();
+        self
+    }
 }
 
 impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
@@ -219,28 +339,6 @@ impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
         self.backend = Arc::new(StoreSessions::new(Arc::clone(&self.kind.store), policy));
         self.id = LayerId::mint();
         self
-    }
-
-    /// Sets how long one store operation may take before it counts as
-    /// failed (default 2 seconds).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_cookie_sessions::store::MemoryStore;
-    /// use tower_cookie_sessions::{Key, SessionLayer};
-    ///
-    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-    /// let layer = SessionLayer::<u64>::new(Key::generate())?
-    ///     .with_store(MemoryStore::new())
-    ///     .store_timeout(Duration::from_millis(500));
-    /// # let _ = layer;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn store_timeout(self, timeout: Duration) -> Self {
-        self.configure(|config| config.store_timeout = timeout)
     }
 
     /// Sets what happens when the store cannot load a session (default
@@ -491,6 +589,29 @@ impl<T, B> SessionLayer<T, B> {
             return Err(ConfigError::InvalidRefreshFraction);
         }
         Ok(self.configure(|config| config.refresh_fraction = fraction))
+    }
+
+    /// Sets how long one store operation, or a client-side session's
+    /// [load hook](SessionLayer::on_load), may take before it counts as
+    /// failed (default 2 seconds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?
+    ///     .with_store(MemoryStore::new())
+    ///     .store_timeout(Duration::from_millis(500));
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn store_timeout(self, timeout: Duration) -> Self {
+        self.configure(|config| config.store_timeout = timeout)
     }
 
     /// Sets how deeply nested a session's data may be when it is decoded

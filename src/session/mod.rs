@@ -102,6 +102,7 @@ mod log_tag;
 mod open;
 mod plaintext;
 mod record;
+mod revocation;
 mod service;
 mod set_cookie;
 mod source;
@@ -122,6 +123,7 @@ pub use extract::SessionRejection;
 pub use future::ResponseFuture;
 pub use handle::Session;
 pub use layer::SessionLayer;
+pub use revocation::Revocation;
 pub use service::SessionService;
 pub use store_backend::StoreBackend;
 

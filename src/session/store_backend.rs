@@ -153,7 +153,7 @@ fn authentic_id(config: &SessionConfig, jar: &Cookies) -> Option<(SessionId, boo
 }
 
 /// Runs a store operation under the layer's timeout.
-async fn timed<O>(
+pub(crate) async fn timed<O>(
     timeout: Duration,
     operation: impl Future<Output = Result<O, StoreError>>,
 ) -> Result<O, StoreError> {
