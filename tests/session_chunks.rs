@@ -416,3 +416,20 @@ async fn an_expired_chunked_session_removes_its_chunks() {
     assert_eq!(body_text(response).await, "visits: 0");
     assert!(browser.names().is_empty());
 }
+
+#[tokio::test]
+async fn a_layer_named_like_another_layers_chunk_is_refused() {
+    use axum::routing::get;
+    let outer = SessionLayer::<Counter>::new(Key::generate()).expect("layer");
+    let inner = SessionLayer::<u64>::new(Key::generate())
+        .expect("layer")
+        .cookie_name("id.1")
+        .expect("a valid name");
+    let app = Router::new()
+        .route("/", get(|| async { "unreachable" }))
+        .layer(inner)
+        .layer(outer);
+    let response = get_with(&app, "/", None).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body_text(response).await, "session not available\n");
+}

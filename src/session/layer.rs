@@ -153,7 +153,8 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     /// header with the other cookies) with a `400` on every request, and
     /// browsers keep a limited number of cookies per site (Chromium 180,
     /// shared with its subdomains). `4096` keeps every session in one
-    /// cookie.
+    /// cookie. The limit applies to the cookies a request brings too: after
+    /// lowering it, a visitor whose session is larger starts a fresh one.
     ///
     /// # Errors
     ///
