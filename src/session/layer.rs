@@ -237,7 +237,8 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     ///   is [`SessionError::Load`]: the response is `503` through
     ///   [`on_error`](Self::on_error), the handler does not run, and the
     ///   browser keeps its cookies for the next try. Wrap your own errors
-    ///   with [`StoreError::backend`].
+    ///   with [`StoreError::backend`]. As for a store, the timeout needs a
+    ///   tokio runtime only when the hook's future has to wait.
     /// - A panic in the hook unwinds out of the handler's session load
     ///   like a panic in the handler: with tower-http's `CatchPanicLayer`
     ///   the answer is its `500`; no session cookie is sent or removed.
