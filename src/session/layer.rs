@@ -261,12 +261,10 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     ///     generation: u64,
     /// }
     ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
     /// // The application's own record of each user's generation: bumping
     /// // it signs out every session signed in before.
     /// let generations: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
-    ///
-    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-    /// # let generations: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
     /// let layer = SessionLayer::<Account>::new(Key::generate())?.on_load({
     ///     let generations = Arc::clone(&generations);
     ///     move |account: &Account, _issued| {
