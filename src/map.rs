@@ -9,14 +9,12 @@
 //! retries the save.
 
 use std::any::type_name;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::codec;
 
 /// String keys to typed values: a ready-made `T` for
 /// [`Session<T>`](crate::Session).
@@ -26,11 +24,16 @@ use crate::codec;
 /// [`get`](SessionMap::get), [`insert`](SessionMap::insert) and
 /// [`remove`](SessionMap::remove) by key.
 ///
-/// Each value is stored as its own bincode encoding together with a tag
-/// naming its type. The session's encoding carries no field names or type
-/// information, so without the tag a `u64` read back as an `i64` would
-/// quietly yield a wrong value (`5` reads as `-3`); with it, reading a value
-/// as another type is a [`SessionMapError::TypeMismatch`].
+/// Each value is stored in CBOR (RFC 8949, through `ciborium`), a compact
+/// self-describing encoding: numbers, strings, lists and maps say what
+/// they are, and a struct is a map from its field names to its values. No
+/// type name is stored. So a value reads back as any type of the same
+/// shape: after its type is renamed or moved to another module, after a
+/// compiler upgrade, as another integer type that holds the number, or as
+/// a struct that gained a field with `#[serde(default)]`. A value read as
+/// a type of another shape (a string as a number, a struct as a list, a
+/// struct missing a field that has no default) is a
+/// [`SessionMapError::TypeMismatch`], never a wrong value.
 ///
 /// The map also records what this request changed: the keys it inserted,
 /// the keys it removed and whether it was cleared. That record is never part
@@ -38,29 +41,20 @@ use crate::codec;
 /// [`SessionMap::merge_onto`] replay one request's changes onto a session
 /// another request saved in the meantime.
 ///
-/// # Type tags
+/// Through a [`Session<SessionMap>`](crate::Session) the same calls read
+/// and write the request's session directly:
 ///
-/// The tag is a 64-bit FNV-1a hash of [`std::any::type_name`] of the value's
-/// type, so it is the same in every process and on every machine. A
-/// reference is tagged as the type it points to, `str` as `String` and a
-/// slice `[T]` as `Vec<T>`, because each serializes exactly like the owned
-/// form and the owned form is the only one `get` can return.
+/// | Flask | tower-sessions | this crate |
+/// |---|---|---|
+/// | `session["user_id"] = 42` | `session.insert("user_id", 42).await?` | `session.insert("user_id", &42)?` |
+/// | `session.get("user_id")` | `session.get::<u64>("user_id").await?` | `session.get::<u64>("user_id")?` |
+/// | `session.pop("user_id", None)` | `session.remove::<u64>("user_id").await?` | `session.remove("user_id")` |
+/// | `"user_id" in session` | | `session.contains("user_id")` |
+/// | `session.keys()` | | `session.keys()` |
+/// | `session.clear()` | `session.clear().await` | `session.clear()` |
 ///
-/// The tag names the type, not its shape. Consequences worth knowing before
-/// a deploy:
-///
-/// - renaming a type or moving it to another module changes its tag: values
-///   stored before read as [`SessionMapError::TypeMismatch`];
-/// - the text of `type_name` is not promised to stay the same across Rust
-///   compiler versions, so a toolchain upgrade can, in principle, do the
-///   same;
-/// - adding, removing or reordering a struct's fields keeps the tag: old
-///   values then usually fail with [`SessionMapError::Decode`], and may
-///   decode as different values if the old bytes happen to fit the new
-///   layout.
-///
-/// Treat either error like a missing value (overwrite it, or remove the
-/// key), never as a reason to fail the request.
+/// Treat a [`SessionMapError`] on read like a missing value (overwrite the
+/// key, or remove it), never as a reason to fail the request.
 ///
 /// # Examples
 ///
@@ -78,10 +72,15 @@ use crate::codec;
 /// assert_eq!(session.get::<Vec<u32>>("cart")?, Some(vec![3, 5, 8]));
 /// assert_eq!(session.get::<u64>("missing")?, None);
 ///
-/// // A value read as another type is an error, not a wrong value.
-/// let err = session.get::<i64>("user_id").unwrap_err();
+/// // A number reads as any integer type that holds it...
+/// assert_eq!(session.get::<u8>("user_id")?, Some(42));
+/// // ...and a value read as another shape is an error, not a wrong value.
+/// let err = session.get::<u64>("name").unwrap_err();
 /// assert!(matches!(err, SessionMapError::TypeMismatch { .. }));
-/// assert_eq!(err.to_string(), "session value `user_id` is not a `i64`");
+/// assert_eq!(
+///     err.to_string(),
+///     "session value `name` is not a `u64`: invalid type: string, expected integer",
+/// );
 ///
 /// // What this request changed is recorded for the layer and the stores.
 /// assert!(session.remove("cart"));
@@ -93,9 +92,16 @@ use crate::codec;
 ///
 /// # Encoding
 ///
-/// Only the entries are serialized, in key order, so equal maps always
-/// encode to the same bytes. The record of changes is not: a decoded map
-/// has no changes. For the same reason, `==` compares the entries only.
+/// A format byte, then the entries in key order, each value as its CBOR
+/// bytes, so equal maps always encode to the same bytes. The record of
+/// changes is not encoded: a decoded map has no changes. For the same
+/// reason, `==` compares the entries only.
+///
+/// The format byte is `0xFF` for this format (the second). The first, with
+/// a type tag beside each value, had no format byte: it began with the
+/// number of entries as a bincode varint, which never starts with `0xFF`.
+/// A session written in the first format therefore fails to decode, and
+/// the layer starts a fresh one, as for any session of an old schema.
 ///
 /// `Debug` shows keys and value sizes, not values: session values often
 /// hold tokens, and `Debug` output tends to end up in logs.
@@ -112,12 +118,10 @@ pub struct SessionMap {
     originals: BTreeMap<String, Option<Entry>>,
 }
 
-/// One stored value: its type tag and its encoding.
+/// One stored value: its CBOR encoding.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 struct Entry {
-    /// Little-endian bytes, not a `u64`: bincode's variable-length integers
-    /// would spend nine bytes on a hash, and cookies are small.
-    tag: [u8; 8],
     #[serde(with = "value_bytes")]
     value: Vec<u8>,
 }
@@ -125,14 +129,14 @@ struct Entry {
 impl fmt::Debug for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Entry")
-            .field(
-                "tag",
-                &format_args!("{:016x}", u64::from_le_bytes(self.tag)),
-            )
             .field("len", &self.value.len())
             .finish()
     }
 }
+
+/// The first byte of an encoded map: this is the map's second format, see
+/// [`SessionMap`]'s "Encoding".
+const FORMAT: u8 = 0xFF;
 
 impl SessionMap {
     /// An empty map with no changes recorded.
@@ -151,14 +155,16 @@ impl SessionMap {
         Self::default()
     }
 
-    /// The value stored under `key`, or `None` when there is none.
+    /// The value stored under `key` read as a `V`, or `None` when there is
+    /// none.
+    ///
+    /// Any type of the stored value's shape reads it: see [`SessionMap`].
     ///
     /// # Errors
     ///
-    /// [`SessionMapError::TypeMismatch`] when the value was stored as
-    /// another type than `V`, and [`SessionMapError::Decode`] when it was
-    /// stored as a `V` but its bytes do not decode as one (the type's fields
-    /// changed since it was stored, say).
+    /// [`SessionMapError::TypeMismatch`] when the stored value does not
+    /// have `V`'s shape, and [`SessionMapError::Decode`] when its bytes are
+    /// not valid CBOR or nest deeper than 128 levels.
     ///
     /// # Examples
     ///
@@ -170,31 +176,34 @@ impl SessionMap {
     /// session.insert("cart", &vec![1_u32, 2])?;
     ///
     /// assert_eq!(session.get::<Vec<u32>>("cart")?, Some(vec![1, 2]));
+    /// assert_eq!(session.get::<Vec<u8>>("cart")?, Some(vec![1, 2]));
     /// assert_eq!(session.get::<Vec<u32>>("wishlist")?, None);
-    /// assert_eq!(
-    ///     session.get::<String>("cart").unwrap_err().to_string(),
-    ///     "session value `cart` is not a `alloc::string::String`",
-    /// );
+    /// assert!(matches!(
+    ///     session.get::<String>("cart"),
+    ///     Err(SessionMapError::TypeMismatch { .. }),
+    /// ));
     /// # Ok(())
     /// # }
     /// ```
     pub fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, SessionMapError> {
-        let Some(entry) = self.entries.get(key) else {
-            return Ok(None);
-        };
-        if entry.tag != type_tag::<V>() {
-            return Err(SessionMapError::TypeMismatch {
-                key: key.to_owned(),
-                expected: type_name::<V>(),
-            });
+        match self.entries.get(key) {
+            Some(entry) => value::decode(&entry.value).map(Some).map_err(|error| {
+                let (key, expected) = (key.to_owned(), type_name::<V>());
+                match error {
+                    value::DecodeError::Shape(reason) => SessionMapError::TypeMismatch {
+                        key,
+                        expected,
+                        reason,
+                    },
+                    value::DecodeError::Bytes(reason) => SessionMapError::Decode {
+                        key,
+                        expected,
+                        reason,
+                    },
+                }
+            }),
+            None => Ok(None),
         }
-        codec::decode(&entry.value)
-            .map(Some)
-            .map_err(|err| SessionMapError::Decode {
-                key: key.to_owned(),
-                expected: type_name::<V>(),
-                reason: err.to_string(),
-            })
     }
 
     /// Stores `value` under `key`, replacing any value there (of any type),
@@ -206,9 +215,8 @@ impl SessionMap {
     ///
     /// # Errors
     ///
-    /// [`SessionMapError::Encode`] when `value` cannot be encoded: its
-    /// `Serialize` implementation failed, or it serializes a sequence or map
-    /// without telling its length first. The map is then left unchanged.
+    /// [`SessionMapError::Encode`] when `value`'s `Serialize`
+    /// implementation fails. The map is then left unchanged.
     ///
     /// # Examples
     ///
@@ -231,19 +239,11 @@ impl SessionMap {
         value: &V,
     ) -> Result<(), SessionMapError> {
         let key = key.into();
-        let value = match codec::encode(value) {
+        let value = match value::encode(value) {
             Ok(value) => value,
-            Err(err) => {
-                return Err(SessionMapError::Encode {
-                    key,
-                    reason: err.to_string(),
-                })
-            }
+            Err(reason) => return Err(SessionMapError::Encode { key, reason }),
         };
-        let entry = Entry {
-            tag: type_tag::<V>(),
-            value,
-        };
+        let entry = Entry { value };
         if !self.originals.contains_key(&key) {
             self.originals
                 .insert(key.clone(), self.entries.get(&key).cloned());
@@ -589,26 +589,77 @@ impl fmt::Debug for SessionMap {
 
 impl Serialize for SessionMap {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(&self.entries)
+        // bincode writes a tuple as its elements, one after the other.
+        let mut tuple = serializer.serialize_tuple(2)?;
+        tuple.serialize_element(&FORMAT)?;
+        tuple.serialize_element(&Entries(&self.entries))?;
+        tuple.end()
+    }
+}
+
+/// The entries, serialized as a map in key order.
+struct Entries<'a>(&'a BTreeMap<String, Entry>);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0)
     }
 }
 
 impl<'de> Deserialize<'de> for SessionMap {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EntriesVisitor)
+        deserializer.deserialize_tuple(2, MapVisitor)
     }
 }
 
-struct EntriesVisitor;
+/// The format byte, then the entries.
+struct MapVisitor;
 
-impl<'de> Visitor<'de> for EntriesVisitor {
+impl<'de> Visitor<'de> for MapVisitor {
     type Value = SessionMap;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a session map")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<SessionMap, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SessionMap, A::Error> {
+        let format: u8 = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        if format != FORMAT {
+            return Err(de::Error::custom(
+                "not a session map of this version (an older map format, or another type)",
+            ));
+        }
+        let entries = seq
+            .next_element_seed(EntriesVisitor)?
+            .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        Ok(SessionMap {
+            entries,
+            ..SessionMap::default()
+        })
+    }
+}
+
+/// The entries, whose keys must ascend.
+struct EntriesVisitor;
+
+impl<'de> DeserializeSeed<'de> for EntriesVisitor {
+    type Value = BTreeMap<String, Entry>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesVisitor {
+    type Value = BTreeMap<String, Entry>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("session map entries")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut entries = BTreeMap::new();
         while let Some((key, entry)) = access.next_entry::<String, Entry>()? {
             // Only ascending keys, as `serialize` writes them: a duplicate
@@ -624,10 +675,7 @@ impl<'de> Visitor<'de> for EntriesVisitor {
             }
             entries.insert(key, entry);
         }
-        Ok(SessionMap {
-            entries,
-            ..SessionMap::default()
-        })
+        Ok(entries)
     }
 }
 
@@ -677,54 +725,52 @@ mod value_bytes {
     }
 }
 
-/// The tag stored with a value of type `V`.
-fn type_tag<V: ?Sized>() -> [u8; 8] {
-    fnv1a(canonical_type_name(type_name::<V>()).as_bytes()).to_le_bytes()
-}
+/// Every call into the values' encoding, CBOR through `ciborium`, lives
+/// here.
+mod value {
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
 
-/// `name` with the forms that serialize like another type, and that `get`
-/// could never ask for, replaced by that type: `&T` by `T`, `str` by
-/// `String` and `[T]` by `Vec<T>`. Without this, `insert("k", "text")` would
-/// store a value no `get` can read.
-fn canonical_type_name(mut name: &str) -> Cow<'_, str> {
-    while let Some(rest) = name.strip_prefix('&') {
-        name = rest.strip_prefix("mut ").unwrap_or(rest);
+    use crate::codec::DEFAULT_MAX_DEPTH;
+
+    /// Why a value's bytes did not read as the type asked for.
+    pub(super) enum DecodeError {
+        /// Valid CBOR of another shape than the type's.
+        Shape(String),
+        /// Not valid CBOR, or nested too deeply.
+        Bytes(String),
     }
-    if name == type_name::<str>() {
-        return Cow::Borrowed(type_name::<String>());
+
+    pub(super) fn encode<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        ciborium::into_writer(value, &mut out).map_err(|error| error.to_string())?;
+        Ok(out)
     }
-    if let Some(element) = slice_element(name) {
-        if let Some(vec) = type_name::<Vec<u8>>().strip_suffix("<u8>") {
-            return Cow::Owned(format!("{vec}<{element}>"));
+
+    /// Decodes one value that takes every byte of `bytes`.
+    pub(super) fn decode<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError> {
+        use ciborium::de::Error;
+
+        let mut rest = bytes;
+        let value = ciborium::de::from_reader_with_recursion_limit(&mut rest, DEFAULT_MAX_DEPTH)
+            .map_err(|error| match error {
+                Error::Semantic(_, reason) => DecodeError::Shape(reason),
+                Error::RecursionLimitExceeded => {
+                    DecodeError::Bytes(format!("nested deeper than {DEFAULT_MAX_DEPTH} levels"))
+                }
+                Error::Syntax(offset) => {
+                    DecodeError::Bytes(format!("invalid CBOR at byte {offset}"))
+                }
+                Error::Io(error) => DecodeError::Bytes(format!("truncated CBOR: {error}")),
+            })?;
+        if !rest.is_empty() {
+            return Err(DecodeError::Bytes(format!(
+                "{} bytes after the value",
+                rest.len()
+            )));
         }
+        Ok(value)
     }
-    Cow::Borrowed(name)
-}
-
-/// The `T` of a slice type's name `[T]`; `None` for anything else, arrays
-/// `[T; N]` included, since those serialize without a length.
-fn slice_element(name: &str) -> Option<&str> {
-    let inner = name.strip_prefix('[')?.strip_suffix(']')?;
-    let mut depth = 0_usize;
-    for c in inner.chars() {
-        match c {
-            '[' | '<' | '(' => depth += 1,
-            ']' | '>' | ')' => depth = depth.checked_sub(1)?,
-            ';' if depth == 0 => return None,
-            _ => {}
-        }
-    }
-    (depth == 0).then_some(inner)
-}
-
-/// 64-bit FNV-1a: fixed, unlike `std`'s hashers, whose output may change
-/// between Rust releases and which are seeded per process.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET_BASIS, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    })
 }
 
 /// Why a [`SessionMap`] value could not be read or stored.
@@ -739,9 +785,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// session.insert("cart", &7_u32)?;
 ///
 /// match session.get::<Vec<u32>>("cart") {
-///     Err(SessionMapError::TypeMismatch { key, expected, .. }) => {
+///     Err(SessionMapError::TypeMismatch { key, reason, .. }) => {
 ///         assert_eq!(key, "cart");
-///         assert_eq!(expected, "alloc::vec::Vec<u32>");
+///         assert_eq!(reason, "invalid type: integer `7`, expected array");
 ///     }
 ///     other => panic!("expected a type mismatch, got {other:?}"),
 /// }
@@ -751,17 +797,23 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionMapError {
-    /// The value under `key` was stored as another type than the one asked
-    /// for (or as a type since renamed or moved).
+    /// The value under `key` does not have the shape of the type asked
+    /// for: a string read as a number, a number too large for the integer
+    /// type, a struct read as a list, a struct missing a field that has no
+    /// default.
     #[non_exhaustive]
     TypeMismatch {
         /// The key asked for.
         key: String,
-        /// The name of the type asked for.
+        /// The name of the type asked for, as [`std::any::type_name`] gives
+        /// it: for messages only.
         expected: &'static str,
+        /// What did not fit, as serde reports it.
+        reason: String,
     },
-    /// The value under `key` was stored as the type asked for, but its bytes
-    /// do not decode as one: most likely the type's fields changed since.
+    /// The bytes under `key` are not a value at all: not valid CBOR, or
+    /// nested deeper than 128 levels. Only a bug or a corrupted record can
+    /// store such bytes; sessions are authenticated.
     #[non_exhaustive]
     Decode {
         /// The key asked for.
@@ -784,9 +836,11 @@ pub enum SessionMapError {
 impl fmt::Display for SessionMapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TypeMismatch { key, expected } => {
-                write!(f, "session value `{key}` is not a `{expected}`")
-            }
+            Self::TypeMismatch {
+                key,
+                expected,
+                reason,
+            } => write!(f, "session value `{key}` is not a `{expected}`: {reason}"),
             Self::Decode {
                 key,
                 expected,
@@ -866,6 +920,8 @@ impl std::error::Error for MergeConflict {}
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+
+    use crate::codec;
     use serde::{Deserialize, Serialize, Serializer};
 
     use super::*;
@@ -934,9 +990,27 @@ mod tests {
     }
 
     #[test]
-    fn empty_map_encodes_to_one_byte() {
-        assert_eq!(codec::encode(&SessionMap::new()).unwrap(), [0]);
+    fn empty_map_encodes_to_its_format_and_no_entries() {
+        assert_eq!(codec::encode(&SessionMap::new()).unwrap(), [FORMAT, 0]);
         codec::check_round_trip::<SessionMap>().expect("round trip");
+    }
+
+    #[test]
+    fn values_are_cbor_without_type_names() {
+        let mut map = SessionMap::new();
+        map.insert(
+            "p",
+            &Profile {
+                id: 1,
+                name: "a".into(),
+                roles: vec![],
+            },
+        )
+        .unwrap();
+        // A map of three fields: "id": 1, "name": "a", "roles": [].
+        let expected =
+            hex::decode("a362696401646e616d6561616572 6f6c657380".replace(' ', "")).unwrap();
+        assert_eq!(map.entries["p"].value, expected);
     }
 
     #[test]
@@ -973,58 +1047,182 @@ mod tests {
     }
 
     #[test]
-    fn value_read_as_another_type_is_a_mismatch() {
+    fn value_read_as_another_shape_is_a_mismatch() {
+        #[derive(Deserialize, Debug)]
+        struct NeedsRoles {
+            #[allow(dead_code)]
+            roles: Vec<String>,
+        }
+
         let mut map = SessionMap::new();
         map.insert("n", &5_u32).unwrap();
-        map.insert("big", &5_u64).unwrap();
+        map.insert("name", "ada").unwrap();
+        map.insert("list", &[1_u8, 2]).unwrap();
+        map.insert("point", &(1_u8, 2_u8)).unwrap();
+        map.insert("negative", &-1_i32).unwrap();
+        map.insert("big", &300_u64).unwrap();
+        map.insert(
+            "profile",
+            &Profile {
+                id: 1,
+                name: "ada".into(),
+                roles: vec![],
+            },
+        )
+        .unwrap();
+        #[derive(Serialize)]
+        struct OnlyId {
+            id: u64,
+        }
+        map.insert("only_id", &OnlyId { id: 3 }).unwrap();
         let map = loaded(&map);
 
-        let err = map.get::<String>("n").unwrap_err();
+        let err = map.get::<u64>("name").unwrap_err();
         assert_eq!(
             err,
             SessionMapError::TypeMismatch {
-                key: "n".into(),
-                expected: "alloc::string::String",
+                key: "name".into(),
+                expected: "u64",
+                reason: "invalid type: string, expected integer".into(),
             }
         );
         assert_eq!(
             err.to_string(),
-            "session value `n` is not a `alloc::string::String`"
+            "session value `name` is not a `u64`: invalid type: string, expected integer"
         );
-        // Same bytes, and bincode would decode them: only the tag tells.
-        assert!(matches!(
-            map.get::<i64>("big"),
-            Err(SessionMapError::TypeMismatch {
-                expected: "i64",
-                ..
-            })
-        ));
-        assert!(matches!(
-            map.get::<u32>("big"),
-            Err(SessionMapError::TypeMismatch { .. })
-        ));
+        let mismatch = |key: &str, result: Result<(), SessionMapError>| match result {
+            Err(SessionMapError::TypeMismatch { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("{key}: expected a mismatch, got {other:?}"),
+        };
+        mismatch("n", map.get::<String>("n").map(drop));
+        mismatch("profile", map.get::<Vec<u8>>("profile").map(drop));
+        mismatch("only_id", map.get::<NeedsRoles>("only_id").map(drop));
+        mismatch("only_id", map.get::<Profile>("only_id").map(drop));
+        mismatch("negative", map.get::<u64>("negative").map(drop));
+        mismatch("big", map.get::<u8>("big").map(drop));
+        mismatch("list", map.get::<String>("list").map(drop));
+        mismatch("point", map.get::<(u8, u8, u8)>("point").map(drop));
     }
 
     #[test]
-    fn bytes_that_do_not_decode_are_a_decode_error() {
+    fn numbers_read_as_any_integer_type_that_holds_them() {
         let mut map = SessionMap::new();
-        // Tagged as a `u8` but holding a varint `u16` of three bytes.
-        map.entries.insert(
-            "n".into(),
-            Entry {
-                tag: type_tag::<u8>(),
-                value: codec::encode(&300_u16).unwrap(),
-            },
-        );
+        map.insert("n", &5_u32).unwrap();
+        map.insert("negative", &-3_i8).unwrap();
+        map.insert("big", &300_u64).unwrap();
         let map = loaded(&map);
-        let err = map.get::<u8>("n").unwrap_err();
-        assert!(
-            matches!(&err, SessionMapError::Decode { key, expected: "u8", .. } if key == "n"),
-            "{err:?}"
+        assert_eq!(map.get::<u8>("n").unwrap(), Some(5));
+        assert_eq!(map.get::<i64>("n").unwrap(), Some(5));
+        assert_eq!(map.get::<u128>("n").unwrap(), Some(5));
+        assert_eq!(map.get::<i64>("negative").unwrap(), Some(-3));
+        assert_eq!(map.get::<i16>("big").unwrap(), Some(300));
+        assert_eq!(map.get::<u16>("big").unwrap(), Some(300));
+    }
+
+    #[test]
+    fn a_struct_reads_back_as_a_renamed_copy_with_a_defaulted_field() {
+        mod before {
+            #[derive(serde::Serialize)]
+            pub(super) struct CartLine {
+                pub(super) sku: String,
+                pub(super) quantity: u32,
+            }
+        }
+        mod after {
+            #[derive(serde::Deserialize, Debug, PartialEq)]
+            pub(super) struct LineItem {
+                pub(super) quantity: u64,
+                pub(super) sku: String,
+                #[serde(default)]
+                pub(super) gift: bool,
+            }
+        }
+        let mut map = SessionMap::new();
+        let line = before::CartLine {
+            sku: "tea".into(),
+            quantity: 2,
+        };
+        map.insert("line", &line).unwrap();
+        assert_eq!(
+            loaded(&map).get::<after::LineItem>("line").unwrap(),
+            Some(after::LineItem {
+                quantity: 2,
+                sku: "tea".into(),
+                gift: false,
+            })
         );
-        assert!(err
-            .to_string()
-            .starts_with("session value `n` is not a valid `u8`: "));
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_value_are_a_decode_error() {
+        let decode_error = |value: Vec<u8>| {
+            let mut map = SessionMap::new();
+            map.entries.insert("n".into(), Entry { value });
+            match loaded(&map).get::<u8>("n") {
+                Err(SessionMapError::Decode {
+                    key,
+                    expected,
+                    reason,
+                }) => {
+                    assert_eq!((key.as_str(), expected), ("n", "u8"));
+                    reason
+                }
+                other => panic!("expected a decode error, got {other:?}"),
+            }
+        };
+        // A reserved initial byte, a two-byte integer cut short, a value
+        // with bytes after it, and a value nested 200 levels deep.
+        assert_eq!(decode_error(vec![0x1c]), "invalid CBOR at byte 0");
+        assert!(decode_error(vec![0x19, 0x01]).starts_with("truncated CBOR"));
+        assert_eq!(decode_error(vec![0x01, 0x02]), "1 bytes after the value");
+        // Only a type that nests reads that deep: a list of lists here.
+        let mut deep = vec![0x81; 200];
+        deep.push(0x01);
+        let mut map = SessionMap::new();
+        map.entries.insert("deep".into(), Entry { value: deep });
+        assert!(matches!(
+            loaded(&map).get::<ciborium::Value>("deep"),
+            Err(SessionMapError::Decode { reason, .. }) if reason == "nested deeper than 128 levels"
+        ));
+        let err = {
+            let mut map = SessionMap::new();
+            map.entries.insert("n".into(), Entry { value: vec![0x1c] });
+            map.get::<u8>("n").unwrap_err()
+        };
+        assert_eq!(
+            err.to_string(),
+            "session value `n` is not a valid `u8`: invalid CBOR at byte 0"
+        );
+    }
+
+    #[test]
+    fn maps_of_the_first_format_are_refused() {
+        // The first format, rebuilt from its definition: the number of
+        // entries, then each key and an entry of an eight-byte FNV-1a tag
+        // of the type's name and the value's bincode bytes.
+        #[derive(Serialize)]
+        struct TaggedEntry {
+            tag: [u8; 8],
+            value: Vec<u8>,
+        }
+        let u32_tag = hex::decode("d126853e19df2b4d").unwrap();
+        let old = vec![(
+            "n",
+            TaggedEntry {
+                tag: u32_tag.try_into().unwrap(),
+                value: codec::encode(&5_u32).unwrap(),
+            },
+        )];
+        let bytes = codec::encode(&old).unwrap();
+        assert_eq!(hex::encode(&bytes), "01016ed126853e19df2b4d0105");
+        let err = codec::decode::<SessionMap>(&bytes).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not a session map of this version"),
+            "{err}"
+        );
+        // The empty map of the first format, too.
+        assert!(codec::decode::<SessionMap>(&[0]).is_err());
     }
 
     #[test]
@@ -1067,44 +1265,19 @@ mod tests {
         );
         assert_eq!(map.get::<u32>("ref").unwrap(), Some(7));
         assert_eq!(map.get::<u32>("mut").unwrap(), Some(8));
-        // An array is written without a length, so it is not a `Vec`.
+        // An array is a list of two, as is a `Vec` of two.
         assert_eq!(map.get::<[u32; 2]>("array").unwrap(), Some([1, 2]));
-        assert!(map.get::<Vec<u32>>("array").is_err());
-    }
-
-    #[test]
-    fn type_names_are_canonicalized_only_where_encodings_agree() {
-        assert_eq!(canonical_type_name("&&mut str"), "alloc::string::String");
-        assert_eq!(canonical_type_name("[u8]"), "alloc::vec::Vec<u8>");
-        assert_eq!(
-            canonical_type_name("[(u8, [u16; 2])]"),
-            "alloc::vec::Vec<(u8, [u16; 2])>"
-        );
-        assert_eq!(canonical_type_name("[u8; 4]"), "[u8; 4]");
-        assert_eq!(canonical_type_name("[u8]]"), "[u8]]");
-        assert_eq!(canonical_type_name("my_crate::str"), "my_crate::str");
-    }
-
-    #[test]
-    fn type_tags_are_fnv1a_of_the_type_name() {
-        // Published FNV-1a 64 test vectors: the tags must never change.
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
-        assert_eq!(type_tag::<u32>(), fnv1a(b"u32").to_le_bytes());
-        assert_ne!(type_tag::<u64>(), type_tag::<i64>());
+        assert_eq!(map.get::<Vec<u32>>("array").unwrap(), Some(vec![1, 2]));
     }
 
     #[test]
     fn out_of_order_or_repeated_keys_are_refused() {
-        let entry = Entry {
-            tag: type_tag::<u8>(),
-            value: vec![1],
-        };
-        // bincode writes a map exactly as a sequence of pairs.
-        let unordered = vec![("b", entry.clone()), ("a", entry.clone())];
-        let repeated = vec![("a", entry.clone()), ("a", entry.clone())];
-        let ordered = vec![("a", entry.clone()), ("b", entry)];
+        let entry = Entry { value: vec![1] };
+        // bincode writes a tuple as its elements and a map exactly as a
+        // sequence of pairs.
+        let unordered = (FORMAT, vec![("b", entry.clone()), ("a", entry.clone())]);
+        let repeated = (FORMAT, vec![("a", entry.clone()), ("a", entry.clone())]);
+        let ordered = (FORMAT, vec![("a", entry.clone()), ("b", entry)]);
         assert!(codec::decode::<SessionMap>(&codec::encode(&unordered).unwrap()).is_err());
         assert!(codec::decode::<SessionMap>(&codec::encode(&repeated).unwrap()).is_err());
         let map = codec::decode::<SessionMap>(&codec::encode(&ordered).unwrap()).unwrap();
@@ -1210,7 +1383,10 @@ mod tests {
         let mut rewritten = base.clone();
         rewritten.insert("a", &1_u32).unwrap();
         assert_eq!(base, rewritten);
+        // The same number is the same value, whatever its Rust type.
         rewritten.insert("a", &1_u64).unwrap();
+        assert_eq!(base, rewritten);
+        rewritten.insert("a", &2_u32).unwrap();
         assert_ne!(base, rewritten);
     }
 
@@ -1342,8 +1518,19 @@ mod tests {
         let mut mine = base.clone();
         mine.insert("a", &2_u32).unwrap();
         let mut theirs = base.clone();
-        theirs.insert("a", &1_u64).unwrap();
+        theirs.insert("a", "1").unwrap();
         assert!(mine.merge_onto(&loaded(&theirs)).is_err());
+    }
+
+    #[test]
+    fn key_rewritten_there_with_an_equal_value_merges() {
+        let base = map_of(&[("a", 1)]);
+        let mut mine = base.clone();
+        mine.insert("a", &2_u32).unwrap();
+        let mut theirs = base.clone();
+        theirs.insert("a", &1_u64).unwrap();
+        let merged = mine.merge_onto(&loaded(&theirs)).expect("no change there");
+        assert_eq!(merged.get::<u32>("a").unwrap(), Some(2));
     }
 
     #[test]

@@ -155,7 +155,7 @@ async fn store_log_events_name_a_session_by_a_short_tag() {
         let _ = Session::<Secret>::load(&request)
             .await
             .expect("a fresh session")
-            .get();
+            .cloned();
         Ok::<_, Infallible>(Response::new(String::new()))
     }));
     let request = Request::builder()

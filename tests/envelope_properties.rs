@@ -299,7 +299,7 @@ proptest! {
                 Ok(session) => format!(
                     "new={} default={}",
                     session.is_new(),
-                    session.get() == Profile::default()
+                    session.cloned() == Profile::default()
                 ),
                 Err(error) => format!("error: {error}"),
             };

@@ -99,11 +99,15 @@ async fn a_sub_request_sees_its_own_visitors_session_not_the_outer_one() {
             let (sub_service, bob) = (sub_service.clone(), bob.clone());
             async move {
                 let session = Session::<u64>::load(&request).await?;
-                assert_eq!(session.get(), 100, "the outer visitor's own session");
+                assert_eq!(session.cloned(), 100, "the outer visitor's own session");
                 let answer = sub_service.oneshot(cookie_request(&bob)).await?;
                 let sub_cookie = cookie_pair(&answer, "id").expect("bob's saved session");
                 let seen = body_text(answer).await;
-                assert_eq!(session.get(), 100, "the sub-request changed nothing here");
+                assert_eq!(
+                    session.cloned(),
+                    100,
+                    "the sub-request changed nothing here"
+                );
                 session.set(101);
                 Ok::<_, SessionError>(Response::new(format!("{seen} {sub_cookie}")))
             }
@@ -187,7 +191,7 @@ async fn a_sub_request_sharing_the_outer_extensions_joins_the_outer_request() {
                     "the joined request's cookie goes out with the outer response"
                 );
                 let seen = body_text(answer).await;
-                let now = Session::<u64>::load(&request).await?.get();
+                let now = Session::<u64>::load(&request).await?.cloned();
                 Ok::<_, SessionError>(Response::new(format!("{seen} {now}")))
             }
         }));
@@ -393,7 +397,7 @@ async fn two_layers_with_their_own_names_each_send_their_own_cookie() {
                     *n
                 });
                 name.update(|s| s.push('x'));
-                format!("{n} {}", name.get())
+                format!("{n} {}", name.cloned())
             }),
         )
         .layer(inner)
@@ -728,7 +732,7 @@ async fn a_thousand_concurrent_requests_each_get_their_own_session() {
             .expect("visitor header");
         let session = Session::<u64>::load(&request).await?;
         tokio::task::yield_now().await;
-        let seen = session.get();
+        let seen = session.cloned();
         if seen == 0 {
             session.set(visitor);
         }
@@ -834,9 +838,9 @@ async fn loads_in_flight_together_share_one_session() {
                 Session::<u64>::load(&request)
             );
             let (a, b) = (a?, b?);
-            let before = a.get();
+            let before = a.cloned();
             a.set(before + 1);
-            assert_eq!(b.get(), before + 1, "both loads share one session");
+            assert_eq!(b.cloned(), before + 1, "both loads share one session");
             Ok::<_, SessionError>(Response::new(before.to_string()))
         });
     let first = service
@@ -864,7 +868,7 @@ async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
             let cookies = Cookies::from_request(&request).expect("jar");
             cookies.add(Cookie::new("theme", "dark"));
             if request.uri().path() == "/session" {
-                let _ = Session::<u64>::load(&request).await?.get();
+                let _ = Session::<u64>::load(&request).await?.cloned();
             }
             Ok::<_, SessionError>(Response::new(String::new()))
         });

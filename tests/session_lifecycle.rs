@@ -155,7 +155,7 @@ async fn clones_share_one_session_across_await() {
                     .expect("task");
                 tokio::task::yield_now().await;
                 session.update(|c| c.visits += 1);
-                format!("{}", session.get().visits)
+                format!("{}", session.cloned().visits)
             }),
         )
         .layer(layer(&TestClock::new()));

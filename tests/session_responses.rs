@@ -343,7 +343,7 @@ async fn an_update_that_changes_nothing_sends_nothing() {
                 // Changed and changed back, or not changed at all.
                 session.update(|c| c.visits += 1);
                 session.update(|c| c.visits -= 1);
-                session.set(session.get());
+                session.set(session.cloned());
                 "looked"
             }),
         )

@@ -37,7 +37,7 @@ async fn requests_that_never_write_leave_the_store_empty() {
 }
 
 #[tokio::test]
-async fn the_least_recently_used_session_is_evicted_at_capacity() {
+async fn a_session_on_probation_is_evicted_before_a_used_one() {
     let store = MemoryStore::new().with_capacity(2);
     let app = app(&store);
     let mut cookies = Vec::new();
@@ -45,7 +45,8 @@ async fn the_least_recently_used_session_is_evicted_at_capacity() {
         let response = get_with(&app, &format!("/set?key=n&value={i}"), None).await;
         cookies.push(cookie_pair(&response, "id").expect("cookie"));
     }
-    // Reading the first makes the second the least recently used.
+    // Reading the first promotes it; the second, never used again, is
+    // evicted by the third.
     let first = get_with(&app, "/get?key=n", Some(&cookies[0])).await;
     assert_eq!(body_text(first).await, "0");
     let third = get_with(&app, "/set?key=n&value=2", None).await;
@@ -58,6 +59,51 @@ async fn the_least_recently_used_session_is_evicted_at_capacity() {
         body_text(get_with(&app, "/get?key=n", Some(&cookies[2])).await).await,
     ];
     assert_eq!(values, ["0", "none", "2"]);
+}
+
+/// The flood the segmented LRU is for: ten times the store's capacity in
+/// sessions that are written once and never come back (a bot on a page
+/// that writes the session), while 100 visitors keep using theirs, each
+/// less often than a whole capacity's worth of new sessions arrives. A
+/// plain LRU would evict every visitor between two of their requests.
+#[tokio::test]
+async fn a_flood_of_one_request_sessions_does_not_evict_visitors_in_use() {
+    const CAPACITY: usize = 1_000;
+    const VISITORS: usize = 100;
+    const ROUNDS: usize = 4;
+    let store = MemoryStore::new().with_capacity(CAPACITY);
+    let app = app(&store);
+
+    let mut visitors = Vec::new();
+    for i in 0..VISITORS {
+        let response = get_with(&app, &format!("/set?key=user&value={i}"), None).await;
+        visitors.push(cookie_pair(&response, "id").expect("cookie"));
+    }
+    let check_visitors = |round: usize| {
+        let (app, visitors) = (&app, &visitors);
+        async move {
+            for (i, cookie) in visitors.iter().enumerate() {
+                let response = get_with(app, "/get?key=user", Some(cookie)).await;
+                assert_eq!(
+                    body_text(response).await,
+                    i.to_string(),
+                    "visitor {i} lost its session in round {round}"
+                );
+            }
+        }
+    };
+    check_visitors(0).await;
+
+    for round in 1..=ROUNDS {
+        // 2,500 new sessions per round: more than the whole capacity.
+        for _ in 0..10 * CAPACITY / ROUNDS {
+            let response = get_with(&app, "/set?key=cart&value=1", None).await;
+            assert_eq!(response.status(), 200);
+            assert!(cookie_pair(&response, "id").is_some(), "a create refused");
+        }
+        assert_eq!(store.len(), CAPACITY, "memory stays bounded");
+        check_visitors(round).await;
+    }
 }
 
 /// A store that answers at once arms no timer, so it needs no runtime: the

@@ -147,7 +147,7 @@ impl<T: SessionData> Session<T> {
     ///         let seen = tokio::spawn(async move {
     ///             let session = Session::<u64>::from_extensions(request.extensions()).await?;
     ///             session.set(1);
-    ///             Ok::<_, SessionError>(session.get())
+    ///             Ok::<_, SessionError>(session.cloned())
     ///         })
     ///         .await
     ///         .expect("the task ran")?;
@@ -190,16 +190,20 @@ impl<T: SessionData> Session<T> {
 
     /// A clone of the session data.
     ///
+    /// (Named `get` before 0.1 was released; `get` is now
+    /// [`Session<SessionMap>`](crate::SessionMap)'s read of one key.)
+    ///
     /// # Examples
     ///
     /// ```
     /// # use tower_cookie_sessions::Session;
     /// # fn example(session: Session<Vec<String>>) {
-    /// let cart: Vec<String> = session.get();
+    /// let cart: Vec<String> = session.cloned();
     /// # let _ = cart;
     /// # }
     /// ```
-    pub fn get(&self) -> T {
+    #[must_use]
+    pub fn cloned(&self) -> T {
         self.lock().data.clone()
     }
 
@@ -314,7 +318,7 @@ impl<T: SessionData> Session<T> {
     /// # use tower_cookie_sessions::Session;
     /// # fn example(session: Session<Option<u64>>) {
     /// session.destroy();
-    /// assert_eq!(session.get(), None);
+    /// assert_eq!(session.cloned(), None);
     /// assert!(session.is_destroyed());
     /// # }
     /// ```

@@ -106,6 +106,7 @@ mod handle;
 mod ids;
 mod layer;
 mod log_tag;
+mod map_access;
 mod open;
 mod plaintext;
 mod record;

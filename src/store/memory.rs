@@ -27,10 +27,19 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// between instances: for development, tests, and single-instance services
 /// that can afford to log everybody out on a deploy.
 ///
-/// Bounded: past its capacity (default 100,000) the least recently used
-/// session is evicted. Expired sessions are swept whenever one is inserted,
-/// so there is no background task; requests that never write allocate
-/// nothing here.
+/// Bounded, and hard to flood: past its capacity (default 100,000) it
+/// evicts by a segmented LRU. A new session starts on *probation*; its
+/// second use (a load, save or touch) promotes it to the *protected*
+/// segment, which holds at most 80% of the capacity (past that, its least
+/// recently used record goes back to probation). Eviction takes the least
+/// recently used record on probation first. So a client that opens
+/// sessions it never comes back to (a bot on a page that writes the
+/// session) churns through probation only, and cannot push out visitors
+/// who keep using theirs. A create is never refused: a login always gets
+/// its record.
+///
+/// Expired sessions are swept whenever one is inserted, so there is no
+/// background task; requests that never write allocate nothing here.
 ///
 /// # Examples
 ///
@@ -49,12 +58,15 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     capacity: usize,
+    /// [`protected_capacity`] of `capacity`.
+    protected: usize,
     clock: Arc<dyn Clock>,
 }
 
-/// The records in a slab of slots threaded on a doubly linked list in
-/// order of use: marking a use and evicting are O(1), and freed slots are
-/// reused, so once the slab has grown nothing here allocates per record.
+/// The records in a slab of slots, each threaded on the doubly linked
+/// list of its segment in order of use: marking a use, promoting and
+/// evicting are O(1), and freed slots are reused, so once the slab has
+/// grown nothing here allocates per record.
 struct Inner {
     /// Where each record's slot is.
     records: HashMap<RecordKey, usize, BuildHasherDefault<RecordKeyHasher>>,
@@ -63,9 +75,8 @@ struct Inner {
     /// slots than the store has held records at once.
     slots: Vec<Slot>,
     free: usize,
-    /// The most and the least recently used record's slot.
-    newest: usize,
-    oldest: usize,
+    /// Each segment's list, indexed by [`Segment`].
+    lists: [List; 2],
     /// Soonest expiry first: `(expires_at, stamp, slot)`. An entry whose
     /// stamp is not its slot's any more is stale and skipped (the record
     /// was removed or its expiry moved); see [`Inner::compact_expiries`].
@@ -73,6 +84,31 @@ struct Inner {
     owners: HashMap<String, HashSet<RecordKey, BuildHasherDefault<RecordKeyHasher>>>,
     /// The last stamp given out; never reused, so stale entries never match.
     stamp: u64,
+}
+
+/// The two segments of the LRU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Segment {
+    /// Created and not used since: evicted first.
+    Probation = 0,
+    /// Used at least twice.
+    Protected = 1,
+}
+
+/// One segment's records, most and least recently used at either end.
+#[derive(Clone, Copy)]
+struct List {
+    newest: usize,
+    oldest: usize,
+    len: usize,
+}
+
+impl List {
+    const EMPTY: Self = Self {
+        newest: NIL,
+        oldest: NIL,
+        len: 0,
+    };
 }
 
 /// The end of a list.
@@ -83,13 +119,23 @@ const NIL: usize = usize::MAX;
 /// on every write.
 const HEAP_SLACK: usize = 64;
 
+/// How many records the protected segment holds at most in a store of
+/// `capacity`: 80%, so at least a fifth of the store is probation, where
+/// new sessions wait for their second use. A store of one record is all
+/// probation.
+fn protected_capacity(capacity: usize) -> usize {
+    capacity - capacity.div_ceil(5)
+}
+
 struct Slot {
     key: RecordKey,
     /// `None` while the slot is free.
     record: Option<Record>,
     /// The stamp of this record's current entry in `Inner::expiries`.
     stamp: u64,
-    /// The neighbours in order of use, `NIL` at either end.
+    segment: Segment,
+    /// The neighbours in order of use within the segment, `NIL` at either
+    /// end.
     newer: usize,
     older: usize,
 }
@@ -134,12 +180,13 @@ impl MemoryStore {
         Self {
             inner: Arc::default(),
             capacity: DEFAULT_CAPACITY,
+            protected: protected_capacity(DEFAULT_CAPACITY),
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// Sets how many sessions the store keeps before evicting the least
-    /// recently used (at least one).
+    /// Sets how many sessions the store keeps (at least one); the protected
+    /// segment holds at most 80% of them (see [`MemoryStore`]).
     ///
     /// # Examples
     ///
@@ -152,6 +199,7 @@ impl MemoryStore {
     #[must_use]
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self.protected = protected_capacity(self.capacity);
         self
     }
 
@@ -210,13 +258,14 @@ impl MemoryStore {
     fn create_now(&self, key: &RecordKey, record: &Record) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        // `live` also removes an expired record under `key`.
-        if inner.live(key, now).is_some() {
+        // `find` also removes an expired record under `key`. A create that
+        // collides is not a use of the record already there.
+        if inner.find(key, now).is_some() {
             return false;
         }
         inner.sweep(now);
         while inner.records.len() >= self.capacity {
-            if !inner.evict_least_recent() {
+            if !inner.evict() {
                 break;
             }
         }
@@ -227,7 +276,7 @@ impl MemoryStore {
     fn save_now(&self, key: &RecordKey, record: &Record, expected: u64) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(index) = inner.live(key, now) else {
+        let Some(index) = inner.live(key, now, self.protected) else {
             return false;
         };
         if inner.record(index).map(|current| current.version) != Some(expected) {
@@ -240,7 +289,7 @@ impl MemoryStore {
     fn touch_now(&self, key: &RecordKey, expires_at: SystemTime) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(index) = inner.live(key, now) else {
+        let Some(index) = inner.live(key, now, self.protected) else {
             return false;
         };
         inner.set_expiry(index, expires_at);
@@ -259,6 +308,7 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("len", &self.len())
             .field("capacity", &self.capacity)
+            .field("protected", &self.protected)
             .finish()
     }
 }
@@ -269,8 +319,7 @@ impl Default for Inner {
             records: HashMap::default(),
             slots: Vec::new(),
             free: NIL,
-            newest: NIL,
-            oldest: NIL,
+            lists: [List::EMPTY; 2],
             expiries: BinaryHeap::new(),
             owners: HashMap::new(),
             stamp: 0,
@@ -279,16 +328,34 @@ impl Default for Inner {
 }
 
 impl Inner {
-    /// The slot of the live record under `key`, marking it used.
-    fn live(&mut self, key: &RecordKey, now: SystemTime) -> Option<usize> {
+    /// The slot of the live record under `key`, marking it used: a record
+    /// on probation is promoted, and the protected segment is kept within
+    /// `protected` records by moving its least recently used back to
+    /// probation.
+    fn live(&mut self, key: &RecordKey, now: SystemTime, protected: usize) -> Option<usize> {
+        let index = self.find(key, now)?;
+        if self.slots[index].segment == Segment::Probation {
+            self.unlink(index);
+            self.link_newest(index, Segment::Protected);
+            while self.lists[Segment::Protected as usize].len > protected {
+                let oldest = self.lists[Segment::Protected as usize].oldest;
+                self.unlink(oldest);
+                self.link_newest(oldest, Segment::Probation);
+            }
+        } else if self.lists[Segment::Protected as usize].newest != index {
+            self.unlink(index);
+            self.link_newest(index, Segment::Protected);
+        }
+        Some(index)
+    }
+
+    /// The slot of the live record under `key`, without marking a use; an
+    /// expired record there is removed.
+    fn find(&mut self, key: &RecordKey, now: SystemTime) -> Option<usize> {
         let index = *self.records.get(key)?;
         if self.record(index)?.is_expired(now) {
             self.remove_at(index);
             return None;
-        }
-        if self.newest != index {
-            self.unlink(index);
-            self.link_newest(index);
         }
         Some(index)
     }
@@ -308,6 +375,7 @@ impl Inner {
             key,
             record: Some(record),
             stamp: 0,
+            segment: Segment::Probation,
             newer: NIL,
             older: NIL,
         };
@@ -320,7 +388,7 @@ impl Inner {
             self.slots[index] = slot;
             index
         };
-        self.link_newest(index);
+        self.link_newest(index, Segment::Probation);
         self.records.insert(key, index);
         self.schedule(index, expires_at);
     }
@@ -424,26 +492,40 @@ impl Inner {
         }
     }
 
+    /// Takes slot `index` out of its segment's list.
     fn unlink(&mut self, index: usize) {
-        let (newer, older) = (self.slots[index].newer, self.slots[index].older);
+        let Slot {
+            newer,
+            older,
+            segment,
+            ..
+        } = self.slots[index];
+        let list = &mut self.lists[segment as usize];
+        list.len -= 1;
         match newer {
-            NIL => self.newest = older,
+            NIL => list.newest = older,
             newer => self.slots[newer].older = older,
         }
         match older {
-            NIL => self.oldest = newer,
+            NIL => list.oldest = newer,
             older => self.slots[older].newer = newer,
         }
     }
 
-    fn link_newest(&mut self, index: usize) {
-        self.slots[index].newer = NIL;
-        self.slots[index].older = self.newest;
-        match self.newest {
-            NIL => self.oldest = index,
+    /// Puts slot `index`, in no list, at the most recent end of `segment`.
+    fn link_newest(&mut self, index: usize, segment: Segment) {
+        let list = &mut self.lists[segment as usize];
+        let slot = &mut self.slots[index];
+        slot.segment = segment;
+        slot.newer = NIL;
+        slot.older = list.newest;
+        let previous = list.newest;
+        list.newest = index;
+        list.len += 1;
+        match previous {
+            NIL => list.oldest = index,
             newest => self.slots[newest].newer = index,
         }
-        self.newest = index;
     }
 
     /// Removes every record expired at `now`; returns how many.
@@ -461,8 +543,15 @@ impl Inner {
         swept
     }
 
-    fn evict_least_recent(&mut self) -> bool {
-        self.oldest != NIL && self.remove_at(self.oldest).is_some()
+    /// Removes the least recently used record on probation, or, with
+    /// none there, the least recently used protected one.
+    fn evict(&mut self) -> bool {
+        let probation = self.lists[Segment::Probation as usize].oldest;
+        let victim = match probation {
+            NIL => self.lists[Segment::Protected as usize].oldest,
+            oldest => oldest,
+        };
+        victim != NIL && self.remove_at(victim).is_some()
     }
 }
 
@@ -491,7 +580,7 @@ impl SessionStore for MemoryStore {
         let now = self.clock.now();
         let mut inner = self.lock();
         let record = inner
-            .live(key, now)
+            .live(key, now, self.protected)
             .and_then(|index| inner.record(index).cloned());
         std::future::ready(Ok(record))
     }
@@ -593,29 +682,41 @@ mod tests {
         }
     }
 
-    /// The first byte of each key, least recently used first.
-    fn recency(inner: &Inner) -> Vec<u8> {
-        let mut order = Vec::new();
-        let mut index = inner.oldest;
-        while index != NIL {
-            order.push(inner.slots[index].key.as_bytes()[0]);
-            index = inner.slots[index].newer;
-        }
-        order
+    /// The first byte of each key on probation and in the protected
+    /// segment, least recently used first.
+    fn recency(inner: &Inner) -> (Vec<u8>, Vec<u8>) {
+        let segment = |segment: Segment| {
+            let mut order = Vec::new();
+            let mut index = inner.lists[segment as usize].oldest;
+            while index != NIL {
+                order.push(inner.slots[index].key.as_bytes()[0]);
+                index = inner.slots[index].newer;
+            }
+            order
+        };
+        (segment(Segment::Probation), segment(Segment::Protected))
     }
 
     /// Checks every index against the records.
     fn assert_consistent(inner: &Inner) {
-        // The list holds each record once, linked both ways.
-        let (mut index, mut older, mut listed) = (inner.oldest, NIL, 0);
-        while index != NIL {
-            let slot = &inner.slots[index];
-            assert_eq!(slot.older, older);
-            assert!(slot.record.is_some());
-            assert_eq!(inner.records.get(&slot.key), Some(&index));
-            (older, index, listed) = (index, slot.newer, listed + 1);
+        // The two lists hold each record once, linked both ways, each
+        // under the segment it says.
+        let mut listed = 0;
+        for segment in [Segment::Probation, Segment::Protected] {
+            let list = &inner.lists[segment as usize];
+            let (mut index, mut older, mut len) = (list.oldest, NIL, 0);
+            while index != NIL {
+                let slot = &inner.slots[index];
+                assert_eq!(slot.older, older);
+                assert_eq!(slot.segment, segment);
+                assert!(slot.record.is_some());
+                assert_eq!(inner.records.get(&slot.key), Some(&index));
+                (older, index, len) = (index, slot.newer, len + 1);
+            }
+            assert_eq!(list.newest, older);
+            assert_eq!(list.len, len);
+            listed += len;
         }
-        assert_eq!(inner.newest, older);
         assert_eq!(listed, inner.records.len());
 
         // Every other slot is free.
@@ -653,18 +754,44 @@ mod tests {
     }
 
     #[test]
-    fn least_recently_used_is_evicted_at_capacity() {
+    fn segments_take_a_fifth_and_the_rest_of_the_capacity() {
+        assert_eq!(protected_capacity(1), 0);
+        assert_eq!(protected_capacity(2), 1);
+        assert_eq!(protected_capacity(5), 4);
+        assert_eq!(protected_capacity(6), 4);
+        assert_eq!(protected_capacity(DEFAULT_CAPACITY), 80_000);
+    }
+
+    #[test]
+    fn a_used_record_outlives_newer_unused_ones() {
         let store = MemoryStore::new().with_capacity(2);
         assert!(store.create_now(&key(1), &record(60)));
         assert!(store.create_now(&key(2), &record(60)));
-        // Using 1 makes 2 the least recently used.
-        assert!(store.lock().live(&key(1), SystemTime::now()).is_some());
+        // Using 1 promotes it; 2 stays on probation and goes first.
+        assert!(ready(store.load(&key(1))).expect("load").is_some());
         assert!(store.create_now(&key(3), &record(60)));
-        let mut inner = store.lock();
-        assert!(inner.live(&key(1), SystemTime::now()).is_some());
-        assert!(inner.live(&key(2), SystemTime::now()).is_none());
-        assert!(inner.live(&key(3), SystemTime::now()).is_some());
-        assert_consistent(&inner);
+        assert_eq!(recency(&store.lock()), (vec![3], vec![1]));
+        assert!(ready(store.load(&key(2))).expect("load").is_none());
+        assert_consistent(&store.lock());
+    }
+
+    #[test]
+    fn a_create_that_collides_is_not_a_use() {
+        let store = MemoryStore::new().with_capacity(4);
+        assert!(store.create_now(&key(1), &record(60)));
+        assert!(!store.create_now(&key(1), &record(60)));
+        assert_eq!(recency(&store.lock()), (vec![1], vec![]));
+    }
+
+    #[test]
+    fn a_store_of_one_keeps_the_newest_record() {
+        let store = MemoryStore::new().with_capacity(1);
+        assert!(store.create_now(&key(1), &record(60)));
+        assert!(ready(store.load(&key(1))).expect("load").is_some());
+        assert_eq!(recency(&store.lock()), (vec![1], vec![]));
+        assert!(store.create_now(&key(2), &record(60)));
+        assert_eq!(recency(&store.lock()), (vec![2], vec![]));
+        assert_consistent(&store.lock());
     }
 
     #[test]
@@ -700,24 +827,28 @@ mod tests {
         for i in 1..=4 {
             assert!(store.create_now(&key(i), &Record::new(vec![i], clock.in_seconds(60))));
         }
-        assert_eq!(recency(&store.lock()), [1, 2, 3, 4]);
+        assert_eq!(recency(&store.lock()), (vec![1, 2, 3, 4], vec![]));
         assert!(ready(store.load(&key(1))).expect("load").is_some());
-        assert_eq!(recency(&store.lock()), [2, 3, 4, 1]);
+        assert_eq!(recency(&store.lock()), (vec![2, 3, 4], vec![1]));
         let saved = Record::new(vec![9], clock.in_seconds(60)).with_version(2);
         assert!(store.save_now(&key(2), &saved, 1));
-        assert_eq!(recency(&store.lock()), [3, 4, 1, 2]);
+        assert_eq!(recency(&store.lock()), (vec![3, 4], vec![1, 2]));
         assert!(store.touch_now(&key(3), clock.in_seconds(90)));
-        assert_eq!(recency(&store.lock()), [4, 1, 2, 3]);
-        // Using the most recent changes nothing; deleting unlinks.
-        assert!(ready(store.load(&key(3))).expect("load").is_some());
-        ready(store.delete(&key(1))).expect("delete");
-        assert_eq!(recency(&store.lock()), [4, 2, 3]);
+        assert_eq!(recency(&store.lock()), (vec![4], vec![1, 2, 3]));
+        // Using a protected record again moves it to the recent end;
+        // using the most recent changes nothing; deleting unlinks.
+        assert!(ready(store.load(&key(1))).expect("load").is_some());
+        assert_eq!(recency(&store.lock()), (vec![4], vec![2, 3, 1]));
+        assert!(ready(store.load(&key(1))).expect("load").is_some());
+        ready(store.delete(&key(2))).expect("delete");
+        assert_eq!(recency(&store.lock()), (vec![4], vec![3, 1]));
         assert_consistent(&store.lock());
     }
 
     #[test]
-    fn eviction_takes_the_least_recently_used() {
+    fn probation_is_evicted_first_and_protected_overflow_is_demoted() {
         let clock = Manual::new();
+        // Three records: two protected at most.
         let store = clock.store(3);
         for i in 1..=3 {
             assert!(store.create_now(&key(i), &Record::new(vec![i], clock.in_seconds(60))));
@@ -726,10 +857,16 @@ mod tests {
         let saved = Record::new(vec![], clock.in_seconds(60)).with_version(2);
         assert!(store.save_now(&key(2), &saved, 1));
         assert!(store.create_now(&key(4), &record(60)));
-        assert_eq!(recency(&store.lock()), [1, 2, 4]);
+        assert_eq!(recency(&store.lock()), (vec![4], vec![1, 2]));
         assert!(ready(store.load(&key(1))).expect("load").is_some());
         assert!(store.create_now(&key(5), &record(60)));
-        assert_eq!(recency(&store.lock()), [4, 1, 5]);
+        assert_eq!(recency(&store.lock()), (vec![5], vec![2, 1]));
+        // A third promotion sends the least recently used protected record
+        // back to probation, where it is the next to go.
+        assert!(ready(store.load(&key(5))).expect("load").is_some());
+        assert_eq!(recency(&store.lock()), (vec![2], vec![1, 5]));
+        assert!(store.create_now(&key(6), &record(60)));
+        assert_eq!(recency(&store.lock()), (vec![6], vec![1, 5]));
         assert!(ready(store.load(&key(2))).expect("load").is_none());
         assert_consistent(&store.lock());
     }
@@ -748,7 +885,7 @@ mod tests {
         }
         let inner = store.lock();
         assert_eq!(inner.slots.len(), 3);
-        assert_eq!(recency(&inner), [197, 198, 199]);
+        assert_eq!(recency(&inner), (vec![197, 198, 199], vec![]));
         assert_consistent(&inner);
     }
 
@@ -798,7 +935,7 @@ mod tests {
         assert!(store.create_now(&key(4), &Record::new(vec![], clock.in_seconds(20))));
         clock.advance(30);
         assert!(store.create_now(&key(5), &Record::new(vec![], clock.in_seconds(100))));
-        assert_eq!(recency(&store.lock()), [1, 3, 5]);
+        assert_eq!(recency(&store.lock()), (vec![3, 5], vec![1]));
         clock.advance(100);
         assert_eq!(ready(store.delete_expired()).expect("sweep"), 3);
         assert!(store.is_empty());
@@ -806,45 +943,98 @@ mod tests {
     }
 
     /// The store against the plain definition of its behaviour: a map of
-    /// records, each stamped when last used.
-    #[derive(Default)]
+    /// records, each stamped when last used and marked protected once used
+    /// after its creation.
     struct Model {
-        records: HashMap<u8, (Record, u64)>,
+        records: HashMap<u8, (Record, u64, Segment)>,
         tick: u64,
+        protected: usize,
     }
 
     impl Model {
+        fn new(capacity: usize) -> Self {
+            Self {
+                records: HashMap::new(),
+                tick: 0,
+                protected: protected_capacity(capacity),
+            }
+        }
+
+        fn tick(&mut self) -> u64 {
+            self.tick += 1;
+            self.tick
+        }
+
+        /// The least recently used record of `segment`.
+        fn oldest(&self, segment: Segment) -> Option<u8> {
+            let of_segment = self.records.iter().filter(|(_, r)| r.2 == segment);
+            of_segment.min_by_key(|(_, r)| r.1).map(|(k, _)| *k)
+        }
+
+        fn len_of(&self, segment: Segment) -> usize {
+            self.records.values().filter(|r| r.2 == segment).count()
+        }
+
+        fn find(&mut self, key: u8, now: SystemTime) -> bool {
+            match self.records.get(&key) {
+                Some(entry) if entry.0.is_expired(now) => {
+                    self.records.remove(&key);
+                    false
+                }
+                found => found.is_some(),
+            }
+        }
+
         fn live(&mut self, key: u8, now: SystemTime) -> Option<&mut Record> {
-            if self.records.get(&key)?.0.is_expired(now) {
-                self.records.remove(&key);
+            if !self.find(key, now) {
                 return None;
             }
-            self.tick += 1;
+            let tick = self.tick();
             let entry = self.records.get_mut(&key)?;
-            entry.1 = self.tick;
-            Some(&mut entry.0)
+            (entry.1, entry.2) = (tick, Segment::Protected);
+            while self.len_of(Segment::Protected) > self.protected {
+                let oldest = self.oldest(Segment::Protected)?;
+                let tick = self.tick();
+                let entry = self.records.get_mut(&oldest)?;
+                (entry.1, entry.2) = (tick, Segment::Probation);
+            }
+            self.records.get_mut(&key).map(|entry| &mut entry.0)
         }
 
         fn sweep(&mut self, now: SystemTime) -> u64 {
             let before = self.records.len();
-            self.records
-                .retain(|_, (record, _)| !record.is_expired(now));
+            self.records.retain(|_, entry| !entry.0.is_expired(now));
             (before - self.records.len()) as u64
         }
 
         fn create(&mut self, key: u8, record: &Record, now: SystemTime, capacity: usize) -> bool {
-            if self.live(key, now).is_some() {
+            if self.find(key, now) {
                 return false;
             }
             self.sweep(now);
             while self.records.len() >= capacity {
-                let oldest = self.records.iter().min_by_key(|(_, (_, used))| *used);
-                let oldest = *oldest.expect("a record").0;
-                self.records.remove(&oldest);
+                let victim = self.oldest(Segment::Probation);
+                let victim = victim.or_else(|| self.oldest(Segment::Protected));
+                self.records.remove(&victim.expect("a record"));
             }
-            self.tick += 1;
-            self.records.insert(key, (record.clone(), self.tick));
+            let tick = self.tick();
+            self.records
+                .insert(key, (record.clone(), tick, Segment::Probation));
             true
+        }
+
+        /// Each segment's keys, least recently used first.
+        fn recency(&self) -> (Vec<u8>, Vec<u8>) {
+            let segment = |segment: Segment| {
+                let mut keys: Vec<_> = self
+                    .records
+                    .iter()
+                    .filter(|(_, r)| r.2 == segment)
+                    .collect();
+                keys.sort_by_key(|(_, r)| r.1);
+                keys.into_iter().map(|(k, _)| *k).collect::<Vec<_>>()
+            };
+            (segment(Segment::Probation), segment(Segment::Protected))
         }
     }
 
@@ -865,7 +1055,7 @@ mod tests {
         const CAPACITY: usize = 5;
         let clock = Manual::new();
         let store = clock.store(CAPACITY);
-        let mut model = Model::default();
+        let mut model = Model::new(CAPACITY);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let owners = [None, Some("ada"), Some("bob")];
         for _ in 0..20_000 {
@@ -912,7 +1102,7 @@ mod tests {
                     let before = model.records.len();
                     model
                         .records
-                        .retain(|_, (record, _)| record.owner.as_deref() != Some(&owner));
+                        .retain(|_, entry| entry.0.owner.as_deref() != Some(&owner));
                     let deleted = (before - model.records.len()) as u64;
                     assert_eq!(
                         ready(store.delete_by_owner(&owner)).expect("delete"),
@@ -928,11 +1118,8 @@ mod tests {
 
             let inner = store.lock();
             assert_consistent(&inner);
-            let mut expected: Vec<_> = model.records.iter().collect();
-            expected.sort_by_key(|(_, (_, used))| *used);
-            let order: Vec<u8> = expected.iter().map(|(k, _)| **k).collect();
-            assert_eq!(recency(&inner), order);
-            for (k, (record, _)) in expected {
+            assert_eq!(recency(&inner), model.recency());
+            for (k, (record, _, _)) in &model.records {
                 assert_eq!(inner.record(inner.records[&key(*k)]), Some(record));
             }
         }
