@@ -4,7 +4,8 @@
 //! ```text
 //! SESSION_KEY=$(openssl rand -hex 32) cargo run --example counter
 //! curl -c jar -b jar localhost:3000/             # visits: 1, then 2, ...
-//! curl -c jar -b jar 'localhost:3000/grow?bytes=5000'   # 500: session too large
+//! curl -c jar -b jar 'localhost:3000/grow?bytes=5000'   # size: 5000, in cookies id.0 and id.1
+//! curl -c jar -b jar 'localhost:3000/grow?bytes=2000'   # 500: session too large (over 8 KB)
 //! curl -c jar -b jar -X POST localhost:3000/logout
 //!
 //! SESSION_STORE=memory cargo run --example counter
@@ -15,8 +16,9 @@
 //!
 //! `SESSION_STORE` is `cookie` (the default: the whole session is the
 //! cookie), `memory`, or a `redis://`, `postgres://` or `sqlite://PATH` URL
-//! (the SQLite file is created if missing). With a store there is no 4 KB
-//! limit: `/grow` keeps growing. `PORT` changes the port (default 3000);
+//! (the SQLite file is created if missing). In the cookie, a session larger
+//! than one cookie is split across `id.0`, `id.1`... up to 8 KB in all;
+//! with a store there is no such limit: `/grow` keeps growing. `PORT` changes the port (default 3000);
 //! `RUST_LOG` the log filter. At debug level the layer says why it refused
 //! a cookie: edit the jar file and watch.
 

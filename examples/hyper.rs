@@ -33,7 +33,7 @@ struct Visitor {
 }
 
 /// Larger requests are refused before allocating: the layer refuses
-/// sessions over 4 KB anyway.
+/// sessions over 8 KB of cookies anyway.
 const MAX_GROW: usize = 64 * 1024;
 
 /// The handler's body; the layer answers with `SessionBody<Body>`, which

@@ -44,6 +44,9 @@ async fn no_public_type_prints_keys_ids_or_data() {
     assert_clean("CookieLayer", &format!("{cookie_layer:?}"));
     let layer = SessionLayer::<Secret>::new(key()).expect("layer");
     assert_clean("SessionLayer", &format!("{layer:?}"));
+    assert_clean("Revocation", &format!("{:?}", layer.revocation()));
+    let hooked = layer.clone().on_load(|_: &Secret, _| async { Ok(true) });
+    assert_clean("SessionLayer with a load hook", &format!("{hooked:?}"));
     let store_layer = layer.clone().with_store(MemoryStore::new());
     assert_clean("SessionLayer with a store", &format!("{store_layer:?}"));
 

@@ -10,7 +10,7 @@ use http::{Extensions, HeaderMap, HeaderValue, Request};
 
 use super::error::CookieError;
 use super::owners::{Owners, Registered, Registration};
-use super::parse::{parse_cookie_header, values_named};
+use super::parse::{parse_cookie_header, values_named, values_named_or_under};
 use super::private::PrivateCookies;
 use crate::headers::{add_vary_cookie, make_private};
 use crate::key::KeyRing;
@@ -549,6 +549,19 @@ impl Cookies {
             .raw
             .iter()
             .flat_map(move |field| values_named(field.as_bytes(), name))
+    }
+
+    /// [`request_values`](Self::request_values) of the cookies called
+    /// `name` or `name.SUFFIX`, each with its `SUFFIX` (`None` for `name`
+    /// itself): a session's cookie and its chunks, in one pass.
+    pub(crate) fn request_values_under<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (Option<Cow<'a, [u8]>>, Cow<'a, [u8]>)> + 'a {
+        self.inner
+            .raw
+            .iter()
+            .flat_map(move |field| values_named_or_under(field.as_bytes(), name))
     }
 
     /// The latest change to the cookie called `name`: `None` if there is

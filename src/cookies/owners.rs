@@ -6,7 +6,9 @@
 //! and may keep one value of its own for the request (a session layer
 //! keeps the session there once a handler opens it). The jar refuses a
 //! second layer that would set a cookie of the same name, since the two
-//! would overwrite each other in the browser.
+//! would overwrite each other in the browser: a name either layer
+//! [sets](CookieOwner::sets), which for a session layer includes the
+//! chunks of a session larger than one cookie.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -17,6 +19,12 @@ use crate::layer_id::LayerId;
 pub(crate) trait CookieOwner: Any + Send + Sync {
     /// The name of the cookie this layer sets.
     fn cookie_name(&self) -> &str;
+
+    /// Whether this layer sets a cookie called `name`: its own, and any
+    /// other it may set beside it.
+    fn sets(&self, name: &str) -> bool {
+        name == self.cookie_name()
+    }
 }
 
 /// What a value kept by a layer for one request is, to the jar.
@@ -79,7 +87,9 @@ impl Owners {
             if known.id == registration.id {
                 return Registered::Already;
             }
-            if known.owner.cookie_name() == registration.owner.cookie_name() {
+            if known.owner.sets(registration.owner.cookie_name())
+                || registration.owner.sets(known.owner.cookie_name())
+            {
                 return Registered::NameTaken;
             }
         }
@@ -125,6 +135,12 @@ mod tests {
         fn cookie_name(&self) -> &str {
             self.0
         }
+
+        /// As a session layer: `NAME` and `NAME.` something.
+        fn sets(&self, name: &str) -> bool {
+            name.strip_prefix(self.0)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        }
     }
 
     fn registration(id: LayerId, name: &'static str) -> Registration {
@@ -149,5 +165,27 @@ mod tests {
         let innermost = owners.find_innermost(|r| Some(r.owner.cookie_name().to_owned()));
         assert_eq!(innermost.as_deref(), Some("other"));
         assert!(owners.get_mut(1).is_some() && owners.get_mut(2).is_none());
+    }
+
+    #[test]
+    fn a_name_another_layer_also_sets_is_taken_whichever_comes_first() {
+        let mut owners = Owners::default();
+        assert_eq!(
+            owners.register(registration(LayerId::mint(), "id")),
+            Registered::New(0)
+        );
+        assert_eq!(
+            owners.register(registration(LayerId::mint(), "id.3")),
+            Registered::NameTaken
+        );
+        let mut owners = Owners::default();
+        assert_eq!(
+            owners.register(registration(LayerId::mint(), "id.3")),
+            Registered::New(0)
+        );
+        assert_eq!(
+            owners.register(registration(LayerId::mint(), "id")),
+            Registered::NameTaken
+        );
     }
 }

@@ -137,6 +137,52 @@ pub(crate) fn values_named<'a>(
     })
 }
 
+/// The pairs of one `Cookie` header field called `name` or `name.SUFFIX`,
+/// in order: each with its `SUFFIX` (`None` for `name` itself) and its raw
+/// value, both percent-decoded when they contain a `%`.
+///
+/// One pass over the header finds a session's plain cookie and the chunks
+/// of a session split across several (`name.0`, `name.1`...), so a request
+/// with neither costs what [`values_named`] costs. Values are left
+/// unchecked, as there.
+pub(crate) fn values_named_or_under<'a>(
+    header: &'a [u8],
+    name: &'a str,
+) -> impl Iterator<Item = (Option<Cow<'a, [u8]>>, Cow<'a, [u8]>)> + 'a {
+    split_pairs(header).filter_map(move |(pair, has_percent)| {
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        let raw_name = trim_ows(&pair[..eq]);
+        // Other cookies' names are only compared, as in `values_named`.
+        let suffix = if has_percent && raw_name.contains(&b'%') {
+            suffix_of(&Cow::from(percent_decode(raw_name)), name)?
+                .map(|suffix| Cow::Owned(suffix.to_vec()))
+        } else {
+            suffix_of(raw_name, name)?.map(Cow::Borrowed)
+        };
+        if raw_name.is_empty() || has_control(raw_name) {
+            return None;
+        }
+        let value = trim_ows(&pair[eq + 1..]);
+        let value = if has_percent && value.contains(&b'%') {
+            percent_decode(value).into()
+        } else {
+            Cow::Borrowed(value)
+        };
+        Some((suffix, value))
+    })
+}
+
+/// `Some(None)` when `candidate` is `name`, `Some(Some(suffix))` when it is
+/// `name.suffix`, and `None` otherwise.
+fn suffix_of<'c>(candidate: &'c [u8], name: &str) -> Option<Option<&'c [u8]>> {
+    let rest = candidate.strip_prefix(name.as_bytes())?;
+    match rest.split_first() {
+        None => Some(None),
+        Some((b'.', suffix)) => Some(Some(suffix)),
+        Some(_) => None,
+    }
+}
+
 fn parse_pair(pair: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let eq = pair.iter().position(|&b| b == b'=')?;
     let name = trim_ows(&pair[..eq]);
@@ -268,6 +314,23 @@ mod tests {
     }
 
     #[test]
+    fn values_named_or_under_reads_a_name_and_its_suffixes() {
+        let header = b"id.0=a; ida=x; id=b; other.id=y; id.=c; id%2E1=d; i%64.2=e; id.1x=f";
+        let found: Vec<(Option<Vec<u8>>, Vec<u8>)> = values_named_or_under(header, "id")
+            .map(|(suffix, value)| (suffix.map(Cow::into_owned), value.into_owned()))
+            .collect();
+        let expected: Vec<(Option<Vec<u8>>, Vec<u8>)> = vec![
+            (Some(b"0".to_vec()), b"a".to_vec()),
+            (None, b"b".to_vec()),
+            (Some(b"".to_vec()), b"c".to_vec()),
+            (Some(b"1".to_vec()), b"d".to_vec()),
+            (Some(b"2".to_vec()), b"e".to_vec()),
+            (Some(b"1x".to_vec()), b"f".to_vec()),
+        ];
+        assert_eq!(found, expected);
+    }
+
+    #[test]
     fn find_byte_finds_the_first_in_and_across_words() {
         let find = |haystack: &[u8]| find_byte_noting(haystack, b';', b'%').0;
         // 45 bytes: five words and a remainder.
@@ -334,6 +397,24 @@ mod tests {
                 .map(|(_, v)| v)
                 .collect();
             prop_assert_eq!(named(&header, name), expected);
+        }
+
+        #[test]
+        fn values_named_or_under_agrees_with_values_named(
+            header in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'i'), Just(b'd'), Just(b'.'), Just(b'0'), Just(b'='),
+                    Just(b';'), Just(b'%'), Just(b' '), any::<u8>(),
+                ],
+                0..200,
+            ),
+        ) {
+            let plain: Vec<Cow<'_, [u8]>> = values_named(&header, "id").collect();
+            let under: Vec<Cow<'_, [u8]>> = values_named_or_under(&header, "id")
+                .filter(|(suffix, _)| suffix.is_none())
+                .map(|(_, value)| value)
+                .collect();
+            prop_assert_eq!(plain, under);
         }
 
         #[test]

@@ -312,7 +312,20 @@ pub(crate) fn open_with<R>(
     value: &[u8],
     read: impl FnOnce(&[u8], KeyId) -> R,
 ) -> Result<R, OpenError> {
-    if name.len() + value.len() > MAX_COOKIE_SIZE {
+    open_within(ring, purpose, name, value, MAX_COOKIE_SIZE, read)
+}
+
+/// [`open_with`] for a value that may be larger than one cookie (a
+/// session joined from several): name plus value up to `limit` bytes.
+pub(crate) fn open_within<R>(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    value: &[u8],
+    limit: usize,
+    read: impl FnOnce(&[u8], KeyId) -> R,
+) -> Result<R, OpenError> {
+    if name.len() + value.len() > limit {
         return Err(OpenError::TooLarge);
     }
     // base64's bound on the decoded length, which `decode_slice` checks.

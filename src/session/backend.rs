@@ -53,8 +53,61 @@ impl<O> Future for MaybeReady<O> {
 /// A session being loaded: known now, or when a store answers.
 pub(crate) type Loading<T> = MaybeReady<Result<State<T>, SessionError>>;
 
-/// What the response should say about the session cookie.
-pub(crate) type SetCookie = Option<HeaderValue>;
+/// The `Set-Cookie` lines the response carries for the session: usually
+/// none or one, kept inline; a session split across several cookies, or
+/// one that leaves such a session, needs more.
+#[derive(Debug, Default)]
+pub(crate) struct SetCookie {
+    first: Option<HeaderValue>,
+    more: Vec<HeaderValue>,
+}
+
+impl SetCookie {
+    /// No line: nothing to send.
+    pub(crate) fn none() -> Self {
+        Self::default()
+    }
+
+    /// One line.
+    pub(crate) fn one(line: HeaderValue) -> Self {
+        Self {
+            first: Some(line),
+            more: Vec::new(),
+        }
+    }
+
+    /// Adds a line after the others.
+    pub(crate) fn push(&mut self, line: HeaderValue) {
+        if self.first.is_none() {
+            self.first = Some(line);
+        } else {
+            self.more.push(line);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl From<Option<HeaderValue>> for SetCookie {
+    fn from(line: Option<HeaderValue>) -> Self {
+        Self {
+            first: line,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl IntoIterator for SetCookie {
+    type Item = HeaderValue;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<HeaderValue>, std::vec::IntoIter<HeaderValue>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
+}
 
 /// A session's commit: the `Set-Cookie` its response carries, now or
 /// after a store round trip.

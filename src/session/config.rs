@@ -8,8 +8,10 @@ use cookie::SameSite;
 use http::Response;
 
 use crate::clock::{Clock, SystemClock};
+use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
 use crate::session::error::SessionError;
+use crate::session::revocation::Revocation;
 use crate::syntax::{is_attribute_value, is_token};
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.
@@ -49,6 +51,34 @@ pub const MAX_COOKIE_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60
 /// assert_eq!(MAX_ATTRIBUTE_LEN, 1024);
 /// ```
 pub const MAX_ATTRIBUTE_LEN: usize = 1024;
+
+/// The most a client-side session's cookies may take by default, names
+/// plus values: 8 KB, two full cookies. Servers refuse larger `Cookie`
+/// headers (nginx answers `400` to a header line over its 8 KB buffer, on
+/// every request, logout included), and browsers keep a limited number of
+/// cookies per site (Chromium 180, shared with its subdomains).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::DEFAULT_MAX_COOKIE_SIZE;
+///
+/// assert_eq!(DEFAULT_MAX_COOKIE_SIZE, 8 * 1024);
+/// ```
+pub const DEFAULT_MAX_COOKIE_SIZE: usize = 2 * MAX_COOKIE_SIZE;
+
+/// The most cookies a client-side session is split across: `NAME.0` to
+/// `NAME.49`, so [`SessionLayer::max_cookie_size`](crate::SessionLayer::max_cookie_size)
+/// accepts at most `MAX_COOKIE_CHUNKS` full cookies (200 KB).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::MAX_COOKIE_CHUNKS;
+///
+/// assert_eq!(MAX_COOKIE_CHUNKS, 50);
+/// ```
+pub const MAX_COOKIE_CHUNKS: usize = 50;
 
 /// How far in the future a session's issue time may be before it is
 /// refused: servers' clocks differ a little, forged times differ a lot.
@@ -144,6 +174,9 @@ pub enum ConfigError {
         /// The duration asked for.
         duration: Duration,
     },
+    /// A [`max_cookie_size`](crate::SessionLayer::max_cookie_size) below
+    /// one cookie (4096 bytes) or above [`MAX_COOKIE_CHUNKS`] of them.
+    CookieSizeOutOfRange(usize),
     /// The session type does not survive a bincode round trip of its
     /// default value.
     UnsupportedType {
@@ -191,6 +224,12 @@ impl fmt::Display for ConfigError {
                 "`{setting}` of {} days is over the 400 days browsers keep a cookie",
                 duration.as_secs() / (24 * 60 * 60)
             ),
+            ConfigError::CookieSizeOutOfRange(size) => write!(
+                f,
+                "a session cookie size limit of {size} bytes is not between one cookie \
+                 ({MAX_COOKIE_SIZE}) and {MAX_COOKIE_CHUNKS} of them ({})",
+                MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE
+            ),
             ConfigError::UnsupportedType { type_name, reason } => write!(
                 f,
                 "session type `{type_name}` does not survive a bincode round trip ({reason}); \
@@ -225,6 +264,10 @@ pub(crate) struct SessionConfig {
     pub(crate) load_failure: LoadFailure,
     pub(crate) max_record_size: usize,
     pub(crate) max_decode_depth: usize,
+    /// The most a client-side session's cookies take, names plus values.
+    pub(crate) max_cookie_size: usize,
+    /// Client-side sessions issued before its cutoff are refused.
+    pub(crate) revocation: Revocation,
 }
 
 /// How long one store operation may take by default.
@@ -315,6 +358,8 @@ impl SessionConfig {
             load_failure: LoadFailure::Fail,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             max_decode_depth: DEFAULT_MAX_DECODE_DEPTH,
+            max_cookie_size: DEFAULT_MAX_COOKIE_SIZE,
+            revocation: Revocation::new(),
         }
     }
 
@@ -363,6 +408,10 @@ impl SessionConfig {
             if let Some(duration) = duration.filter(|duration| *duration > MAX_COOKIE_LIFETIME) {
                 return Err(ConfigError::LifetimeTooLong { setting, duration });
             }
+        }
+        if !(MAX_COOKIE_SIZE..=MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE).contains(&self.max_cookie_size)
+        {
+            return Err(ConfigError::CookieSizeOutOfRange(self.max_cookie_size));
         }
         if !is_token(&self.cookie_name) {
             return Err(ConfigError::InvalidCookieName(self.cookie_name.clone()));
@@ -416,6 +465,8 @@ impl fmt::Debug for SessionConfig {
             .field("load_failure", &self.load_failure)
             .field("max_record_size", &self.max_record_size)
             .field("max_decode_depth", &self.max_decode_depth)
+            .field("max_cookie_size", &self.max_cookie_size)
+            .field("revocation", &self.revocation)
             .finish_non_exhaustive()
     }
 }

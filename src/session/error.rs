@@ -44,16 +44,23 @@ pub enum SessionError {
         /// The cookie both layers set.
         name: String,
     },
-    /// The sealed session, name plus value, is over the cookie size limit.
+    /// The session is over its size limit: a client-side session's
+    /// cookies, names plus values, over
+    /// [`max_cookie_size`](crate::SessionLayer::max_cookie_size), or a
+    /// store record over
+    /// [`max_record_size`](crate::SessionLayer::max_record_size). Nothing
+    /// is sent or written: the previous session stays.
     TooLarge {
-        /// The size the cookie would have had, in bytes.
+        /// The size the cookies (or record) would have had, in bytes.
         size: usize,
         /// The limit, in bytes.
         limit: usize,
     },
     /// The session data could not be serialized.
     Encode(String),
-    /// The store failed or timed out loading the session.
+    /// The store failed or timed out loading the session, or a
+    /// client-side session's [load hook](crate::SessionLayer::on_load)
+    /// returned an error or timed out.
     Load(Arc<StoreError>),
     /// The store failed or timed out saving, creating or deleting the
     /// session; the response carries no cookie for what was not saved.

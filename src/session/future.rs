@@ -248,7 +248,7 @@ fn finish<B>(
             return response;
         }
         Some(Ok(set_cookie)) => set_cookie,
-        None => None,
+        None => SetCookie::none(),
     };
     let mut response = response.map(SessionBody::inner);
     let headers = response.headers_mut();
@@ -258,8 +258,10 @@ fn finish<B>(
     if session_opened {
         headers::add_vary_cookie(headers);
     }
-    if let Some(value) = set_cookie {
-        headers.append(SET_COOKIE, value);
+    if !set_cookie.is_empty() {
+        for line in set_cookie {
+            headers.append(SET_COOKIE, line);
+        }
         headers::make_private(headers);
     }
     response

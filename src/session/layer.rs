@@ -1,8 +1,9 @@
 //! `SessionLayer`: configuration, checked as it is built.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use cookie::SameSite;
 use http::Response;
@@ -10,19 +11,19 @@ use tower_layer::Layer;
 
 use crate::clock::Clock;
 use crate::codec;
-use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
 use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
 use crate::session::config::{ConfigError, ErrorHandler, Expiry, LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
-use crate::session::cookie_backend::CookieBackend;
+use crate::session::cookie_backend::{CookieBackend, HookedCookies};
 use crate::session::error::SessionError;
+use crate::session::revocation::{load_hook, Revocation};
 use crate::session::service::SessionService;
 use crate::session::source::SessionSource;
 use crate::session::store_backend::{StoreBackend, StoreSessions};
 use crate::session::SessionData;
-use crate::store::SessionStore;
+use crate::store::{SessionStore, StoreError};
 
 /// Adds typed sessions of type `T`, and a [`Cookies`](crate::Cookies) jar,
 /// to every request.
@@ -104,6 +105,13 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
     /// Keeps sessions in `store` instead of the cookie, which then carries
     /// only a sealed, random 128-bit session id. Handlers do not change.
     ///
+    /// [`revocation`](Self::revocation), [`on_load`](Self::on_load) and
+    /// [`max_cookie_size`](Self::max_cookie_size) are for client-side
+    /// sessions: the store layer drops the hook and ignores the other two.
+    /// Server-side sessions are revoked by deleting their records
+    /// ([`Session::destroy`](crate::Session::destroy),
+    /// [`SessionStore::delete_by_owner`]).
+    ///
     /// # Examples
     ///
     /// ```
@@ -127,6 +135,159 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
             )),
             kind: StoreBackend { store },
         }
+    }
+}
+
+impl<T: SessionData> SessionLayer<T, CookieBackend> {
+    /// Sets the most a session's cookies may take, names plus values
+    /// (default [`DEFAULT_MAX_COOKIE_SIZE`](crate::session::DEFAULT_MAX_COOKIE_SIZE),
+    /// 8 KB). A session that does not fit in one cookie (4096 bytes, name
+    /// included) is split across `NAME.0`, `NAME.1`... up to this total; a
+    /// larger one is not sent: the response is
+    /// [`SessionError::TooLarge`] through [`on_error`](Self::on_error),
+    /// and the browser keeps the cookies it had.
+    ///
+    /// Every request carries these cookies: servers and proxies refuse a
+    /// `Cookie` header over their limit (nginx: one
+    /// `large_client_header_buffers` buffer, 8 KB by default, for the whole
+    /// header with the other cookies) with a `400` on every request, and
+    /// browsers keep a limited number of cookies per site (Chromium 180,
+    /// shared with its subdomains). `4096` keeps every session in one
+    /// cookie. The limit applies to the cookies a request brings too: after
+    /// lowering it, a visitor whose session is larger starts a fresh one.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::CookieSizeOutOfRange`] below 4096 bytes or above
+    /// [`MAX_COOKIE_CHUNKS`](crate::session::MAX_COOKIE_CHUNKS) full
+    /// cookies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::<Vec<String>>::new(Key::generate()).unwrap();
+    /// let layer = layer.max_cookie_size(16 * 1024).unwrap();
+    /// assert_eq!(layer.cookie_size_limit(), 16 * 1024);
+    /// assert!(layer.clone().max_cookie_size(1024).is_err());
+    /// assert!(layer.max_cookie_size(51 * 4096).is_err());
+    /// ```
+    pub fn max_cookie_size(self, bytes: usize) -> Result<Self, ConfigError> {
+        self.try_configure(|config| config.max_cookie_size = bytes)
+    }
+
+    /// The handle that revokes this layer's sessions by their issue time:
+    /// [`Revocation::revoke_issued_before`] signs out everybody whose
+    /// session was issued (or [renewed](crate::Session::renew)) before a
+    /// time, from the next request on, without rotating the key.
+    ///
+    /// The handle is shared with this layer's clones and with the layers
+    /// its builder methods make, before or after this call. It is kept in
+    /// this process's memory: see [`Revocation`] for applying it on every
+    /// instance.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use axum::{routing::post, Router};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?;
+    /// let revocation = layer.revocation();
+    /// let app: Router = Router::new()
+    ///     .route(
+    ///         "/admin/sign-everybody-out",
+    ///         post(move || async move {
+    ///             revocation.revoke_issued_before(SystemTime::now());
+    ///             "done"
+    ///         }),
+    ///     )
+    ///     .layer(layer);
+    /// # let _ = app;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn revocation(&self) -> Revocation {
+        self.config.revocation.clone()
+    }
+
+    /// Runs `hook` on every session loaded from an authentic cookie, with
+    /// its data and issue time (when it was started, or last
+    /// [renewed](crate::Session::renew)), before the handler gets it:
+    /// `Ok(true)` keeps it, `Ok(false)` refuses it. A refused session is
+    /// a fresh one, and the response removes its cookies. This is how a
+    /// client-side session is signed out before its deadline from what it
+    /// holds: "sign out my other devices" keeps a per-user generation
+    /// number in the application's database and in the session, and
+    /// refuses sessions of an older generation.
+    ///
+    /// The hook is called with the data borrowed; its future must own
+    /// what it needs (copy the user id out). Requests without an authentic
+    /// session never call it, nor do sessions the
+    /// [revocation](Self::revocation) cutoff refuses first.
+    ///
+    /// When it fails:
+    ///
+    /// - `Err(error)`, or no answer within
+    ///   [`store_timeout`](Self::store_timeout) (2 seconds by default),
+    ///   is [`SessionError::Load`]: the response is `503` through
+    ///   [`on_error`](Self::on_error), the handler does not run, and the
+    ///   browser keeps its cookies for the next try. Wrap your own errors
+    ///   with [`StoreError::backend`]. As for a store, the timeout needs a
+    ///   tokio runtime only when the hook's future has to wait.
+    /// - A panic in the hook unwinds out of the handler's session load
+    ///   like a panic in the handler: with tower-http's `CatchPanicLayer`
+    ///   the answer is its `500`; no session cookie is sent or removed.
+    ///
+    /// Only client-side sessions run the hook; a store layer made with
+    /// [`with_store`](Self::with_store) drops it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::{Arc, Mutex};
+    /// use serde::{Deserialize, Serialize};
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// struct Account {
+    ///     user_id: Option<u64>,
+    ///     /// The user's generation when this session signed in.
+    ///     generation: u64,
+    /// }
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// // The application's own record of each user's generation: bumping
+    /// // it signs out every session signed in before.
+    /// let generations: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    /// let layer = SessionLayer::<Account>::new(Key::generate())?.on_load({
+    ///     let generations = Arc::clone(&generations);
+    ///     move |account: &Account, _issued| {
+    ///         let current = account.user_id.map(|user| {
+    ///             let generations = generations.lock().expect("not poisoned");
+    ///             generations.get(&user).copied().unwrap_or(0)
+    ///         });
+    ///         let keep = current.is_none_or(|current| current == account.generation);
+    ///         async move { Ok(keep) }
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_load<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(&T, SystemTime) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<bool, StoreError>> + Send + 'static,
+    {
+        self.backend = Arc::new(HookedCookies::new(load_hook(hook)));
+        self.id = LayerId::mint();
+        self
     }
 }
 
@@ -178,28 +339,6 @@ impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
         self.backend = Arc::new(StoreSessions::new(Arc::clone(&self.kind.store), policy));
         self.id = LayerId::mint();
         self
-    }
-
-    /// Sets how long one store operation may take before it counts as
-    /// failed (default 2 seconds).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tower_cookie_sessions::store::MemoryStore;
-    /// use tower_cookie_sessions::{Key, SessionLayer};
-    ///
-    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-    /// let layer = SessionLayer::<u64>::new(Key::generate())?
-    ///     .with_store(MemoryStore::new())
-    ///     .store_timeout(Duration::from_millis(500));
-    /// # let _ = layer;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn store_timeout(self, timeout: Duration) -> Self {
-        self.configure(|config| config.store_timeout = timeout)
     }
 
     /// Sets what happens when the store cannot load a session (default
@@ -452,6 +591,29 @@ impl<T, B> SessionLayer<T, B> {
         Ok(self.configure(|config| config.refresh_fraction = fraction))
     }
 
+    /// Sets how long one store operation, or a client-side session's
+    /// [load hook](SessionLayer::on_load), may take before it counts as
+    /// failed (default 2 seconds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_cookie_sessions::store::MemoryStore;
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
+    /// let layer = SessionLayer::<u64>::new(Key::generate())?
+    ///     .with_store(MemoryStore::new())
+    ///     .store_timeout(Duration::from_millis(500));
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn store_timeout(self, timeout: Duration) -> Self {
+        self.configure(|config| config.store_timeout = timeout)
+    }
+
     /// Sets how deeply nested a session's data may be when it is decoded
     /// (default [`DEFAULT_MAX_DECODE_DEPTH`](crate::session::DEFAULT_MAX_DECODE_DEPTH),
     /// 128 levels: each struct, enum, sequence, map or option is one). A
@@ -536,8 +698,9 @@ impl<T, B> SessionLayer<T, B> {
         self.configure(|config| config.on_error = handler)
     }
 
-    /// The most a session cookie, name plus value, may take: a larger
-    /// session is answered with [`SessionError::TooLarge`].
+    /// The most a client-side session's cookies, names plus values, may
+    /// take together (see [`max_cookie_size`](SessionLayer::max_cookie_size)):
+    /// a larger session is answered with [`SessionError::TooLarge`].
     ///
     /// # Examples
     ///
@@ -545,11 +708,11 @@ impl<T, B> SessionLayer<T, B> {
     /// use tower_cookie_sessions::{Key, SessionLayer};
     ///
     /// let layer = SessionLayer::<u8>::new(Key::generate()).unwrap();
-    /// assert_eq!(layer.cookie_size_limit(), 4096);
+    /// assert_eq!(layer.cookie_size_limit(), 8192);
     /// ```
     #[must_use]
     pub fn cookie_size_limit(&self) -> usize {
-        MAX_COOKIE_SIZE
+        self.config.max_cookie_size
     }
 
     /// Every change makes another layer: a layer is one configuration, so

@@ -10,8 +10,11 @@
 //! `open.rs` (opening the session when a handler asks), `future.rs`
 //! (committing it on the way out). With the default [`CookieBackend`] the whole session is
 //! serialized with bincode, sealed with XChaCha20-Poly1305 (see
-//! [`envelope`](crate::envelope)) and sent as one cookie; nothing is kept on
-//! the server.
+//! [`envelope`](crate::envelope)) and sent as one cookie, or split across a
+//! few when it is larger than one (up to
+//! [`SessionLayer::max_cookie_size`]); nothing is kept on the server.
+//! [`SessionLayer::revocation`] and [`SessionLayer::on_load`] refuse
+//! client-side sessions before their deadlines.
 //!
 //! # Examples
 //!
@@ -77,6 +80,10 @@
 //! handler gets a fresh, empty one and a `tracing` event at debug level says
 //! why. When several cookies carry the session's name, at most three are
 //! tried and the first that authenticates is used; they are never merged.
+//! The chunks of a larger session are joined in index order and
+//! authenticated as one: a chunk reordered, dropped, repeated or taken from
+//! another session fails, and a chunk name sent twice refuses the session
+//! without any combination being tried.
 //!
 //! # Limits
 //!
@@ -87,6 +94,7 @@
 
 mod backend;
 mod body;
+pub(crate) mod chunks;
 pub(crate) mod config;
 mod conflict;
 mod cookie_backend;
@@ -102,6 +110,7 @@ mod map_access;
 mod open;
 pub(crate) mod plaintext;
 pub(crate) mod record;
+mod revocation;
 mod service;
 mod set_cookie;
 mod source;
@@ -110,8 +119,9 @@ mod store_backend;
 
 pub use body::SessionBody;
 pub use config::{
-    ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_MAX_DECODE_DEPTH,
-    DEFAULT_MAX_RECORD_SIZE, DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN, MAX_COOKIE_LIFETIME,
+    ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_MAX_COOKIE_SIZE,
+    DEFAULT_MAX_DECODE_DEPTH, DEFAULT_MAX_RECORD_SIZE, DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN,
+    MAX_COOKIE_CHUNKS, MAX_COOKIE_LIFETIME,
 };
 pub use conflict::ConflictPolicy;
 pub use cookie_backend::CookieBackend;
@@ -121,6 +131,7 @@ pub use extract::SessionRejection;
 pub use future::ResponseFuture;
 pub use handle::Session;
 pub use layer::SessionLayer;
+pub use revocation::Revocation;
 pub use service::SessionService;
 pub use store_backend::StoreBackend;
 

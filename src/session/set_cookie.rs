@@ -1,4 +1,5 @@
-//! Formats the session's `Set-Cookie` line.
+//! Formats the session's `Set-Cookie` lines: its cookie, the chunks of a
+//! session larger than one cookie, and their removals.
 //!
 //! Written by hand rather than through `cookie::Cookie`: every part was
 //! validated when the layer was built, and the value is base64url, so the
@@ -13,6 +14,7 @@ use http::HeaderValue;
 
 use crate::envelope;
 use crate::key::Purpose;
+use crate::session::chunks::{chunk_name_len, digits};
 use crate::session::config::SessionConfig;
 
 /// `Set-Cookie` for a session cookie whose value is `plaintext`, sealed for
@@ -41,19 +43,70 @@ pub(crate) fn sealed_cookie(
     to_header(line)
 }
 
+/// `Set-Cookie` for chunk `index` of a session larger than one cookie:
+/// `NAME.index=`, the chunk count when it is chunk 0 (`count` is `Some`),
+/// then its piece of the sealed `text`. Same attributes as the session
+/// cookie.
+pub(crate) fn chunk(
+    config: &SessionConfig,
+    index: usize,
+    count: Option<usize>,
+    text: &[u8],
+    max_age: Option<u64>,
+) -> HeaderValue {
+    let prefix = count.map_or(0, |count| digits(count) + 1);
+    let len = chunk_name_len(config.cookie_name.len(), index)
+        + 1
+        + prefix
+        + text.len()
+        + attributes_len(config, max_age);
+    let mut line = Vec::with_capacity(len);
+    push_name(&mut line, config, Some(index));
+    line.push(b'=');
+    if let Some(count) = count {
+        // Writing to a Vec cannot fail.
+        let _ = write!(line, "{count}.");
+    }
+    line.extend_from_slice(text);
+    push_attributes(&mut line, config, max_age);
+    debug_assert_eq!(line.len(), len, "the line is sized exactly");
+    to_header(line)
+}
+
 /// `Set-Cookie` that makes the browser drop the session cookie. It repeats
 /// the cookie's attributes: browsers refuse a `__Host-` or `__Secure-`
 /// cookie without them, removal included.
 pub(crate) fn removal(config: &SessionConfig) -> HeaderValue {
+    removal_of(config, None)
+}
+
+/// [`removal`] of chunk `NAME.index`.
+pub(crate) fn chunk_removal(config: &SessionConfig, index: usize) -> HeaderValue {
+    removal_of(config, Some(index))
+}
+
+fn removal_of(config: &SessionConfig, chunk: Option<usize>) -> HeaderValue {
     const EXPIRED: &[u8] = b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
-    let len = config.cookie_name.len() + 1 + attributes_len(config, Some(0)) + EXPIRED.len();
+    let name_len = chunk.map_or(config.cookie_name.len(), |index| {
+        chunk_name_len(config.cookie_name.len(), index)
+    });
+    let len = name_len + 1 + attributes_len(config, Some(0)) + EXPIRED.len();
     let mut line = Vec::with_capacity(len);
-    line.extend_from_slice(config.cookie_name.as_bytes());
+    push_name(&mut line, config, chunk);
     line.push(b'=');
     push_attributes(&mut line, config, Some(0));
     line.extend_from_slice(EXPIRED);
     debug_assert_eq!(line.len(), len, "the line is sized exactly");
     to_header(line)
+}
+
+/// `NAME`, or `NAME.index` for a chunk.
+fn push_name(line: &mut Vec<u8>, config: &SessionConfig, chunk: Option<usize>) {
+    line.extend_from_slice(config.cookie_name.as_bytes());
+    if let Some(index) = chunk {
+        // Writing to a Vec cannot fail.
+        let _ = write!(line, ".{index}");
+    }
 }
 
 fn push_attributes(line: &mut Vec<u8>, config: &SessionConfig, max_age: Option<u64>) {
@@ -164,5 +217,21 @@ mod tests {
             .to_str()
             .expect("ASCII")
             .ends_with("; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+        for index in [0, 9, 10, 49] {
+            let removal = chunk_removal(&config, index);
+            assert!(removal
+                .to_str()
+                .expect("ASCII")
+                .starts_with(&format!("id.{index}=; Path=/; Max-Age=0;")));
+            for count in [None, Some(2), Some(50)] {
+                let line = chunk(&config, index, count, b"AbC-_", Some(60));
+                let expected = match count {
+                    Some(count) => format!("id.{index}={count}.AbC-_; Max-Age=60;"),
+                    None => format!("id.{index}=AbC-_; Max-Age=60;"),
+                };
+                let text = line.to_str().expect("ASCII").replace("; Path=/", "");
+                assert!(text.starts_with(&expected), "{text}");
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::cookies::owners::CookieOwner;
 use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
+use crate::session::chunks::chunk_index;
 use crate::session::config::SessionConfig;
 
 /// A session layer as a request's jar knows it: registered under `id`,
@@ -28,5 +29,18 @@ impl<T: 'static> SessionSource<T> {
 impl<T: 'static> CookieOwner for SessionSource<T> {
     fn cookie_name(&self) -> &str {
         &self.config.cookie_name
+    }
+
+    /// The session's cookie, and the chunks `NAME.0 … NAME.49` of a
+    /// session larger than one cookie.
+    fn sets(&self, name: &str) -> bool {
+        match name.strip_prefix(self.config.cookie_name.as_str()) {
+            Some("") => true,
+            Some(rest) => rest
+                .strip_prefix('.')
+                .and_then(|index| chunk_index(index.as_bytes()))
+                .is_some(),
+            None => false,
+        }
     }
 }

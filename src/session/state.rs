@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::session::chunks::Carried;
 use crate::session::config::SessionConfig;
 use crate::session::plaintext::Deadlines;
 use crate::session::SessionData;
@@ -135,6 +136,9 @@ pub(crate) struct State<T> {
     /// The data as loaded, kept by the first `update` of the request so a
     /// closure that panics half-way can be undone.
     pub(crate) as_loaded: Option<T>,
+    /// Which of a client-side session's cookies the request carried, so
+    /// the response removes those the browser no longer needs.
+    pub(crate) cookies: Carried,
 }
 
 /// A server-side session's place in its store.
@@ -217,6 +221,7 @@ impl<T: Default> State<T> {
             record: None,
             opened_at: now,
             as_loaded: None,
+            cookies: Carried::default(),
         }
     }
 }
@@ -235,6 +240,7 @@ impl<T> State<T> {
             record: None,
             opened_at: now,
             as_loaded: None,
+            cookies: Carried::default(),
         }
     }
 }

@@ -25,6 +25,10 @@ use crate::session::state::{record_activity, RecordState, SessionId, Shared, Sta
 use crate::session::SessionData;
 use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
+/// The one `Set-Cookie` a store session's response may carry: its id
+/// cookie or that cookie's removal.
+type IdCookie = Option<http::HeaderValue>;
+
 /// How many merges a save may try before it answers with a conflict.
 const MAX_MERGES: usize = 3;
 
@@ -101,10 +105,10 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         let Some(commit) = Commit::plan(config, session) else {
             // Nothing to save; a cookie whose session ended goes.
             let ended = session.lock().status.ended;
-            return MaybeReady::ready(Ok(ended.then(|| set_cookie::removal(config))));
+            return MaybeReady::ready(Ok(ended.then(|| set_cookie::removal(config)).into()));
         };
         if let Some(done) = commit.without_store(config) {
-            return MaybeReady::ready(done);
+            return MaybeReady::ready(done.map(SetCookie::from));
         }
         let store = Arc::clone(&self.store);
         let config = Arc::clone(config);
@@ -115,7 +119,7 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
             if let Some(written) = written {
                 written.write_back(&session);
             }
-            Ok(set_cookie)
+            Ok(set_cookie.into())
         }))
     }
 }
@@ -149,7 +153,7 @@ fn authentic_id(config: &SessionConfig, jar: &Cookies) -> Option<(SessionId, boo
 }
 
 /// Runs a store operation under the layer's timeout.
-async fn timed<O>(
+pub(crate) async fn timed<O>(
     timeout: Duration,
     operation: impl Future<Output = Result<O, StoreError>>,
 ) -> Result<O, StoreError> {
@@ -325,7 +329,7 @@ impl<T: SessionData> Commit<T> {
     }
 
     /// The answer when the store need not be asked.
-    fn without_store(&self, config: &SessionConfig) -> Option<Result<SetCookie, SessionError>> {
+    fn without_store(&self, config: &SessionConfig) -> Option<Result<IdCookie, SessionError>> {
         if self.record.detached {
             // The store is down: nothing of this session can be saved.
             let removal = self.status.destroyed.then(|| set_cookie::removal(config));
@@ -348,7 +352,7 @@ impl<T: SessionData> Commit<T> {
         store: &S,
         config: &SessionConfig,
         conflict: &ConflictPolicy<T>,
-    ) -> Result<(SetCookie, Option<Written>), SessionError> {
+    ) -> Result<(IdCookie, Option<Written>), SessionError> {
         let now = self.now;
         let timeout = config.store_timeout;
         let old_key = self.record.id.map(|id| RecordKey::for_session_id(&id));

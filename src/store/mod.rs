@@ -2,9 +2,10 @@
 //!
 //! With a store, the cookie holds only a sealed random session id and the
 //! session lives in the store, keyed by a hash of that id ([`RecordKey`]).
-//! Pick a store when a session outgrows 4 KB, must be revocable, or must be
-//! shared by many service instances. Handlers do not change: they still
-//! take a [`Session<T>`](crate::Session).
+//! Pick a store when a session outgrows its cookies (8 KB by default), must
+//! be revocable one by one, or must be shared by many service instances.
+//! Handlers do not change: they still take a
+//! [`Session<T>`](crate::Session).
 //!
 //! A store is one small trait over opaque bytes, [`SessionStore`]. Every
 //! write is conditional: [`create`](SessionStore::create) only inserts an

@@ -78,8 +78,9 @@ struct Grow {
 }
 
 /// Routes: `/` counts, `/read` only reads, `/health` never touches the
-/// session, `/logout` destroys it, `/grow?bytes=N` grows it, `/renew`
-/// renews it.
+/// session, `/logout` destroys it, `/grow?bytes=N` grows it,
+/// `/resize?bytes=N` makes its blob `N` bytes and answers with the length
+/// it had, `/renew` renews it.
 pub fn counter_app<B: Clone + Send + Sync + 'static>(layer: SessionLayer<Counter, B>) -> Router {
     Router::new()
         .route(
@@ -115,6 +116,16 @@ pub fn counter_app<B: Clone + Send + Sync + 'static>(layer: SessionLayer<Counter
                         c.blob.len()
                     });
                     format!("size: {size}")
+                },
+            ),
+        )
+        .route(
+            "/resize",
+            get(
+                |session: Session<Counter>, Query(size): Query<Grow>| async move {
+                    let was = session
+                        .update(|c| std::mem::replace(&mut c.blob, "x".repeat(size.bytes)).len());
+                    format!("was: {was}")
                 },
             ),
         )
@@ -194,6 +205,116 @@ pub fn set_cookie_for<B>(response: &Response<B>, name: &str) -> Option<String> {
 /// `name=value` of the `Set-Cookie` for `name`, ready for a `Cookie` header.
 pub fn cookie_pair<B>(response: &Response<B>, name: &str) -> Option<String> {
     set_cookie_for(response, name).map(|line| line.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// A browser's cookies for one site, as far as the session tests need:
+/// it keeps what responses set, by name, forgets what they remove
+/// (`Max-Age=0` or an `Expires` in 1970), and sends the rest back in
+/// the order it first got them.
+#[derive(Debug, Clone, Default)]
+pub struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies every `Set-Cookie` of `response`, in order.
+    pub fn receive<B>(&mut self, response: &Response<B>) {
+        for line in set_cookies(response) {
+            let pair = line.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').expect("name=value");
+            let removal = line.contains("Max-Age=0") || line.contains("Expires=Thu, 01 Jan 1970");
+            if removal {
+                self.remove(name);
+            } else {
+                self.set(name, value);
+            }
+        }
+    }
+
+    /// Sends a GET to `path` with this browser's cookies and keeps what the
+    /// response sets.
+    pub async fn get(&mut self, app: &Router, path: &str) -> Response<Body> {
+        self.send(app, "GET", path).await
+    }
+
+    pub async fn send(&mut self, app: &Router, method: &str, path: &str) -> Response<Body> {
+        let cookie = self.cookie_header();
+        let response = send(app, request(method, path, cookie.as_deref())).await;
+        self.receive(&response);
+        response
+    }
+
+    /// The `Cookie` header this browser sends, if it has cookies.
+    pub fn cookie_header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// The names of the cookies it holds, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.cookies.iter().map(|(name, _)| name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(held, _)| held == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        match self.cookies.iter_mut().find(|(held, _)| held == name) {
+            Some(cookie) => cookie.1 = value.to_owned(),
+            None => self.cookies.push((name.to_owned(), value.to_owned())),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.cookies.retain(|(held, _)| held != name);
+    }
+}
+
+/// The names plus values of the cookies `response` sets (removals left
+/// out), in bytes: what they add to the browser's `Cookie` header.
+pub fn set_cookie_bytes<B>(response: &Response<B>) -> usize {
+    set_cookies(response)
+        .iter()
+        .filter(|line| !line.contains("Max-Age=0"))
+        .map(|line| line.split(';').next().unwrap_or_default().len() - 1)
+        .sum()
+}
+
+/// The names of the cookies `response` removes, sorted.
+pub fn removed_names<B>(response: &Response<B>) -> Vec<String> {
+    let mut names: Vec<String> = set_cookies(response)
+        .iter()
+        .filter(|line| line.contains("Max-Age=0"))
+        .map(|line| line.split('=').next().unwrap_or_default().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The names of the cookies `response` sets (removals left out), sorted.
+pub fn set_names<B>(response: &Response<B>) -> Vec<String> {
+    let mut names: Vec<String> = set_cookies(response)
+        .iter()
+        .filter(|line| !line.contains("Max-Age=0"))
+        .map(|line| line.split('=').next().unwrap_or_default().to_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Log lines written on this thread while the guard lives (debug level

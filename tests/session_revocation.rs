@@ -1,0 +1,460 @@
+//! Revoking client-side sessions before their deadlines: by issue time,
+//! through the layer's `Revocation` handle, and by the application's
+//! load hook.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::Query;
+use axum::routing::get;
+use axum::Router;
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tower_cookie_sessions::store::StoreError;
+use tower_cookie_sessions::{Key, Session, SessionLayer};
+
+use common::{
+    body_text, counter_app, removed_names, set_cookies, Browser, Counter, Logs, TestClock, START,
+};
+
+fn at(seconds_since_start: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(START + seconds_since_start)
+}
+
+fn names(expected: &[&str]) -> Vec<String> {
+    expected.iter().map(|name| (*name).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn sessions_issued_before_the_cutoff_are_fresh_and_their_cookie_removed() {
+    let clock = TestClock::new();
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source());
+    let revocation = layer.revocation();
+    let app = counter_app(layer);
+
+    let mut early = Browser::new();
+    let response = early.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 1");
+    clock.set(20);
+    let mut late = Browser::new();
+    let response = late.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 1");
+
+    // The running service refuses what was issued before the cutoff.
+    revocation.revoke_issued_before(at(10));
+    assert_eq!(revocation.issued_before(), Some(at(10)));
+    let response = early.get(&app, "/read").await;
+    assert_eq!(removed_names(&response), names(&["id"]));
+    assert_eq!(body_text(response).await, "visits: 0");
+    assert!(early.names().is_empty());
+    let response = late.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 2");
+
+    // A new session after the cutoff is kept.
+    let response = early.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 1");
+    let response = early.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 2");
+}
+
+#[tokio::test]
+async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
+    let clock = TestClock::new();
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source());
+    let revocation = layer.revocation();
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+
+    revocation.revoke_issued_before(at(100));
+    revocation.revoke_issued_before(at(5));
+    assert_eq!(revocation.issued_before(), Some(at(100)));
+
+    // Issued within the cutoff's second, but after it: refused as well.
+    clock.set(200);
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source());
+    let revocation = layer.revocation();
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    revocation.revoke_issued_before(at(200) - Duration::from_millis(1));
+    let response = browser.get(&app, "/read").await;
+    assert_eq!(
+        body_text(response).await,
+        "visits: 1",
+        "issued after 199.999"
+    );
+    revocation.revoke_issued_before(at(200) + Duration::from_millis(1));
+    let response = browser.get(&app, "/read").await;
+    assert_eq!(body_text(response).await, "visits: 0");
+}
+
+#[tokio::test]
+async fn renewing_issues_the_session_again() {
+    let clock = TestClock::new();
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source());
+    let revocation = layer.revocation();
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    clock.set(30);
+    browser.get(&app, "/renew").await;
+    revocation.revoke_issued_before(at(10));
+    let response = browser.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 2");
+}
+
+#[tokio::test]
+async fn the_handle_is_shared_by_clones_and_later_builder_layers() {
+    let clock = TestClock::new();
+    let first = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source());
+    let revocation = first.revocation();
+    // Built from `first` after the handle was taken.
+    let layer = first.clone().cookie_name("sid").expect("name");
+    let app = counter_app(layer.clone());
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    clock.set(10);
+    layer.revocation().revoke_issued_before(at(5));
+    assert_eq!(revocation.issued_before(), Some(at(5)));
+    let response = browser.get(&app, "/read").await;
+    assert_eq!(removed_names(&response), names(&["sid"]));
+
+    // A layer of its own has a cutoff of its own.
+    let other = SessionLayer::<Counter>::new(Key::generate()).expect("layer");
+    assert_eq!(other.revocation().issued_before(), None);
+}
+
+#[tokio::test]
+async fn a_revoked_chunked_session_removes_all_its_chunks() {
+    let clock = TestClock::new();
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .max_cookie_size(3 * 4096)
+        .expect("limit")
+        .clock(clock.source());
+    let revocation = layer.revocation();
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/resize?bytes=9000").await;
+    assert_eq!(browser.names(), names(&["id.0", "id.1", "id.2"]));
+    clock.set(10);
+    revocation.revoke_issued_before(at(5));
+    let response = browser.get(&app, "/read").await;
+    assert_eq!(removed_names(&response), names(&["id.0", "id.1", "id.2"]));
+    assert!(browser.names().is_empty());
+}
+
+/// A signed-in session that knows its user's generation.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Account {
+    user: Option<u64>,
+    generation: u64,
+    visits: u64,
+}
+
+/// The application's own record of each user's generation; bumping it
+/// signs out every session signed in before.
+#[derive(Clone, Default)]
+struct Generations(Arc<Mutex<HashMap<u64, u64>>>);
+
+impl Generations {
+    fn current(&self, user: u64) -> u64 {
+        *self.0.lock().expect("lock").get(&user).unwrap_or(&0)
+    }
+
+    fn bump(&self, user: u64) -> u64 {
+        let mut generations = self.0.lock().expect("lock");
+        let generation = generations.entry(user).or_insert(0);
+        *generation += 1;
+        *generation
+    }
+}
+
+#[derive(Deserialize)]
+struct Login {
+    user: u64,
+}
+
+/// `/login?user=N`, `/` counts, and `/sign-out-others` bumps the user's
+/// generation and moves this session to it.
+fn accounts_app(layer: SessionLayer<Account>, generations: Generations) -> Router {
+    Router::new()
+        .route(
+            "/login",
+            get({
+                let generations = generations.clone();
+                move |session: Session<Account>, Query(login): Query<Login>| async move {
+                    session.renew();
+                    session.set(Account {
+                        user: Some(login.user),
+                        generation: generations.current(login.user),
+                        visits: 0,
+                    });
+                    "signed in"
+                }
+            }),
+        )
+        .route(
+            "/",
+            get(|session: Session<Account>| async move {
+                let visits = session.update(|account| {
+                    account.visits += 1;
+                    account.visits
+                });
+                format!(
+                    "{:?} visits: {visits}",
+                    session.read(|account| account.user)
+                )
+            }),
+        )
+        .route(
+            "/sign-out-others",
+            get(move |session: Session<Account>| async move {
+                let Some(user) = session.read(|account| account.user) else {
+                    return "not signed in";
+                };
+                let generation = generations.bump(user);
+                session.update(|account| account.generation = generation);
+                "done"
+            }),
+        )
+        .layer(layer)
+}
+
+/// The hook the documentation shows: keeps a session whose generation is
+/// its user's current one.
+fn generation_hook(
+    generations: Generations,
+    calls: Arc<AtomicUsize>,
+) -> impl Fn(&Account, SystemTime) -> std::future::Ready<Result<bool, StoreError>> + Send + Sync + 'static
+{
+    move |account: &Account, _issued| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let keep = account
+            .user
+            .is_none_or(|user| generations.current(user) == account.generation);
+        std::future::ready(Ok(keep))
+    }
+}
+
+#[tokio::test]
+async fn signing_out_other_devices_refuses_their_sessions() {
+    let generations = Generations::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = SessionLayer::<Account>::new(Key::generate())
+        .expect("layer")
+        .on_load(generation_hook(generations.clone(), Arc::clone(&calls)));
+    let app = accounts_app(layer, generations);
+
+    let mut laptop = Browser::new();
+    let mut phone = Browser::new();
+    let mut other_user = Browser::new();
+    laptop.get(&app, "/login?user=1").await;
+    phone.get(&app, "/login?user=1").await;
+    other_user.get(&app, "/login?user=2").await;
+    assert_eq!(
+        body_text(phone.get(&app, "/").await).await,
+        "Some(1) visits: 1"
+    );
+
+    let response = laptop.get(&app, "/sign-out-others").await;
+    assert_eq!(body_text(response).await, "done");
+
+    // The phone's session is refused: a fresh one, its cookie removed.
+    let response = phone.get(&app, "/").await;
+    assert!(
+        removed_names(&response).is_empty(),
+        "the new session replaces it"
+    );
+    assert_eq!(body_text(response).await, "None visits: 1");
+    let response = laptop.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "Some(1) visits: 1");
+    let response = other_user.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "Some(2) visits: 1");
+
+    // Requests without a session never call the hook.
+    let before = calls.load(Ordering::SeqCst);
+    common::get_with(&app, "/", None).await;
+    assert_eq!(calls.load(Ordering::SeqCst), before);
+}
+
+#[tokio::test]
+async fn a_refused_session_that_is_only_read_has_its_cookies_removed() {
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .max_cookie_size(3 * 4096)
+        .expect("limit")
+        .on_load(|counter: &Counter, _| {
+            let keep = counter.visits < 2;
+            async move { Ok(keep) }
+        });
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/resize?bytes=9000").await;
+    browser.get(&app, "/").await;
+    browser.get(&app, "/").await;
+    let logs = Logs::capture();
+    let response = browser.get(&app, "/read").await;
+    assert_eq!(removed_names(&response), names(&["id.0", "id.1", "id.2"]));
+    assert_eq!(body_text(response).await, "visits: 0");
+    assert!(
+        logs.text().contains("refused by the load hook"),
+        "{}",
+        logs.text()
+    );
+}
+
+#[tokio::test]
+async fn the_hook_gets_the_sealed_issue_time() {
+    let clock = TestClock::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source())
+        .on_load({
+            let seen = Arc::clone(&seen);
+            move |_: &Counter, issued| {
+                seen.lock().expect("lock").push(issued);
+                async { Ok(true) }
+            }
+        });
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    clock.set(50);
+    browser.get(&app, "/").await;
+    browser.get(&app, "/renew").await;
+    browser.get(&app, "/").await;
+    assert_eq!(*seen.lock().expect("lock"), [at(0), at(0), at(50)]);
+}
+
+#[tokio::test]
+async fn revoked_sessions_never_reach_the_hook() {
+    let clock = TestClock::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source())
+        .on_load({
+            let calls = Arc::clone(&calls);
+            move |_: &Counter, _| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok(true) }
+            }
+        });
+    let revocation = layer.revocation();
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    clock.set(10);
+    revocation.revoke_issued_before(at(5));
+    let response = browser.get(&app, "/read").await;
+    assert_eq!(body_text(response).await, "visits: 0");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_failing_hook_is_a_503_and_the_cookies_stay() {
+    let logs = Logs::capture();
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .on_load(|counter: &Counter, _| {
+            let visits = counter.visits;
+            async move {
+                if visits > 0 {
+                    Err(StoreError::backend(std::io::Error::other(
+                        "generations db down",
+                    )))
+                } else {
+                    Ok(true)
+                }
+            }
+        });
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    let before = browser.cookie_header();
+    let response = browser.get(&app, "/").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(body_text(response).await, "session store unavailable\n");
+    assert_eq!(browser.cookie_header(), before);
+    assert!(
+        logs.text().contains("generations db down"),
+        "{}",
+        logs.text()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_hook_times_out_as_a_503() {
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .store_timeout(Duration::from_millis(50))
+        .on_load(|counter: &Counter, _| {
+            let visits = counter.visits;
+            async move {
+                if visits > 0 {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                Ok(true)
+            }
+        });
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    let started = std::time::Instant::now();
+    let response = browser.get(&app, "/").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&response).is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_hook_is_caught_like_a_handler_and_sends_no_cookie() {
+    let layer = SessionLayer::<Counter>::new(Key::generate())
+        .expect("layer")
+        .on_load(|counter: &Counter, _| {
+            assert!(counter.visits == 0, "the hook's own bug");
+            async { Ok(true) }
+        });
+    // The panic layer inside the session layer: the session layer sees
+    // its 500 and has nothing to send, the load never having finished.
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: Session<Counter>| async move {
+                session.update(|counter| counter.visits += 1);
+                "counted"
+            }),
+        )
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    let before = browser.cookie_header();
+    assert!(before.is_some());
+    let response = browser.get(&app, "/").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(browser.cookie_header(), before);
+}
