@@ -138,6 +138,21 @@ fn bench_store<S: SessionStore + Clone>(
     group.finish();
 }
 
+/// Writes `count` sessions into `store` through a layer, so that it is at
+/// capacity before the benchmark's own sessions arrive.
+fn fill(runtime: &Runtime, store: &MemoryStore, count: usize) {
+    let layer = SessionLayer::<Profile>::new(Key::generate())
+        .expect("Profile round-trips")
+        .with_store(store.clone());
+    let mut writer = layer.layer(service_fn(write_new));
+    for _ in 0..count {
+        runtime
+            .block_on(writer.ready().await_call(request(None)))
+            .expect("session saved");
+    }
+    assert_eq!(store.len(), count);
+}
+
 /// `ready().await` then `call`, as one future.
 trait AwaitCall<S, B> {
     fn await_call(
@@ -225,6 +240,12 @@ fn stores(c: &mut Criterion) {
         "memory",
         MemoryStore::new().with_capacity(10_000_000),
     );
+
+    // A full store: every new session evicts one, and the session read
+    // and updated is a promoted one, as a visitor's is.
+    let full = MemoryStore::new().with_capacity(10_000);
+    fill(&runtime, &full, 10_000);
+    bench_store(c, &runtime, "memory_full", full);
 
     // The same store as one the layer does not trust: every record sealed
     // and opened, as with Redis or SQL. The difference is what binding and
