@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use common::*;
-use tower_cookie_sessions::session::Expiry;
+use tower_cookie_sessions::session::{Expiry, MAX_COOKIE_LIFETIME};
 use tower_cookie_sessions::{Key, Session, SessionLayer, SessionMap};
 
 fn layer(clock: &TestClock) -> SessionLayer<Counter> {
@@ -220,6 +220,51 @@ async fn expire_in_overrides_the_deadline_for_one_session() {
     let cookie = cookie_pair(&response, "id").expect("cookie");
 
     clock.advance(59);
+    assert_eq!(
+        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
+        "false"
+    );
+    clock.advance(1);
+    assert_eq!(
+        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn expire_in_is_capped_at_what_browsers_keep() {
+    let clock = TestClock::new();
+    let app = Router::new()
+        .route(
+            "/forever",
+            get(|session: Session<Counter>| async move {
+                session.set_persistent(true);
+                session.expire_in(Duration::MAX);
+                let left = session
+                    .expires_at()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("after 1970")
+                    .as_secs();
+                format!("{left}")
+            }),
+        )
+        .route(
+            "/read",
+            get(|session: Session<Counter>| async move { format!("{}", session.is_new()) }),
+        )
+        .layer(layer(&clock));
+    let response = get_with(&app, "/forever", None).await;
+    let line = set_cookie_for(&response, "id").expect("cookie");
+    let max_age = MAX_COOKIE_LIFETIME.as_secs();
+    assert!(line.contains(&format!("Max-Age={max_age};")), "{line}");
+    let cookie = cookie_pair(&response, "id").expect("cookie");
+    assert_eq!(
+        body_text(response).await,
+        format!("{}", clock.now() + max_age),
+        "the sealed deadline is capped too"
+    );
+
+    clock.advance(max_age - 1);
     assert_eq!(
         body_text(get_with(&app, "/read", Some(&cookie)).await).await,
         "false"

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use http::{Extensions, Request};
 
 use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::session::config::MAX_COOKIE_LIFETIME;
 use crate::session::error::SessionError;
 use crate::session::open::Opening;
 use crate::session::state::{fresh_deadlines, Shared, State};
@@ -445,9 +446,11 @@ impl<T: SessionData> Session<T> {
         self.lock().deadlines.idle.map(from_unix_seconds)
     }
 
-    /// Overrides, for this session only, when it ends: `duration` from now.
-    /// The inactivity timeout, if any, still applies within it. A later
-    /// [`renew`](Self::renew) goes back to the layer's settings.
+    /// Overrides, for this session only, when it ends: `duration` from now,
+    /// at most [`MAX_COOKIE_LIFETIME`](crate::session::MAX_COOKIE_LIFETIME)
+    /// (400 days, what browsers keep a cookie). The inactivity timeout, if
+    /// any, still applies within it. A later [`renew`](Self::renew) goes
+    /// back to the layer's settings.
     ///
     /// # Examples
     ///
@@ -464,6 +467,10 @@ impl<T: SessionData> Session<T> {
     pub fn expire_in(&self, duration: Duration) {
         let now = self.now();
         let mut state = self.lock_for_write();
+        // The layer refuses longer lifetimes when it is built; a duration
+        // given here at run time is capped instead, so that neither the
+        // sealed deadline nor `Max-Age` outlives what a browser keeps.
+        let duration = duration.min(MAX_COOKIE_LIFETIME);
         let absolute = now.saturating_add(duration.as_secs());
         state.deadlines.absolute = absolute;
         state.deadlines.idle = state.deadlines.idle.map(|idle| idle.min(absolute));
