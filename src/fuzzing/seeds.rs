@@ -63,6 +63,9 @@ pub fn seeds() -> Vec<Seed> {
     for (name, data) in plaintext_seeds() {
         add("session_plaintext", name, data);
     }
+    for (name, data) in chunk_seeds() {
+        add("chunks", name, data);
+    }
     for (name, data) in layer_seeds() {
         add("layer", &name, data);
     }
@@ -288,6 +291,59 @@ fn plaintext_seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "bare-data",
             with(0, &codec::encode(&FuzzSession::sample()).expect("encodes")),
+        ),
+    ]
+}
+
+/// `chunks`' input: name and length, limit and layout, other cookies,
+/// edits (op, arg pairs), plaintext.
+fn chunks_input(shape: u8, setting: u8, others: &[u8], edits: &[u8]) -> Vec<u8> {
+    Writer::default()
+        .byte(shape)
+        .byte(setting)
+        .sized(others)
+        .sized(edits)
+        .rest(&sample_plaintext())
+}
+
+fn chunk_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    // Shape: name in bits 0-1, length 3072 + 256 × bits 2-7.
+    let two = 4 << 2;
+    let three = 20 << 2;
+    let many = 63 << 2;
+    vec![
+        ("two-in-order", chunks_input(two, 0, b"", b"")),
+        (
+            "three-reversed",
+            chunks_input(three, 0b0111, b"theme=dark", b""),
+        ),
+        ("many-long-name", chunks_input(many | 2, 0b1011, b"", b"")),
+        (
+            "prefixed-fields",
+            chunks_input(three | 1, 0b1000, b"a=1\nb=2", b""),
+        ),
+        ("percent-dots", chunks_input(two, 0b1100, b"", b"")),
+        ("one-byte-over", chunks_input(two, 1, b"", b"")),
+        ("swapped", chunks_input(three, 0, b"", &[0, 0])),
+        ("dropped-last", chunks_input(three, 0, b"", &[1, 2])),
+        ("duplicated", chunks_input(three, 0, b"", &[2, 1])),
+        ("renumbered", chunks_input(three, 0, b"", &[3, 4 << 2 | 1])),
+        ("mixed-sealings", chunks_input(three, 0, b"", &[4, 1])),
+        ("count-lowered", chunks_input(three, 0, b"", &[5, 2])),
+        ("count-raised", chunks_input(two, 0, b"", &[5, 3])),
+        ("boundary-moved", chunks_input(three, 0, b"", &[6, 0x70])),
+        ("bit-flipped", chunks_input(two, 0, b"", &[7, 9])),
+        ("stale-above", chunks_input(two, 0, b"", &[8, 0x10])),
+        ("truncated", chunks_input(two, 0, b"", &[9, 1])),
+        ("leading-zero", chunks_input(two, 0, b"", &[10, 1])),
+        ("emptied", chunks_input(two, 0, b"", &[11, 1])),
+        (
+            "repeated-in-others",
+            chunks_input(two, 0b10000, b"id.1=x; id.0=2.y", b""),
+        ),
+        (
+            "plain-beside",
+            chunks_input(two, 0, b"id=abc; id.=x; id.1x=y", b""),
         ),
     ]
 }
