@@ -432,6 +432,7 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             ));
         }
     }
+    seeds.extend(chunked_layer_seeds());
     // Every handler action on a live session, in each backend.
     const ACTIONS: [&str; 8] = [
         "read",
@@ -462,5 +463,164 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             ));
         }
     }
+    seeds
+}
+
+/// A live session whose token makes its plaintext about `len` bytes.
+fn large_plaintext(len: usize, delta: i32) -> Vec<u8> {
+    let data = FuzzSession {
+        token: (0..len).map(|i| i as u8).collect(),
+        delta,
+        ..FuzzSession::sample()
+    };
+    session_plaintext_of(&live(), &data)
+}
+
+/// `layer`'s second byte for the cookie backend: expiry, `max_cookie_size`
+/// (8 KB, 4 KB, 16 KB, 50 cookies), revoked, hooked, extra chunks.
+fn cookie_setting(expiry: u8, limit: u8, revoked: bool, hooked: bool, extra: u8) -> u8 {
+    expiry | limit << 2 | u8::from(revoked) << 4 | u8::from(hooked) << 5 | extra << 6
+}
+
+/// Sessions over one cookie, cut as the layer cuts them or into more
+/// chunks, read under each limit, tampered with, revoked and refused.
+fn chunked_layer_seeds() -> Vec<(String, Vec<u8>)> {
+    let input = |choice: u8, setting: u8, header: &[u8], payload: &[u8]| {
+        Writer::default()
+            .byte(choice)
+            .byte(setting)
+            .sized(header)
+            .rest(payload)
+    };
+    // Two chunks under the default 8 KB, three needing 16 KB.
+    let two = large_plaintext(4000, 1);
+    let three = large_plaintext(7000, 1);
+    let small = sample_plaintext();
+    let mut seeds = Vec::new();
+    let mut add = |name: String, data: Vec<u8>| seeds.push((name, data));
+    const ACTIONS: [&str; 8] = [
+        "read",
+        "update",
+        "clear",
+        "renew",
+        "destroy",
+        "persist",
+        "expire-in",
+        "owner",
+    ];
+    for (action, action_name) in (0u8..).zip(ACTIONS) {
+        add(
+            format!("chunked-{action_name}"),
+            input(
+                layer_choice(0, 1, false, action),
+                cookie_setting(action % 4, 0, false, false, 0),
+                b"theme=dark",
+                &two,
+            ),
+        );
+    }
+    for (limit, limit_name) in [(0, "8k"), (1, "4k"), (2, "16k"), (3, "most")] {
+        add(
+            format!("chunked-three-limit-{limit_name}"),
+            input(
+                layer_choice(0, 1, false, 1),
+                cookie_setting(1, limit, false, false, 0),
+                b"",
+                &three,
+            ),
+        );
+    }
+    for extra in 0..4 {
+        add(
+            format!("forced-chunks-{}", 2 + extra),
+            input(
+                layer_choice(3, 1, extra % 2 == 1, 1),
+                cookie_setting(1, 0, false, false, extra),
+                b"theme=dark",
+                &small,
+            ),
+        );
+    }
+    add(
+        "forced-chunks-old-key".to_owned(),
+        input(
+            layer_choice(3, 2, false, 0),
+            cookie_setting(1, 0, false, false, 1),
+            b"",
+            &small,
+        ),
+    );
+    let tampered: [(&str, &[u8]); 6] = [
+        ("repeated-chunk", b"id.1=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ("repeated-first", b"id.0=2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ("stale-above", b"id.2=stale; id.7=stale"),
+        (
+            "plain-beside",
+            b"id=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+        ("not-chunks", b"id.07=x; id.50=y; id.=z; id.1x=w"),
+        ("count-lowered", b"id.0=1.x"),
+    ];
+    for (name, header) in tampered {
+        for (action, action_name) in [(0, "read"), (1, "update")] {
+            add(
+                format!("chunked-{name}-{action_name}"),
+                input(
+                    layer_choice(0, 1, false, action),
+                    cookie_setting(1, 0, false, false, 0),
+                    header,
+                    &two,
+                ),
+            );
+        }
+    }
+    for (backend, payload, payload_name) in [(0, &two, "chunked"), (0, &small, "one-cookie")] {
+        add(
+            format!("{payload_name}-revoked"),
+            input(
+                layer_choice(backend, 1, false, 0),
+                cookie_setting(1, 0, true, false, 0),
+                b"id.3=stale",
+                payload,
+            ),
+        );
+        add(
+            format!("{payload_name}-revoked-update"),
+            input(
+                layer_choice(backend, 1, false, 1),
+                cookie_setting(1, 0, true, false, 0),
+                b"",
+                payload,
+            ),
+        );
+    }
+    // The sample's `delta` is negative: the hook refuses it.
+    add(
+        "hook-refuses".to_owned(),
+        input(
+            layer_choice(3, 1, false, 0),
+            cookie_setting(1, 0, false, true, 1),
+            b"",
+            &small,
+        ),
+    );
+    add(
+        "hook-keeps-chunked".to_owned(),
+        input(
+            layer_choice(0, 1, false, 1),
+            cookie_setting(1, 0, false, true, 0),
+            b"",
+            &two,
+        ),
+    );
+    add(
+        "hook-refuses-destroy".to_owned(),
+        input(
+            layer_choice(0, 1, false, 4),
+            cookie_setting(1, 2, false, true, 0),
+            b"",
+            &large_plaintext(7000, -1),
+        ),
+    );
     seeds
 }
