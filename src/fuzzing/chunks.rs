@@ -43,13 +43,13 @@ const LONG_NAME: &str = "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn
 /// - the plan cuts every chunk within one cookie, none empty, their sizes
 ///   adding up to the plan's, and the unedited chunks join to the sealed
 ///   text, which opens to the plaintext (a round trip);
-/// - whatever the edits and other cookies, [`join_chunks`] answers what a
-///   model written from its rules answers: a chunk name seen twice is
-///   refused, and a join is exactly chunk 0 without its count followed by
-///   chunks 1 to count − 1, in index order;
-/// - what joins opens as the session if and only if it is the sealed text
-///   (so a chunk moved, dropped, repeated or taken from the second
-///   sealing never opens as the session), and then opens to the plaintext.
+/// - whatever the edits and other cookies, chunk reassembly (the layer's
+///   `join_chunks`) answers what a model written from its rules answers:
+///   a chunk name seen twice is refused, and a join is exactly chunk 0
+///   without its count followed by chunks 1 to count − 1, in index order;
+/// - what joins opens if and only if it is one of the two sealed texts,
+///   whole (so a chunk moved, dropped, repeated, or mixed in from the
+///   second sealing never opens), and then opens to the plaintext.
 ///
 /// # Panics
 ///
