@@ -2,7 +2,9 @@
 //! that answers with arbitrary bytes.
 //!
 //! ```text
-//! byte 0   bits 0-1  backend: cookie (0, 3), trusted store (1), untrusted store (2)
+//! byte 0   bits 0-1  backend: cookie (0), cookie with the sealed payload
+//!                    always cut into chunks (3), trusted store (1),
+//!                    untrusted store (2)
 //!          bits 2-3  cookie: the payload sealed as nothing (0), the session
 //!                    (1), the session under the old key (2), private
 //!                    cookie `pref` (3);
@@ -14,16 +16,28 @@
 //!          bits 5-7  what the handler does (see `act`)
 //! byte 1   bits 0-1  expiry: browser close, inactivity, max age, inactivity
 //!                    refreshed at once
-//!          bits 2-3  the store record's expiry: in an hour, now, in 30
+//!          bits 2-3  cookie: `max_cookie_size` 8 KB, 4 KB, 16 KB, 50 cookies;
+//!                    store: the record's expiry: in an hour, now, in 30
 //!                    days, in the far future
-//!          bit 4     the store has no record
+//!          bit 4     cookie: sessions issued over 30 seconds ago are
+//!                    revoked;
+//!                    store: the store has no record
+//!          bit 5     cookie: a load hook refuses sessions whose `delta` is
+//!                    negative
+//!          bits 6-7  cookie, backend 3: at least 2 + this many chunks
 //! u16 LE + bytes     `Cookie` headers, one field per line (`\n`)
 //! the rest           the payload
 //! ```
 //!
+//! A sealed session payload goes as the one `id` cookie when it fits, as
+//! the layer's own chunks (`id.0=COUNT.…; id.1=…`, one field) when it does
+//! not, and as chunks of about equal size when backend 3 asks for them.
+//!
 //! Everything the layer needs answers at once (the store's futures are
-//! ready), so the target polls its futures without a runtime.
+//! ready, and so is the load hook's), so the target polls its futures
+//! without a runtime.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::future::{ready, Future};
 use std::pin::{pin, Pin};
@@ -37,14 +51,17 @@ use percent_encoding::percent_decode;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::chunks::cut_text;
 use super::envelope::RECORD_SESSION_ID;
 use super::input::Reader;
 use super::session_type::FuzzSession;
 use super::{fuzz_key_ring, old_key_ring, FUZZ_NOW};
+use crate::cookies::parse::values_named_or_under;
 use crate::cookies::Cookies;
-use crate::envelope;
+use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::{KeyRing, Purpose};
-use crate::session::config::SessionConfig;
+use crate::session::chunks::{chunk_index, join_chunks};
+use crate::session::config::{SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
 use crate::session::plaintext::decode_session;
 use crate::session::{Expiry, Session, SessionError, SessionLayer};
 use crate::store::{Record, RecordKey, Result as StoreResult, SessionStore};
@@ -100,6 +117,8 @@ pub fn layer(data: &[u8]) {
     };
     let framing = choice >> 2 & 0b11;
     let action = choice >> 5;
+    // Backend 3 cuts even a session that fits in one cookie.
+    let least_chunks = (choice & 0b11 == 3).then(|| 2 + usize::from(setting >> 6));
 
     let mut fields: Vec<HeaderValue> = header
         .split(|&b| b == b'\n')
@@ -114,21 +133,11 @@ pub fn layer(data: &[u8]) {
         Backend::Cookie => match framing {
             1 => {
                 authentic_payload = true;
-                Some(sealed_cookie(
-                    fuzz_key_ring(),
-                    Purpose::Session,
-                    "id",
-                    payload,
-                ))
+                Some(session_cookies(fuzz_key_ring(), payload, least_chunks))
             }
             2 => {
                 authentic_payload = true;
-                Some(sealed_cookie(
-                    old_key_ring(),
-                    Purpose::Session,
-                    "id",
-                    payload,
-                ))
+                Some(session_cookies(old_key_ring(), payload, least_chunks))
             }
             3 => Some(sealed_cookie(
                 fuzz_key_ring(),
@@ -155,6 +164,11 @@ pub fn layer(data: &[u8]) {
             fields.push(added);
         }
     }
+    // A store session's cookie is its id alone: chunks are not its own.
+    let carried = match backend {
+        Backend::Cookie => Carried::of(&fields),
+        Backend::Store { .. } => Carried::default(),
+    };
 
     let mut request = Request::new(String::new());
     for field in fields {
@@ -166,8 +180,13 @@ pub fn layer(data: &[u8]) {
         1 | 3 => Expiry::Inactivity(Duration::from_secs(30 * 60)),
         _ => Expiry::MaxAge(Duration::from_secs(24 * 60 * 60)),
     };
+    let limit = match backend {
+        Backend::Cookie => COOKIE_LIMITS[usize::from(setting >> 2 & 0b11)],
+        Backend::Store { .. } => DEFAULT_MAX_COOKIE_SIZE,
+    };
     let session_layer = SessionLayer::<FuzzSession>::new(fuzz_key_ring().clone())
         .and_then(|layer| layer.expiry(expiry))
+        .and_then(|layer| layer.max_cookie_size(limit))
         .map(|layer| {
             layer
                 .clock(|| UNIX_EPOCH + Duration::from_secs(FUZZ_NOW))
@@ -181,7 +200,20 @@ pub fn layer(data: &[u8]) {
 
     let handler = Handler { action };
     let response = match backend {
-        Backend::Cookie => call(session_layer.layer(handler), request),
+        Backend::Cookie => {
+            if setting & 0x10 != 0 {
+                session_layer
+                    .revocation()
+                    .revoke_issued_before(UNIX_EPOCH + Duration::from_secs(FUZZ_NOW - 30));
+            }
+            let session_layer = if setting & 0x20 != 0 {
+                session_layer
+                    .on_load(|data: &FuzzSession, _| ready(StoreResult::Ok(data.delta >= 0)))
+            } else {
+                session_layer
+            };
+            call(session_layer.layer(handler), request)
+        }
         Backend::Store { trusted } => {
             let record = (setting & 0x10 == 0).then(|| StoredBytes {
                 data: payload.to_vec(),
@@ -193,7 +225,52 @@ pub fn layer(data: &[u8]) {
         }
     };
 
-    check(&response, backend, authentic_payload, &echo);
+    let expected = Expected {
+        backend,
+        authentic_payload,
+        destroyed: action == 4,
+        limit,
+        carried,
+    };
+    check(&response, &expected, &echo);
+}
+
+/// The `max_cookie_size` settings the target tries: the default, one
+/// cookie, four cookies, the most.
+const COOKIE_LIMITS: [usize; 4] = [
+    DEFAULT_MAX_COOKIE_SIZE,
+    MAX_COOKIE_SIZE,
+    4 * MAX_COOKIE_SIZE,
+    MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE,
+];
+
+/// What the request was, for judging the response.
+struct Expected {
+    backend: Backend,
+    /// The request carries a session the target sealed with the key.
+    authentic_payload: bool,
+    /// The handler destroys the session.
+    destroyed: bool,
+    /// The layer's `max_cookie_size`.
+    limit: usize,
+    carried: Carried,
+}
+
+/// The session's chunks a request carried, read as the layer reads them.
+#[derive(Default)]
+struct Carried {
+    chunks: BTreeSet<usize>,
+}
+
+impl Carried {
+    fn of(fields: &[HeaderValue]) -> Self {
+        let chunks = fields
+            .iter()
+            .flat_map(|field| values_named_or_under(field.as_bytes(), "id"))
+            .filter_map(|(suffix, _)| chunk_index(suffix?.as_ref()))
+            .collect();
+        Self { chunks }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +283,43 @@ enum Backend {
 fn sealed_cookie(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> HeaderValue {
     let value = envelope::seal(ring, purpose, name, plaintext);
     HeaderValue::try_from(format!("{name}={value}")).expect("base64url is a header value")
+}
+
+/// A `Cookie` field with the session sealed from `plaintext`: the one `id`
+/// cookie when it fits and no chunks are asked for, else its chunks in
+/// one field, cut by the crate's own plan, or into at least `least`
+/// pieces of about equal size.
+fn session_cookies(ring: &KeyRing, plaintext: &[u8], least: Option<usize>) -> HeaderValue {
+    let text = envelope::seal(ring, Purpose::Session, "id", plaintext);
+    let fits = "id".len() + text.len() <= MAX_COOKIE_SIZE;
+    let chunks = match least {
+        None if fits => None,
+        None => cut_text("id", text.as_bytes()),
+        Some(least) => Some(even_chunks(text.as_bytes(), least)),
+    };
+    let Some(chunks) = chunks else {
+        return HeaderValue::try_from(format!("id={text}")).expect("base64url is a header value");
+    };
+    let mut field = Vec::new();
+    for (index, value) in chunks.iter().enumerate() {
+        if index > 0 {
+            field.extend_from_slice(b"; ");
+        }
+        field.extend_from_slice(format!("id.{index}=").as_bytes());
+        field.extend_from_slice(value);
+    }
+    HeaderValue::try_from(field).expect("base64url is a header value")
+}
+
+/// `text` cut into at least `least` chunks (more if the text needs them)
+/// of about equal size, chunk 0 starting with the count.
+fn even_chunks(text: &[u8], least: usize) -> Vec<Vec<u8>> {
+    let count = least.max(text.len().div_ceil(MAX_COOKIE_SIZE - 8));
+    let piece = text.len().div_ceil(count);
+    let mut chunks: Vec<Vec<u8>> = text.chunks(piece).map(<[u8]>::to_vec).collect();
+    let prefix = format!("{}.", chunks.len());
+    chunks[0].splice(..0, prefix.bytes());
+    chunks
 }
 
 /// The values of a `Cookie` field's pairs long enough to look for, as
@@ -299,7 +413,7 @@ fn poll_ready_now<F: Future>(future: F) -> F::Output {
     panic!("a future of the layer was not ready, though everything it waits for is");
 }
 
-fn check(answer: &Answer, backend: Backend, authentic_payload: bool, echo: &[Vec<u8>]) {
+fn check(answer: &Answer, expected: &Expected, echo: &[Vec<u8>]) {
     let too_large = answer
         .headers
         .get(ERROR_HEADER)
@@ -308,7 +422,7 @@ fn check(answer: &Answer, backend: Backend, authentic_payload: bool, echo: &[Vec
         answer.status == StatusCode::OK
             || (answer.status == StatusCode::INTERNAL_SERVER_ERROR
                 && too_large
-                && authentic_payload),
+                && expected.authentic_payload),
         "answered {} ({:?}) to bad input",
         answer.status,
         String::from_utf8_lossy(&answer.body),
@@ -332,37 +446,116 @@ fn check(answer: &Answer, backend: Backend, authentic_payload: bool, echo: &[Vec
         assert!(!echoed(&answer.body), "the body echoes a request value");
     }
 
-    let set_cookies: Vec<&HeaderValue> = answer.headers.get_all(SET_COOKIE).iter().collect();
-    assert!(set_cookies.len() <= 1, "{set_cookies:?}");
-    for line in set_cookies {
+    check_set_cookies(answer, expected);
+}
+
+/// Every `Set-Cookie` removes or writes `id` or a chunk `id.N`, each name
+/// at most once; what is written is one cookie or chunks `0..count` that
+/// join and open as this layer's session; and what is removed is what the
+/// README's rules for chunks say.
+fn check_set_cookies(answer: &Answer, expected: &Expected) {
+    // `None` is `id`, `Some(i)` is `id.i`.
+    let mut removed = BTreeSet::new();
+    let mut written = BTreeMap::new();
+    for line in answer.headers.get_all(SET_COOKIE) {
         let line = line.to_str().expect("Set-Cookie is ASCII");
-        let value = line
-            .strip_prefix("id=")
-            .and_then(|rest| rest.split(';').next())
-            .unwrap_or_else(|| panic!("not the session cookie: {line}"));
-        if value.is_empty() {
-            assert!(line.contains("; Max-Age=0"), "{line}");
-            continue;
-        }
-        let purpose = match backend {
-            Backend::Cookie => Purpose::Session,
-            Backend::Store { .. } => Purpose::SessionId,
+        let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
+        let (name, value) = pair
+            .split_once('=')
+            .unwrap_or_else(|| panic!("not a cookie: {line}"));
+        let cookie = match name.strip_prefix("id") {
+            Some("") => None,
+            Some(rest) => Some(
+                rest.strip_prefix('.')
+                    .and_then(|suffix| chunk_index(suffix.as_bytes()))
+                    .unwrap_or_else(|| panic!("not the session's cookie: {line}")),
+            ),
+            None => panic!("not the session's cookie: {line}"),
         };
-        let opened = envelope::open(fuzz_key_ring(), purpose, "id", value)
-            .unwrap_or_else(|error| panic!("the layer's own cookie does not open: {error}"));
-        assert!(opened.is_current_key);
-        match backend {
-            Backend::Cookie => {
-                let config = SessionConfig::new(fuzz_key_ring().clone());
-                let decoded =
-                    decode_session::<FuzzSession>(&config, &opened.plaintext, FUZZ_NOW, None);
-                assert!(
-                    decoded.is_ok(),
-                    "the layer sent a session it cannot read back: {decoded:?}"
-                );
-            }
-            Backend::Store { .. } => assert_eq!(opened.plaintext.len(), RECORD_SESSION_ID.len()),
+        assert!(
+            cookie.is_none() || expected.backend == Backend::Cookie,
+            "a store session sent a chunk: {line}"
+        );
+        assert!(
+            !removed.contains(&cookie) && !written.contains_key(&cookie),
+            "{name} is set twice in one response"
+        );
+        let max_age_0 = attributes.split(';').any(|a| a.trim() == "Max-Age=0");
+        if value.is_empty() {
+            assert!(max_age_0, "a removal that is no removal: {line}");
+            removed.insert(cookie);
+        } else {
+            assert!(!max_age_0, "a write that the browser drops at once: {line}");
+            written.insert(cookie, value);
         }
+    }
+
+    let carried = &expected.carried.chunks;
+    for &index in removed.iter().flatten() {
+        assert!(
+            index == 0 || carried.contains(&index),
+            "removed id.{index}, which the request did not carry"
+        );
+    }
+    let removes_carried_from = |from: usize| {
+        for &index in carried.range(from..) {
+            assert!(removed.contains(&Some(index)), "left id.{index} behind");
+        }
+    };
+    if expected.destroyed && answer.status == StatusCode::OK && expected.backend == Backend::Cookie
+    {
+        assert!(written.is_empty(), "destroy wrote a session");
+        assert!(removed.contains(&None) && removed.contains(&Some(0)));
+        removes_carried_from(0);
+    }
+
+    if let Some(value) = written.get(&None) {
+        assert_eq!(written.len(), 1, "id and chunks written together");
+        removes_carried_from(0);
+        opens(expected, value.as_bytes(), MAX_COOKIE_SIZE);
+    } else if !written.is_empty() {
+        let count = written.len();
+        assert!(
+            written.keys().copied().eq((0..count).map(Some)),
+            "the chunks written are not 0..{count}: {:?}",
+            written.keys()
+        );
+        assert!(removed.contains(&None), "chunks written and id kept");
+        removes_carried_from(count);
+        let chunks = written
+            .iter()
+            .map(|(index, value)| (index.map(|i| i.to_string()), value.as_bytes()));
+        let joined = join_chunks("id", chunks, expected.limit)
+            .unwrap_or_else(|refusal| panic!("the layer's chunks do not join: {refusal}"));
+        assert_eq!(joined.count, count);
+        opens(expected, &joined.text, expected.limit);
+    }
+}
+
+/// The sealed text the layer sent opens under the current key as this
+/// layer's session (or session id), and reads back.
+fn opens(expected: &Expected, text: &[u8], limit: usize) {
+    let purpose = match expected.backend {
+        Backend::Cookie => Purpose::Session,
+        Backend::Store { .. } => Purpose::SessionId,
+    };
+    let ring = fuzz_key_ring();
+    let (plaintext, key_id) =
+        envelope::open_within(ring, purpose, "id", text, limit, |plaintext, key_id| {
+            (plaintext.to_vec(), key_id)
+        })
+        .unwrap_or_else(|error| panic!("the layer's own cookie does not open: {error}"));
+    assert_eq!(key_id, ring.current_id());
+    match expected.backend {
+        Backend::Cookie => {
+            let config = SessionConfig::new(ring.clone());
+            let decoded = decode_session::<FuzzSession>(&config, &plaintext, FUZZ_NOW, None);
+            assert!(
+                decoded.is_ok(),
+                "the layer sent a session it cannot read back: {decoded:?}"
+            );
+        }
+        Backend::Store { .. } => assert_eq!(plaintext.len(), RECORD_SESSION_ID.len()),
     }
 }
 

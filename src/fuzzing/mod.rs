@@ -11,6 +11,7 @@
 //! | [`cookie_header`] | a `Cookie` request header field |
 //! | [`envelope_open`] | a sealed cookie value, a binary envelope, a store record's data |
 //! | [`session_plaintext`] | an opened session's plaintext: header, deadlines, bincode data |
+//! | [`chunks`] | a session's chunk cookies, cut as the layer cuts them, then edited, among other cookies |
 //! | [`layer`] | a whole request through `SessionLayer`: `Cookie` headers and the bytes a store returns |
 //!
 //! `fuzz/fuzz_targets/<name>.rs` calls the function of the same name, and
@@ -38,6 +39,7 @@
 //! }
 //! ```
 
+mod chunks;
 mod cookie_header;
 mod envelope;
 mod input;
@@ -50,6 +52,7 @@ use std::sync::LazyLock;
 
 use crate::key::{Key, KeyRing};
 
+pub use self::chunks::chunks;
 pub use self::cookie_header::cookie_header;
 pub use self::envelope::envelope_open;
 pub use self::layer::layer;
@@ -96,6 +99,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "session_plaintext",
         run: session_plaintext,
+    },
+    Target {
+        name: "chunks",
+        run: chunks,
     },
     Target {
         name: "layer",

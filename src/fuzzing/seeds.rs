@@ -63,6 +63,9 @@ pub fn seeds() -> Vec<Seed> {
     for (name, data) in plaintext_seeds() {
         add("session_plaintext", name, data);
     }
+    for (name, data) in chunk_seeds() {
+        add("chunks", name, data);
+    }
     for (name, data) in layer_seeds() {
         add("layer", &name, data);
     }
@@ -292,6 +295,59 @@ fn plaintext_seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// `chunks`' input: name and length, limit and layout, other cookies,
+/// edits (op, arg pairs), plaintext.
+fn chunks_input(shape: u8, setting: u8, others: &[u8], edits: &[u8]) -> Vec<u8> {
+    Writer::default()
+        .byte(shape)
+        .byte(setting)
+        .sized(others)
+        .sized(edits)
+        .rest(&sample_plaintext())
+}
+
+fn chunk_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    // Shape: name in bits 0-1, length 3072 + 256 × bits 2-7.
+    let two = 4 << 2;
+    let three = 20 << 2;
+    let many = 63 << 2;
+    vec![
+        ("two-in-order", chunks_input(two, 0, b"", b"")),
+        (
+            "three-reversed",
+            chunks_input(three, 0b0111, b"theme=dark", b""),
+        ),
+        ("many-long-name", chunks_input(many | 2, 0b1011, b"", b"")),
+        (
+            "prefixed-fields",
+            chunks_input(three | 1, 0b1000, b"a=1\nb=2", b""),
+        ),
+        ("percent-dots", chunks_input(two, 0b1100, b"", b"")),
+        ("one-byte-over", chunks_input(two, 1, b"", b"")),
+        ("swapped", chunks_input(three, 0, b"", &[0, 0])),
+        ("dropped-last", chunks_input(three, 0, b"", &[1, 2])),
+        ("duplicated", chunks_input(three, 0, b"", &[2, 1])),
+        ("renumbered", chunks_input(three, 0, b"", &[3, 4 << 2 | 1])),
+        ("mixed-sealings", chunks_input(three, 0, b"", &[4, 1])),
+        ("count-lowered", chunks_input(three, 0, b"", &[5, 2])),
+        ("count-raised", chunks_input(two, 0, b"", &[5, 3])),
+        ("boundary-moved", chunks_input(three, 0, b"", &[6, 0x70])),
+        ("bit-flipped", chunks_input(two, 0, b"", &[7, 9])),
+        ("stale-above", chunks_input(two, 0, b"", &[8, 0x10])),
+        ("truncated", chunks_input(two, 0, b"", &[9, 1])),
+        ("leading-zero", chunks_input(two, 0, b"", &[10, 1])),
+        ("emptied", chunks_input(two, 0, b"", &[11, 1])),
+        (
+            "repeated-in-others",
+            chunks_input(two, 0b10000, b"id.1=x; id.0=2.y", b""),
+        ),
+        (
+            "plain-beside",
+            chunks_input(two, 0, b"id=abc; id.=x; id.1x=y", b""),
+        ),
+    ]
+}
+
 /// `layer`'s first byte: backend, framing, flag, action.
 fn layer_choice(backend: u8, framing: u8, flag: bool, action: u8) -> u8 {
     backend | framing << 2 | u8::from(flag) << 4 | action << 5
@@ -376,6 +432,7 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             ));
         }
     }
+    seeds.extend(chunked_layer_seeds());
     // Every handler action on a live session, in each backend.
     const ACTIONS: [&str; 8] = [
         "read",
@@ -406,5 +463,164 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             ));
         }
     }
+    seeds
+}
+
+/// A live session whose token makes its plaintext about `len` bytes.
+fn large_plaintext(len: usize, delta: i32) -> Vec<u8> {
+    let data = FuzzSession {
+        token: (0..len).map(|i| i as u8).collect(),
+        delta,
+        ..FuzzSession::sample()
+    };
+    session_plaintext_of(&live(), &data)
+}
+
+/// `layer`'s second byte for the cookie backend: expiry, `max_cookie_size`
+/// (8 KB, 4 KB, 16 KB, 50 cookies), revoked, hooked, extra chunks.
+fn cookie_setting(expiry: u8, limit: u8, revoked: bool, hooked: bool, extra: u8) -> u8 {
+    expiry | limit << 2 | u8::from(revoked) << 4 | u8::from(hooked) << 5 | extra << 6
+}
+
+/// Sessions over one cookie, cut as the layer cuts them or into more
+/// chunks, read under each limit, tampered with, revoked and refused.
+fn chunked_layer_seeds() -> Vec<(String, Vec<u8>)> {
+    let input = |choice: u8, setting: u8, header: &[u8], payload: &[u8]| {
+        Writer::default()
+            .byte(choice)
+            .byte(setting)
+            .sized(header)
+            .rest(payload)
+    };
+    // Two chunks under the default 8 KB, three needing 16 KB.
+    let two = large_plaintext(4000, 1);
+    let three = large_plaintext(7000, 1);
+    let small = sample_plaintext();
+    let mut seeds = Vec::new();
+    let mut add = |name: String, data: Vec<u8>| seeds.push((name, data));
+    const ACTIONS: [&str; 8] = [
+        "read",
+        "update",
+        "clear",
+        "renew",
+        "destroy",
+        "persist",
+        "expire-in",
+        "owner",
+    ];
+    for (action, action_name) in (0u8..).zip(ACTIONS) {
+        add(
+            format!("chunked-{action_name}"),
+            input(
+                layer_choice(0, 1, false, action),
+                cookie_setting(action % 4, 0, false, false, 0),
+                b"theme=dark",
+                &two,
+            ),
+        );
+    }
+    for (limit, limit_name) in [(0, "8k"), (1, "4k"), (2, "16k"), (3, "most")] {
+        add(
+            format!("chunked-three-limit-{limit_name}"),
+            input(
+                layer_choice(0, 1, false, 1),
+                cookie_setting(1, limit, false, false, 0),
+                b"",
+                &three,
+            ),
+        );
+    }
+    for extra in 0..4 {
+        add(
+            format!("forced-chunks-{}", 2 + extra),
+            input(
+                layer_choice(3, 1, extra % 2 == 1, 1),
+                cookie_setting(1, 0, false, false, extra),
+                b"theme=dark",
+                &small,
+            ),
+        );
+    }
+    add(
+        "forced-chunks-old-key".to_owned(),
+        input(
+            layer_choice(3, 2, false, 0),
+            cookie_setting(1, 0, false, false, 1),
+            b"",
+            &small,
+        ),
+    );
+    let tampered: [(&str, &[u8]); 6] = [
+        ("repeated-chunk", b"id.1=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ("repeated-first", b"id.0=2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ("stale-above", b"id.2=stale; id.7=stale"),
+        (
+            "plain-beside",
+            b"id=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+        ("not-chunks", b"id.07=x; id.50=y; id.=z; id.1x=w"),
+        ("count-lowered", b"id.0=1.x"),
+    ];
+    for (name, header) in tampered {
+        for (action, action_name) in [(0, "read"), (1, "update")] {
+            add(
+                format!("chunked-{name}-{action_name}"),
+                input(
+                    layer_choice(0, 1, false, action),
+                    cookie_setting(1, 0, false, false, 0),
+                    header,
+                    &two,
+                ),
+            );
+        }
+    }
+    for (backend, payload, payload_name) in [(0, &two, "chunked"), (0, &small, "one-cookie")] {
+        add(
+            format!("{payload_name}-revoked"),
+            input(
+                layer_choice(backend, 1, false, 0),
+                cookie_setting(1, 0, true, false, 0),
+                b"id.3=stale",
+                payload,
+            ),
+        );
+        add(
+            format!("{payload_name}-revoked-update"),
+            input(
+                layer_choice(backend, 1, false, 1),
+                cookie_setting(1, 0, true, false, 0),
+                b"",
+                payload,
+            ),
+        );
+    }
+    // The sample's `delta` is negative: the hook refuses it.
+    add(
+        "hook-refuses".to_owned(),
+        input(
+            layer_choice(3, 1, false, 0),
+            cookie_setting(1, 0, false, true, 1),
+            b"",
+            &small,
+        ),
+    );
+    add(
+        "hook-keeps-chunked".to_owned(),
+        input(
+            layer_choice(0, 1, false, 1),
+            cookie_setting(1, 0, false, true, 0),
+            b"",
+            &two,
+        ),
+    );
+    add(
+        "hook-refuses-destroy".to_owned(),
+        input(
+            layer_choice(0, 1, false, 4),
+            cookie_setting(1, 2, false, true, 0),
+            b"",
+            &large_plaintext(7000, -1),
+        ),
+    );
     seeds
 }
