@@ -323,3 +323,35 @@ async fn an_expired_store_session_cookie_is_removed_even_by_a_read() {
         set_cookies(&response)
     );
 }
+
+/// No layer seals a deadline more than 400 days ahead (the configuration
+/// refuses longer lifetimes and `expire_in` caps them), so one further out
+/// than that and a minute of clock skew is refused; the edge itself opens.
+#[tokio::test]
+async fn a_deadline_beyond_what_a_layer_seals_is_refused() {
+    let key = Key::generate();
+    let clock = TestClock::new();
+    let app = counter_app(
+        SessionLayer::new(key.clone())
+            .expect("layer")
+            .clock(clock.source()),
+    );
+    let furthest = clock.now() + tower_cookie_sessions::session::MAX_COOKIE_LIFETIME.as_secs() + 60;
+    let sealed = |absolute: u64| {
+        let plaintext = session_plaintext(0, clock.now(), absolute, &[4, 0]);
+        let ring = tower_cookie_sessions::KeyRing::from(key.clone());
+        let value = tower_cookie_sessions::envelope::seal(
+            &ring,
+            tower_cookie_sessions::Purpose::Session,
+            "id",
+            &plaintext,
+        );
+        format!("id={value}")
+    };
+    let read = |cookie: String| {
+        let app = app.clone();
+        async move { body_text(get_with(&app, "/read", Some(&cookie)).await).await }
+    };
+    assert_eq!(read(sealed(furthest)).await, "visits: 4");
+    assert_eq!(read(sealed(furthest + 1)).await, "visits: 0");
+}

@@ -211,17 +211,7 @@ fn sealed_session(map: &[u8]) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_secs();
-    // format 1, no flags, schema 0, then issued and absolute deadline as
-    // LEB128 varints: the header `Session<T>` seals before the data.
-    let mut plaintext = vec![1, 0, 0];
-    for mut n in [now, now + 3600] {
-        while n >= 0x80 {
-            plaintext.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        plaintext.push(n as u8);
-    }
-    plaintext.extend_from_slice(map);
+    let plaintext = session_plaintext(0, now, now + 3600, map);
     let ring = KeyRing::from(key());
     format!(
         "id={}",

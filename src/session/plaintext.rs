@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::codec::{self, CodecError};
-use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
+use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS, MAX_COOKIE_LIFETIME};
 use crate::session::SessionData;
 
 const FORMAT: u8 = 1;
@@ -182,6 +182,15 @@ pub(crate) fn decode_session<T: SessionData>(
     }
     if deadlines.issued > now.saturating_add(CLOCK_SKEW_SECONDS) {
         return Err(Refusal::ended("issued in the future"));
+    }
+    // Every deadline is sealed at most 400 days after the moment it was
+    // sealed, which is before now: one further out was not written by a
+    // layer of this version.
+    let furthest = now
+        .saturating_add(MAX_COOKIE_LIFETIME.as_secs())
+        .saturating_add(CLOCK_SKEW_SECONDS);
+    if deadlines.absolute > furthest || deadlines.idle.is_some_and(|idle| idle > furthest) {
+        return Err(Refusal::ended("deadline beyond what a layer seals"));
     }
     if now >= deadlines.absolute {
         return Err(Refusal::ended("absolute deadline passed"));

@@ -380,3 +380,21 @@ impl Write for ThreadWriter {
 pub mod redis_server;
 pub mod sql;
 pub mod store_suite;
+
+/// A session plaintext as the layer writes it: format 1, `flags`
+/// (`0b01` persistent, `0b10` with an idle deadline, which this helper
+/// never writes), schema 0, the issue time and the absolute deadline as
+/// LEB128 varints, then `data` (the session type's bincode bytes). For
+/// tests that seal what no configuration would write.
+pub fn session_plaintext(flags: u8, issued: u64, absolute: u64, data: &[u8]) -> Vec<u8> {
+    let mut plaintext = vec![1, flags, 0];
+    for mut value in [issued, absolute] {
+        while value >= 0x80 {
+            plaintext.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        plaintext.push(value as u8);
+    }
+    plaintext.extend_from_slice(data);
+    plaintext
+}
