@@ -198,23 +198,32 @@ async fn max_age_expiry_sends_a_persistent_cookie() {
     assert!(line.contains("Max-Age=3600"), "{line}");
 }
 
-#[tokio::test]
-async fn expire_in_overrides_the_deadline_for_one_session() {
-    let clock = TestClock::new();
-    let app = Router::new()
+/// `/expire` makes the session persistent and ends it `duration` from now,
+/// answering with its deadline in Unix seconds; `/read` answers whether
+/// the session is new.
+fn expiring_app(clock: &TestClock, duration: Duration) -> Router {
+    Router::new()
         .route(
-            "/short",
-            get(|session: Session<Counter>| async move {
+            "/expire",
+            get(move |session: Session<Counter>| async move {
                 session.set_persistent(true);
-                session.expire_in(Duration::from_secs(60));
+                session.expire_in(duration);
+                let deadline = session.expires_at().duration_since(std::time::UNIX_EPOCH);
+                format!("{}", deadline.expect("after 1970").as_secs())
             }),
         )
         .route(
             "/read",
             get(|session: Session<Counter>| async move { format!("{}", session.is_new()) }),
         )
-        .layer(layer(&clock));
-    let response = get_with(&app, "/short", None).await;
+        .layer(layer(clock))
+}
+
+#[tokio::test]
+async fn expire_in_overrides_the_deadline_for_one_session() {
+    let clock = TestClock::new();
+    let app = expiring_app(&clock, Duration::from_secs(60));
+    let response = get_with(&app, "/expire", None).await;
     let line = set_cookie_for(&response, "id").expect("cookie");
     assert!(line.contains("Max-Age=60"), "{line}");
     let cookie = cookie_pair(&response, "id").expect("cookie");
@@ -234,26 +243,8 @@ async fn expire_in_overrides_the_deadline_for_one_session() {
 #[tokio::test]
 async fn expire_in_is_capped_at_what_browsers_keep() {
     let clock = TestClock::new();
-    let app = Router::new()
-        .route(
-            "/forever",
-            get(|session: Session<Counter>| async move {
-                session.set_persistent(true);
-                session.expire_in(Duration::MAX);
-                let left = session
-                    .expires_at()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .expect("after 1970")
-                    .as_secs();
-                format!("{left}")
-            }),
-        )
-        .route(
-            "/read",
-            get(|session: Session<Counter>| async move { format!("{}", session.is_new()) }),
-        )
-        .layer(layer(&clock));
-    let response = get_with(&app, "/forever", None).await;
+    let app = expiring_app(&clock, Duration::MAX);
+    let response = get_with(&app, "/expire", None).await;
     let line = set_cookie_for(&response, "id").expect("cookie");
     let max_age = MAX_COOKIE_LIFETIME.as_secs();
     assert!(line.contains(&format!("Max-Age={max_age};")), "{line}");

@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use tower_cookie_sessions::session::Revocation;
 use tower_cookie_sessions::store::StoreError;
 use tower_cookie_sessions::{Key, Session, SessionLayer};
 
@@ -25,6 +26,18 @@ fn at(seconds_since_start: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(START + seconds_since_start)
 }
 
+/// A client-side counter layer on `clock`.
+fn clocked(clock: &TestClock) -> SessionLayer<Counter> {
+    SessionLayer::new(Key::generate())
+        .expect("layer")
+        .clock(clock.source())
+}
+
+/// The counter app behind `layer`, and the layer's revocation handle.
+fn revocable(layer: SessionLayer<Counter>) -> (Revocation, Router) {
+    (layer.revocation(), counter_app(layer))
+}
+
 fn names(expected: &[&str]) -> Vec<String> {
     expected.iter().map(|name| (*name).to_owned()).collect()
 }
@@ -32,11 +45,7 @@ fn names(expected: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn sessions_issued_before_the_cutoff_are_fresh_and_their_cookie_removed() {
     let clock = TestClock::new();
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source());
-    let revocation = layer.revocation();
-    let app = counter_app(layer);
+    let (revocation, app) = revocable(clocked(&clock));
 
     let mut early = Browser::new();
     let response = early.get(&app, "/").await;
@@ -66,11 +75,7 @@ async fn sessions_issued_before_the_cutoff_are_fresh_and_their_cookie_removed() 
 #[tokio::test]
 async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
     let clock = TestClock::new();
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source());
-    let revocation = layer.revocation();
-    let app = counter_app(layer);
+    let (revocation, app) = revocable(clocked(&clock));
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
 
@@ -80,11 +85,7 @@ async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
 
     // Issued within the cutoff's second, but after it: refused as well.
     clock.set(200);
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source());
-    let revocation = layer.revocation();
-    let app = counter_app(layer);
+    let (revocation, app) = revocable(clocked(&clock));
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
     revocation.revoke_issued_before(at(200) - Duration::from_millis(1));
@@ -102,11 +103,7 @@ async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
 #[tokio::test]
 async fn renewing_issues_the_session_again() {
     let clock = TestClock::new();
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source());
-    let revocation = layer.revocation();
-    let app = counter_app(layer);
+    let (revocation, app) = revocable(clocked(&clock));
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
     clock.set(30);
@@ -119,9 +116,7 @@ async fn renewing_issues_the_session_again() {
 #[tokio::test]
 async fn the_handle_is_shared_by_clones_and_later_builder_layers() {
     let clock = TestClock::new();
-    let first = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source());
+    let first = clocked(&clock);
     let revocation = first.revocation();
     // Built from `first` after the handle was taken.
     let layer = first.clone().cookie_name("sid").expect("name");
@@ -142,13 +137,7 @@ async fn the_handle_is_shared_by_clones_and_later_builder_layers() {
 #[tokio::test]
 async fn a_revoked_chunked_session_removes_all_its_chunks() {
     let clock = TestClock::new();
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .max_cookie_size(3 * 4096)
-        .expect("limit")
-        .clock(clock.source());
-    let revocation = layer.revocation();
-    let app = counter_app(layer);
+    let (revocation, app) = revocable(clocked(&clock).max_cookie_size(3 * 4096).expect("limit"));
     let mut browser = Browser::new();
     browser.get(&app, "/resize?bytes=9000").await;
     assert_eq!(browser.names(), names(&["id.0", "id.1", "id.2"]));
@@ -323,16 +312,13 @@ async fn a_refused_session_that_is_only_read_has_its_cookies_removed() {
 async fn the_hook_gets_the_sealed_issue_time() {
     let clock = TestClock::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source())
-        .on_load({
-            let seen = Arc::clone(&seen);
-            move |_: &Counter, issued| {
-                seen.lock().expect("lock").push(issued);
-                async { Ok(true) }
-            }
-        });
+    let layer = clocked(&clock).on_load({
+        let seen = Arc::clone(&seen);
+        move |_: &Counter, issued| {
+            seen.lock().expect("lock").push(issued);
+            async { Ok(true) }
+        }
+    });
     let app = counter_app(layer);
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
@@ -347,16 +333,13 @@ async fn the_hook_gets_the_sealed_issue_time() {
 async fn revoked_sessions_never_reach_the_hook() {
     let clock = TestClock::new();
     let calls = Arc::new(AtomicUsize::new(0));
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source())
-        .on_load({
-            let calls = Arc::clone(&calls);
-            move |_: &Counter, _| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Ok(true) }
-            }
-        });
+    let layer = clocked(&clock).on_load({
+        let calls = Arc::clone(&calls);
+        move |_: &Counter, _| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok(true) }
+        }
+    });
     let revocation = layer.revocation();
     let app = counter_app(layer);
     let mut browser = Browser::new();

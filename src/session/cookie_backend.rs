@@ -191,10 +191,7 @@ fn open_value<T: SessionData>(
         |plaintext, key_id| {
             let decoded = decode_session(config, plaintext, now, None).and_then(|loaded| {
                 if config.revocation.refuses(loaded.1.issued) {
-                    return Err(Refusal {
-                        reason: "issued before the revocation cutoff",
-                        unreadable: false,
-                    });
+                    return Err(Refusal::ended("issued before the revocation cutoff"));
                 }
                 Ok(loaded)
             });

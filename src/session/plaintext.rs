@@ -151,7 +151,7 @@ impl Refusal {
         }
     }
 
-    fn ended(reason: &'static str) -> Self {
+    pub(crate) fn ended(reason: &'static str) -> Self {
         Self {
             reason,
             unreadable: false,

@@ -58,8 +58,6 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     capacity: usize,
-    /// [`protected_capacity`] of `capacity`.
-    protected: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -180,7 +178,6 @@ impl MemoryStore {
         Self {
             inner: Arc::default(),
             capacity: DEFAULT_CAPACITY,
-            protected: protected_capacity(DEFAULT_CAPACITY),
             clock: Arc::new(SystemClock),
         }
     }
@@ -199,7 +196,6 @@ impl MemoryStore {
     #[must_use]
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
-        self.protected = protected_capacity(self.capacity);
         self
     }
 
@@ -276,7 +272,7 @@ impl MemoryStore {
     fn save_now(&self, key: &RecordKey, record: &Record, expected: u64) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(index) = inner.live(key, now, self.protected) else {
+        let Some(index) = inner.live(key, now, protected_capacity(self.capacity)) else {
             return false;
         };
         if inner.record(index).map(|current| current.version) != Some(expected) {
@@ -289,7 +285,7 @@ impl MemoryStore {
     fn touch_now(&self, key: &RecordKey, expires_at: SystemTime) -> bool {
         let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(index) = inner.live(key, now, self.protected) else {
+        let Some(index) = inner.live(key, now, protected_capacity(self.capacity)) else {
             return false;
         };
         inner.set_expiry(index, expires_at);
@@ -308,7 +304,6 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("len", &self.len())
             .field("capacity", &self.capacity)
-            .field("protected", &self.protected)
             .finish()
     }
 }
@@ -580,7 +575,7 @@ impl SessionStore for MemoryStore {
         let now = self.clock.now();
         let mut inner = self.lock();
         let record = inner
-            .live(key, now, self.protected)
+            .live(key, now, protected_capacity(self.capacity))
             .and_then(|index| inner.record(index).cloned());
         std::future::ready(Ok(record))
     }
