@@ -106,6 +106,58 @@ async fn a_flood_of_one_request_sessions_does_not_evict_visitors_in_use() {
     }
 }
 
+/// A login creates its record in the request that signs in, and the next
+/// request may come after a flood larger than probation: a session with an
+/// owner starts in the protected segment, so it is still there.
+#[tokio::test]
+async fn a_flood_right_after_sign_in_does_not_evict_the_signed_in() {
+    const CAPACITY: usize = 1_000;
+    const VISITORS: usize = 100;
+    let store = MemoryStore::new().with_capacity(CAPACITY);
+    let app = app(&store);
+
+    let mut visitors = Vec::new();
+    for i in 0..VISITORS {
+        // Half sign in on their first request; half had an anonymous
+        // session and sign in with a new id (`renew`), as a login handler
+        // should.
+        let cookie = if i % 2 == 0 {
+            let response = get_with(
+                &app,
+                &format!("/set?key=user&value={i}&owner=user-{i}"),
+                None,
+            )
+            .await;
+            cookie_pair(&response, "id").expect("cookie")
+        } else {
+            let response = get_with(&app, "/set?key=cart&value=1", None).await;
+            let anonymous = cookie_pair(&response, "id").expect("cookie");
+            let path = format!("/set?key=user&value={i}&owner=user-{i}");
+            get_with(&app, &path, Some(&anonymous)).await;
+            let response = get_with(&app, "/renew", Some(&anonymous)).await;
+            let renewed = cookie_pair(&response, "id").expect("a new id");
+            assert_ne!(renewed, anonymous);
+            renewed
+        };
+        visitors.push(cookie);
+    }
+    // Five times the capacity of anonymous one-request sessions before any
+    // of them comes back.
+    for _ in 0..5 * CAPACITY {
+        let response = get_with(&app, "/set?key=cart&value=1", None).await;
+        assert!(cookie_pair(&response, "id").is_some(), "a create refused");
+    }
+    assert_eq!(store.len(), CAPACITY, "memory stays bounded");
+    for (i, cookie) in visitors.iter().enumerate() {
+        let response = get_with(&app, "/get?key=user", Some(cookie)).await;
+        assert_eq!(
+            body_text(response).await,
+            i.to_string(),
+            "signed-in visitor {i} lost its session"
+        );
+    }
+}
+
 /// A store that answers at once arms no timer, so it needs no runtime: the
 /// whole request completes on its first poll, outside tokio.
 #[test]

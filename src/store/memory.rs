@@ -36,7 +36,11 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// sessions it never comes back to (a bot on a page that writes the
 /// session) churns through probation only, and cannot push out visitors
 /// who keep using theirs. A create is never refused: a login always gets
-/// its record.
+/// its record. A record created with an owner (a signed-in session, see
+/// [`Session::set_owner`](crate::Session::set_owner)) starts protected, as
+/// if already used twice: only the application's sign-in gives a session
+/// an owner, so a flood between a login and the user's next request cannot
+/// evict that login.
 ///
 /// Expired sessions are swept whenever one is inserted, so there is no
 /// background task; requests that never write allocate nothing here.
@@ -265,7 +269,7 @@ impl MemoryStore {
                 break;
             }
         }
-        inner.insert(*key, record.clone());
+        inner.insert(*key, record.clone(), protected_capacity(self.capacity));
         true
     }
 
@@ -331,17 +335,24 @@ impl Inner {
         let index = self.find(key, now)?;
         if self.slots[index].segment == Segment::Probation {
             self.unlink(index);
-            self.link_newest(index, Segment::Protected);
-            while self.lists[Segment::Protected as usize].len > protected {
-                let oldest = self.lists[Segment::Protected as usize].oldest;
-                self.unlink(oldest);
-                self.link_newest(oldest, Segment::Probation);
-            }
+            self.protect(index, protected);
         } else if self.lists[Segment::Protected as usize].newest != index {
             self.unlink(index);
             self.link_newest(index, Segment::Protected);
         }
         Some(index)
+    }
+
+    /// Puts slot `index`, in no list, at the most recent end of the
+    /// protected segment, which keeps at most `protected` records: past
+    /// that, its least recently used goes back to probation.
+    fn protect(&mut self, index: usize, protected: usize) {
+        self.link_newest(index, Segment::Protected);
+        while self.lists[Segment::Protected as usize].len > protected {
+            let oldest = self.lists[Segment::Protected as usize].oldest;
+            self.unlink(oldest);
+            self.link_newest(oldest, Segment::Probation);
+        }
     }
 
     /// The slot of the live record under `key`, without marking a use; an
@@ -360,8 +371,13 @@ impl Inner {
     }
 
     /// Inserts a record under a key that holds none.
-    fn insert(&mut self, key: RecordKey, record: Record) {
+    fn insert(&mut self, key: RecordKey, record: Record, protected: usize) {
         debug_assert!(!self.records.contains_key(&key));
+        // An owner is what a sign-in gives a session, and only the
+        // application's own sign-in can give it: such a record starts
+        // protected, so a flood between a login and the user's next request
+        // cannot evict it.
+        let owned = record.owner.is_some();
         if let Some(owner) = &record.owner {
             self.own(owner, key);
         }
@@ -383,7 +399,11 @@ impl Inner {
             self.slots[index] = slot;
             index
         };
-        self.link_newest(index, Segment::Probation);
+        if owned {
+            self.protect(index, protected);
+        } else {
+            self.link_newest(index, Segment::Probation);
+        }
         self.records.insert(key, index);
         self.schedule(index, expires_at);
     }
@@ -771,6 +791,26 @@ mod tests {
     }
 
     #[test]
+    fn an_owned_record_starts_protected() {
+        let store = MemoryStore::new().with_capacity(5);
+        let owned = |n: u8| record(60).with_owner(Some(format!("user-{n}")));
+        for n in 1..=4 {
+            assert!(store.create_now(&key(n), &owned(n)));
+        }
+        assert_eq!(recency(&store.lock()), (vec![], vec![1, 2, 3, 4]));
+        // Anonymous creates churn through probation only.
+        for n in 10..20 {
+            assert!(store.create_now(&key(n), &record(60)));
+        }
+        assert_eq!(recency(&store.lock()), (vec![19], vec![1, 2, 3, 4]));
+        // Past four protected records, the least recently used one goes
+        // back to probation, as on a promotion.
+        assert!(store.create_now(&key(5), &owned(5)));
+        assert_eq!(recency(&store.lock()), (vec![1], vec![2, 3, 4, 5]));
+        assert_consistent(&store.lock());
+    }
+
+    #[test]
     fn a_create_that_collides_is_not_a_use() {
         let store = MemoryStore::new().with_capacity(4);
         assert!(store.create_now(&key(1), &record(60)));
@@ -793,7 +833,7 @@ mod tests {
     fn expired_records_are_swept_on_insert() {
         let store = MemoryStore::new();
         let expired = Record::new(vec![], SystemTime::now() - Duration::from_secs(1));
-        store.lock().insert(key(1), expired);
+        store.lock().insert(key(1), expired, 1);
         assert_eq!(store.len(), 1);
         assert!(store.create_now(&key(2), &record(60)));
         assert_eq!(store.len(), 1);
@@ -984,16 +1024,28 @@ mod tests {
             if !self.find(key, now) {
                 return None;
             }
+            self.protect(key);
+            self.records.get_mut(&key).map(|entry| &mut entry.0)
+        }
+
+        /// Marks `key` the most recent protected record, then moves the
+        /// least recently used protected records back to probation while
+        /// there are too many.
+        fn protect(&mut self, key: u8) {
             let tick = self.tick();
-            let entry = self.records.get_mut(&key)?;
+            let Some(entry) = self.records.get_mut(&key) else {
+                return;
+            };
             (entry.1, entry.2) = (tick, Segment::Protected);
             while self.len_of(Segment::Protected) > self.protected {
-                let oldest = self.oldest(Segment::Protected)?;
+                let Some(oldest) = self.oldest(Segment::Protected) else {
+                    return;
+                };
                 let tick = self.tick();
-                let entry = self.records.get_mut(&oldest)?;
-                (entry.1, entry.2) = (tick, Segment::Probation);
+                if let Some(entry) = self.records.get_mut(&oldest) {
+                    (entry.1, entry.2) = (tick, Segment::Probation);
+                }
             }
-            self.records.get_mut(&key).map(|entry| &mut entry.0)
         }
 
         fn sweep(&mut self, now: SystemTime) -> u64 {
@@ -1015,6 +1067,9 @@ mod tests {
             let tick = self.tick();
             self.records
                 .insert(key, (record.clone(), tick, Segment::Probation));
+            if record.owner.is_some() {
+                self.protect(key);
+            }
             true
         }
 
