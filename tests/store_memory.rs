@@ -158,6 +158,47 @@ async fn a_flood_right_after_sign_in_does_not_evict_the_signed_in() {
     }
 }
 
+/// Clones share one store, so they share its settings too: a capacity set
+/// on the handle given to the layer bounds what any handle creates, and the
+/// other handle's clock judges the layer's sessions.
+#[tokio::test]
+async fn clones_share_the_capacity_and_the_clock() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+    use tower_cookie_sessions::store::{Record, RecordKey, SessionStore as _};
+
+    let store = MemoryStore::new();
+    let app = app(&store.clone().with_capacity(10));
+    for _ in 0..50 {
+        let response = get_with(&app, "/set?key=cart&value=1", None).await;
+        assert!(cookie_pair(&response, "id").is_some());
+    }
+    assert_eq!(store.len(), 10, "the layer's capacity bounds the store");
+    assert_eq!(
+        format!("{store:?}"),
+        "MemoryStore { len: 10, capacity: 10 }"
+    );
+    // Creates through the other handle are bounded by it too.
+    for i in 0..20u8 {
+        let key = RecordKey::for_session_id(&[i; 16]);
+        let record = Record::new(vec![i], SystemTime::now() + Duration::from_secs(60));
+        assert!(store.create(&key, &record).await.expect("create"));
+    }
+    assert_eq!(store.len(), 10, "one capacity for every handle");
+
+    // A clock set on one handle is the one every handle sweeps by.
+    let days = Arc::new(AtomicU64::new(0));
+    let clock = Arc::clone(&days);
+    let _ = store.clone().with_clock(move || {
+        SystemTime::now() + Duration::from_secs(86_400 * clock.load(Ordering::SeqCst))
+    });
+    assert_eq!(store.len(), 10);
+    days.store(400, Ordering::SeqCst);
+    assert_eq!(store.delete_expired().await.expect("sweep"), 10);
+    assert!(store.is_empty());
+}
+
 /// A store that answers at once arms no timer, so it needs no runtime: the
 /// whole request completes on its first poll, outside tokio.
 #[test]

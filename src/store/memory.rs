@@ -61,8 +61,6 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
-    capacity: usize,
-    clock: Arc<dyn Clock>,
 }
 
 /// The records in a slab of slots, each threaded on the doubly linked
@@ -70,6 +68,9 @@ pub struct MemoryStore {
 /// evicting are O(1), and freed slots are reused, so once the slab has
 /// grown nothing here allocates per record.
 struct Inner {
+    /// The store's, not a handle's: every clone judges by the same two.
+    capacity: usize,
+    clock: Arc<dyn Clock>,
     /// Where each record's slot is.
     records: HashMap<RecordKey, usize, BuildHasherDefault<RecordKeyHasher>>,
     /// Occupied slots, and free ones chained from `free` through `older`;
@@ -181,13 +182,13 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self {
             inner: Arc::default(),
-            capacity: DEFAULT_CAPACITY,
-            clock: Arc::new(SystemClock),
         }
     }
 
     /// Sets how many sessions the store keeps (at least one); the protected
-    /// segment holds at most 80% of them (see [`MemoryStore`]).
+    /// segment holds at most 80% of them (see [`MemoryStore`]). Clones share
+    /// the store, its capacity included: setting it on one sets it for all,
+    /// and a lower capacity is reached by the evictions of the next create.
     ///
     /// # Examples
     ///
@@ -198,12 +199,13 @@ impl MemoryStore {
     /// # let _ = store;
     /// ```
     #[must_use]
-    pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
+    pub fn with_capacity(self, capacity: usize) -> Self {
+        self.lock().capacity = capacity.max(1);
         self
     }
 
-    /// Sets the clock expiry is judged by (default the system clock).
+    /// Sets the clock expiry is judged by (default the system clock), for
+    /// the store and every clone of it.
     ///
     /// # Examples
     ///
@@ -215,8 +217,8 @@ impl MemoryStore {
     /// # let _ = store;
     /// ```
     #[must_use]
-    pub fn with_clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+    pub fn with_clock(self, clock: impl Clock) -> Self {
+        self.lock().clock = Arc::new(clock);
         self
     }
 
@@ -256,27 +258,27 @@ impl MemoryStore {
     }
 
     fn create_now(&self, key: &RecordKey, record: &Record) -> bool {
-        let now = self.clock.now();
         let mut inner = self.lock();
+        let now = inner.clock.now();
         // `find` also removes an expired record under `key`. A create that
         // collides is not a use of the record already there.
         if inner.find(key, now).is_some() {
             return false;
         }
         inner.sweep(now);
-        while inner.records.len() >= self.capacity {
+        while inner.records.len() >= inner.capacity {
             if !inner.evict() {
                 break;
             }
         }
-        inner.insert(*key, record.clone(), protected_capacity(self.capacity));
+        inner.insert(*key, record.clone());
         true
     }
 
     fn save_now(&self, key: &RecordKey, record: &Record, expected: u64) -> bool {
-        let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(index) = inner.live(key, now, protected_capacity(self.capacity)) else {
+        let now = inner.clock.now();
+        let Some(index) = inner.live(key, now) else {
             return false;
         };
         if inner.record(index).map(|current| current.version) != Some(expected) {
@@ -287,9 +289,9 @@ impl MemoryStore {
     }
 
     fn touch_now(&self, key: &RecordKey, expires_at: SystemTime) -> bool {
-        let now = self.clock.now();
         let mut inner = self.lock();
-        let Some(index) = inner.live(key, now, protected_capacity(self.capacity)) else {
+        let now = inner.clock.now();
+        let Some(index) = inner.live(key, now) else {
             return false;
         };
         inner.set_expiry(index, expires_at);
@@ -305,9 +307,10 @@ impl Default for MemoryStore {
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
         f.debug_struct("MemoryStore")
-            .field("len", &self.len())
-            .field("capacity", &self.capacity)
+            .field("len", &inner.records.len())
+            .field("capacity", &inner.capacity)
             .finish()
     }
 }
@@ -315,6 +318,8 @@ impl fmt::Debug for MemoryStore {
 impl Default for Inner {
     fn default() -> Self {
         Self {
+            capacity: DEFAULT_CAPACITY,
+            clock: Arc::new(SystemClock),
             records: HashMap::default(),
             slots: Vec::new(),
             free: NIL,
@@ -328,14 +333,12 @@ impl Default for Inner {
 
 impl Inner {
     /// The slot of the live record under `key`, marking it used: a record
-    /// on probation is promoted, and the protected segment is kept within
-    /// `protected` records by moving its least recently used back to
-    /// probation.
-    fn live(&mut self, key: &RecordKey, now: SystemTime, protected: usize) -> Option<usize> {
+    /// on probation is promoted.
+    fn live(&mut self, key: &RecordKey, now: SystemTime) -> Option<usize> {
         let index = self.find(key, now)?;
         if self.slots[index].segment == Segment::Probation {
             self.unlink(index);
-            self.protect(index, protected);
+            self.protect(index);
         } else if self.lists[Segment::Protected as usize].newest != index {
             self.unlink(index);
             self.link_newest(index, Segment::Protected);
@@ -344,10 +347,11 @@ impl Inner {
     }
 
     /// Puts slot `index`, in no list, at the most recent end of the
-    /// protected segment, which keeps at most `protected` records: past
-    /// that, its least recently used goes back to probation.
-    fn protect(&mut self, index: usize, protected: usize) {
+    /// protected segment, which keeps at most its share of the capacity:
+    /// past that, its least recently used goes back to probation.
+    fn protect(&mut self, index: usize) {
         self.link_newest(index, Segment::Protected);
+        let protected = protected_capacity(self.capacity);
         while self.lists[Segment::Protected as usize].len > protected {
             let oldest = self.lists[Segment::Protected as usize].oldest;
             self.unlink(oldest);
@@ -371,7 +375,7 @@ impl Inner {
     }
 
     /// Inserts a record under a key that holds none.
-    fn insert(&mut self, key: RecordKey, record: Record, protected: usize) {
+    fn insert(&mut self, key: RecordKey, record: Record) {
         debug_assert!(!self.records.contains_key(&key));
         // An owner is what a sign-in gives a session, and only the
         // application's own sign-in can give it: such a record starts
@@ -400,7 +404,7 @@ impl Inner {
             index
         };
         if owned {
-            self.protect(index, protected);
+            self.protect(index);
         } else {
             self.link_newest(index, Segment::Probation);
         }
@@ -592,10 +596,10 @@ impl SessionStore for MemoryStore {
     }
 
     fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
-        let now = self.clock.now();
         let mut inner = self.lock();
+        let now = inner.clock.now();
         let record = inner
-            .live(key, now, protected_capacity(self.capacity))
+            .live(key, now)
             .and_then(|index| inner.record(index).cloned());
         std::future::ready(Ok(record))
     }
@@ -635,8 +639,9 @@ impl SessionStore for MemoryStore {
     }
 
     fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
-        let now = self.clock.now();
-        std::future::ready(Ok(self.lock().sweep(now)))
+        let mut inner = self.lock();
+        let now = inner.clock.now();
+        std::future::ready(Ok(inner.sweep(now)))
     }
 }
 
@@ -833,7 +838,7 @@ mod tests {
     fn expired_records_are_swept_on_insert() {
         let store = MemoryStore::new();
         let expired = Record::new(vec![], SystemTime::now() - Duration::from_secs(1));
-        store.lock().insert(key(1), expired, 1);
+        store.lock().insert(key(1), expired);
         assert_eq!(store.len(), 1);
         assert!(store.create_now(&key(2), &record(60)));
         assert_eq!(store.len(), 1);
