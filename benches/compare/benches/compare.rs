@@ -57,12 +57,14 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use criterion::{BatchSize, Criterion};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_cookie_sessions::session::SessionBody;
 use tower_cookie_sessions::store::MemoryStore;
-use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionError, SessionLayer};
+use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionLayer};
+use tower_cookie_sessions_compare::{
+    profile, this_read, this_write, ts_insert, ts_read, untouched, Profile, COOKIE_NAME, USER_ID,
+};
 use tower_cookies::cookie::{Cookie, SameSite};
 use tower_cookies::CookieManagerLayer;
 use tower_sessions::SessionManagerLayer;
@@ -141,28 +143,6 @@ fn count_allocations(requests: u64, run: impl FnOnce()) -> AllocStats {
 
 // ---------------------------------------------------------------------------
 // The payload every case carries.
-
-/// The session: a signed-in user, as in the crate's own benches.
-#[derive(Clone, Default, Serialize, Deserialize)]
-struct Profile {
-    user_id: u64,
-    name: String,
-}
-
-const USER_ID: u64 = 1_234_567;
-const NAME: &str = "Ada L. Lovelace!";
-const _: () = assert!(NAME.len() == 16);
-/// Every cookie in every case has this name (also each library's default).
-const COOKIE_NAME: &str = "id";
-/// tower-sessions keeps a map: the profile is stored under this key.
-const PROFILE_KEY: &str = "profile";
-
-fn profile() -> Profile {
-    Profile {
-        user_id: USER_ID,
-        name: NAME.to_owned(),
-    }
-}
 
 /// The cookie the jar-based anchors write: the same attributes as the
 /// crate's session cookie (`HttpOnly; SameSite=Lax; Secure; Path=/`, no
@@ -337,48 +317,8 @@ fn session_body(response: Response<SessionBody<String>>, runtime: &Runtime) -> S
 }
 
 // ---------------------------------------------------------------------------
-// Handlers over `tower::service_fn`.
-
-/// Never asks for a session or a cookie: `bare/*`, `*/untouched`.
-async fn untouched(_request: Request<String>) -> Result<Response<String>, Infallible> {
-    Ok(Response::new(String::from("ok")))
-}
-
-/// This crate: open the session, read one field.
-async fn this_read(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(&request).await?;
-    let user_id = session.read(|profile| profile.user_id);
-    Ok(Response::new(black_box(user_id).to_string()))
-}
-
-/// This crate: a new session is set, sealed and sent.
-async fn this_write(request: Request<String>) -> Result<Response<String>, SessionError> {
-    Session::<Profile>::load(&request).await?.set(profile());
-    Ok(Response::new(String::from("ok")))
-}
-
-fn ts_session(request: &Request<String>) -> tower_sessions::Session {
-    request
-        .extensions()
-        .get::<tower_sessions::Session>()
-        .cloned()
-        .expect("SessionManagerLayer is added")
-}
-
-/// tower-sessions: load the record, read one field.
-async fn ts_read(request: Request<String>) -> Result<Response<String>, Infallible> {
-    let session = ts_session(&request);
-    let profile: Option<Profile> = session.get(PROFILE_KEY).await.expect("store");
-    let user_id = profile.map_or(0, |profile| profile.user_id);
-    Ok(Response::new(black_box(user_id).to_string()))
-}
-
-/// tower-sessions: a new session gets the profile, is saved and sent.
-async fn ts_insert(request: Request<String>) -> Result<Response<String>, Infallible> {
-    let session = ts_session(&request);
-    session.insert(PROFILE_KEY, profile()).await.expect("store");
-    Ok(Response::new(String::from("ok")))
-}
+// Handlers over `tower::service_fn` for the jar-based anchors and the
+// Router cases; the store cases' handlers are in `src/lib.rs`.
 
 /// tower-cookies: `cookies.private(&key)` read of one field.
 fn tc_read(

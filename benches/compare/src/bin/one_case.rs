@@ -12,66 +12,17 @@
 //! (the rows `this/memory_read`, `this/memory_write`, `tower_sessions/read`
 //! and `tower_sessions/insert` of `benches/compare`), and `bare`.
 
-use std::convert::Infallible;
 use std::hint::black_box;
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
-use serde::{Deserialize, Serialize};
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_cookie_sessions::store::MemoryStore;
-use tower_cookie_sessions::{Key, Session, SessionError, SessionLayer};
+use tower_cookie_sessions::{Key, SessionLayer};
+use tower_cookie_sessions_compare::{
+    this_read, this_write, ts_insert, ts_read, untouched, Profile, COOKIE_NAME,
+};
 use tower_sessions::SessionManagerLayer;
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Profile {
-    user_id: u64,
-    name: String,
-}
-
-fn profile() -> Profile {
-    Profile {
-        user_id: 1_234_567,
-        name: "Ada L. Lovelace!".to_owned(),
-    }
-}
-
-async fn this_read(request: Request<String>) -> Result<Response<String>, SessionError> {
-    let session = Session::<Profile>::load(&request).await?;
-    let user_id = session.read(|profile| profile.user_id);
-    Ok(Response::new(black_box(user_id).to_string()))
-}
-
-async fn this_write(request: Request<String>) -> Result<Response<String>, SessionError> {
-    Session::<Profile>::load(&request).await?.set(profile());
-    Ok(Response::new(String::from("ok")))
-}
-
-async fn ts_read(request: Request<String>) -> Result<Response<String>, Infallible> {
-    let session = request
-        .extensions()
-        .get::<tower_sessions::Session>()
-        .cloned()
-        .expect("layer");
-    let profile: Option<Profile> = session.get("profile").await.expect("store");
-    Ok(Response::new(
-        black_box(profile.map_or(0, |p| p.user_id)).to_string(),
-    ))
-}
-
-async fn ts_insert(request: Request<String>) -> Result<Response<String>, Infallible> {
-    let session = request
-        .extensions()
-        .get::<tower_sessions::Session>()
-        .cloned()
-        .expect("layer");
-    session.insert("profile", profile()).await.expect("store");
-    Ok(Response::new(String::from("ok")))
-}
-
-async fn bare(_request: Request<String>) -> Result<Response<String>, Infallible> {
-    Ok(Response::new(String::from("ok")))
-}
 
 fn request(cookie: Option<&HeaderValue>) -> Request<String> {
     let mut request = Request::new(String::new());
@@ -81,7 +32,14 @@ fn request(cookie: Option<&HeaderValue>) -> Request<String> {
     request
 }
 
-fn cookie_of<B>(response: &Response<B>) -> HeaderValue {
+/// The `Cookie` header that sends back the session `writer` sets on a
+/// first visit.
+fn first_cookie<S, B>(rt: &tokio::runtime::Runtime, writer: &mut S) -> HeaderValue
+where
+    S: Service<Request<String>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    let response = serve(rt, writer, request(None));
     let line = response
         .headers()
         .get(SET_COOKIE)
@@ -91,27 +49,8 @@ fn cookie_of<B>(response: &Response<B>) -> HeaderValue {
     HeaderValue::from_str(line.split(';').next().unwrap_or_default()).expect("valid")
 }
 
-fn run<S>(rt: &tokio::runtime::Runtime, service: &mut S, cookie: Option<&HeaderValue>, times: u64)
-where
-    S: Service<Request<String>>,
-    S::Error: std::fmt::Debug,
-{
-    for _ in 0..times {
-        let request = request(cookie);
-        let response = rt.block_on(async {
-            service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request)
-                .await
-                .expect("answered")
-        });
-        drop(black_box(response));
-    }
-}
-
-fn once<S>(rt: &tokio::runtime::Runtime, service: &mut S) -> S::Response
+/// One request through `service`, as the comparison serves it.
+fn serve<S>(rt: &tokio::runtime::Runtime, service: &mut S, request: Request<String>) -> S::Response
 where
     S: Service<Request<String>>,
     S::Error: std::fmt::Debug,
@@ -121,10 +60,20 @@ where
             .ready()
             .await
             .expect("ready")
-            .call(request(None))
+            .call(request)
             .await
             .expect("answered")
     })
+}
+
+fn run<S>(rt: &tokio::runtime::Runtime, service: &mut S, cookie: Option<&HeaderValue>, times: u64)
+where
+    S: Service<Request<String>>,
+    S::Error: std::fmt::Debug,
+{
+    for _ in 0..times {
+        drop(black_box(serve(rt, service, request(cookie))));
+    }
 }
 
 fn main() {
@@ -138,40 +87,32 @@ fn main() {
     let layer = || {
         SessionLayer::<Profile>::new(Key::generate())
             .expect("Profile round-trips")
-            .cookie_name("id")
+            .cookie_name(COOKIE_NAME)
             .expect("valid")
             .with_store(MemoryStore::new().with_capacity(100_000_000))
     };
     match case.as_str() {
-        "bare" => run(&rt, &mut service_fn(bare), None, times),
+        "bare" => run(&rt, &mut service_fn(untouched), None, times),
         "this_memory_read" => {
             let layer = layer();
-            let mut writer = layer.layer(service_fn(this_write));
-            let first = once(&rt, &mut writer);
-            let cookie = cookie_of(&first);
+            let cookie = first_cookie(&rt, &mut layer.layer(service_fn(this_write)));
+            let mut reader = layer.layer(service_fn(this_read));
+            run(&rt, &mut reader, Some(&cookie), times);
+        }
+        "this_memory_write" => run(&rt, &mut layer().layer(service_fn(this_write)), None, times),
+        "ts_read" => {
+            let layer = SessionManagerLayer::new(tower_sessions::MemoryStore::default());
+            let cookie = first_cookie(&rt, &mut layer.clone().layer(service_fn(ts_insert)));
             run(
                 &rt,
-                &mut layer.layer(service_fn(this_read)),
+                &mut layer.layer(service_fn(ts_read)),
                 Some(&cookie),
                 times,
             );
         }
-        "this_memory_write" => run(&rt, &mut layer().layer(service_fn(this_write)), None, times),
-        "ts_read" | "ts_insert" => {
+        "ts_insert" => {
             let layer = SessionManagerLayer::new(tower_sessions::MemoryStore::default());
-            if case == "ts_insert" {
-                run(&rt, &mut layer.layer(service_fn(ts_insert)), None, times);
-            } else {
-                let mut writer = layer.clone().layer(service_fn(ts_insert));
-                let first = once(&rt, &mut writer);
-                let cookie = cookie_of(&first);
-                run(
-                    &rt,
-                    &mut layer.layer(service_fn(ts_read)),
-                    Some(&cookie),
-                    times,
-                );
-            }
+            run(&rt, &mut layer.layer(service_fn(ts_insert)), None, times);
         }
         other => panic!("unknown case {other:?}"),
     }
