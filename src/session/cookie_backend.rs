@@ -223,33 +223,6 @@ fn open_value<T: SessionData>(
     }
 }
 
-/// Opens the request's cookies with the session's name as `purpose`, at
-/// most [`MAX_CANDIDATES`] of them, in order. `read` gets each plaintext
-/// and whether it was sealed under the current key, and gives the answer
-/// or `None` to try the next cookie. A cookie that does not open is
-/// skipped, and a debug-level event says why `what` was refused.
-pub(crate) fn open_first<R>(
-    config: &SessionConfig,
-    jar: &Cookies,
-    purpose: Purpose,
-    what: &'static str,
-    mut read: impl FnMut(&[u8], bool) -> Option<R>,
-) -> Option<R> {
-    let name = config.cookie_name.as_str();
-    for value in jar.request_values(name).take(MAX_CANDIDATES) {
-        let opened =
-            envelope::open_with(&config.keys, purpose, name, &value, |plaintext, key_id| {
-                read(plaintext, key_id == config.keys.current_id())
-            });
-        match opened {
-            Ok(Some(answer)) => return Some(answer),
-            Ok(None) => {}
-            Err(error) => tracing::debug!(cookie = name, reason = %error, "{what} refused"),
-        }
-    }
-    None
-}
-
 /// Plaintexts up to this size are encoded on the stack.
 const PLAINTEXT_ON_STACK: usize = 256;
 

@@ -9,12 +9,13 @@ use std::task::Poll;
 use std::time::Duration;
 
 use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::cookies::parse::MAX_CANDIDATES;
 use crate::cookies::Cookies;
+use crate::envelope;
 use crate::key::Purpose;
 use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
 use crate::session::config::{LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
-use crate::session::cookie_backend::open_first;
 use crate::session::error::SessionError;
 use crate::session::ids;
 use crate::session::log_tag::LogTag;
@@ -132,24 +133,34 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 }
 
 /// The first request cookie that opens as a session id, and whether it was
-/// sealed under an old key.
+/// sealed under an old key. At most [`MAX_CANDIDATES`] cookies with the
+/// session's name are tried, in order; one that does not open is skipped,
+/// and a debug-level event says why.
 fn authentic_id(config: &SessionConfig, jar: &Cookies) -> Option<(SessionId, bool)> {
-    open_first(
-        config,
-        jar,
-        Purpose::SessionId,
-        "session id cookie",
-        |plaintext, current_key| match SessionId::try_from(plaintext) {
-            Ok(id) => Some((id, !current_key)),
-            Err(_) => {
-                tracing::debug!(
-                    cookie = config.cookie_name.as_str(),
-                    "session id cookie has the wrong length"
-                );
-                None
+    let name = config.cookie_name.as_str();
+    for value in jar.request_values(name).take(MAX_CANDIDATES) {
+        let opened = envelope::open_with(
+            &config.keys,
+            Purpose::SessionId,
+            name,
+            &value,
+            |plaintext, key_id| match SessionId::try_from(plaintext) {
+                Ok(id) => Some((id, key_id != config.keys.current_id())),
+                Err(_) => {
+                    tracing::debug!(cookie = name, "session id cookie has the wrong length");
+                    None
+                }
+            },
+        );
+        match opened {
+            Ok(Some(answer)) => return Some(answer),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(cookie = name, reason = %error, "session id cookie refused")
             }
-        },
-    )
+        }
+    }
+    None
 }
 
 /// Runs a store operation under the layer's timeout.
