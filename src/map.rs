@@ -186,24 +186,12 @@ impl SessionMap {
     /// # }
     /// ```
     pub fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, SessionMapError> {
-        match self.entries.get(key) {
-            Some(entry) => value::decode(&entry.value).map(Some).map_err(|error| {
-                let (key, expected) = (key.to_owned(), type_name::<V>());
-                match error {
-                    value::DecodeError::Shape(reason) => SessionMapError::TypeMismatch {
-                        key,
-                        expected,
-                        reason,
-                    },
-                    value::DecodeError::Bytes(reason) => SessionMapError::Decode {
-                        key,
-                        expected,
-                        reason,
-                    },
-                }
-            }),
-            None => Ok(None),
-        }
+        let Some(entry) = self.entries.get(key) else {
+            return Ok(None);
+        };
+        value::decode(&entry.value)
+            .map(Some)
+            .map_err(|error| error.for_key(key, type_name::<V>()))
     }
 
     /// Stores `value` under `key`, replacing any value there (of any type),
@@ -592,17 +580,9 @@ impl Serialize for SessionMap {
         // bincode writes a tuple as its elements, one after the other.
         let mut tuple = serializer.serialize_tuple(2)?;
         tuple.serialize_element(&FORMAT)?;
-        tuple.serialize_element(&Entries(&self.entries))?;
+        // A `BTreeMap` serializes as a map in key order.
+        tuple.serialize_element(&self.entries)?;
         tuple.end()
-    }
-}
-
-/// The entries, serialized as a map in key order.
-struct Entries<'a>(&'a BTreeMap<String, Entry>);
-
-impl Serialize for Entries<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0)
     }
 }
 
@@ -731,6 +711,7 @@ mod value {
     use serde::de::DeserializeOwned;
     use serde::Serialize;
 
+    use super::SessionMapError;
     use crate::codec::DEFAULT_MAX_DEPTH;
 
     /// Why a value's bytes did not read as the type asked for.
@@ -739,6 +720,25 @@ mod value {
         Shape(String),
         /// Not valid CBOR, or nested too deeply.
         Bytes(String),
+    }
+
+    impl DecodeError {
+        /// The map's error for the value under `key`, read as `expected`.
+        pub(super) fn for_key(self, key: &str, expected: &'static str) -> SessionMapError {
+            let key = key.to_owned();
+            match self {
+                DecodeError::Shape(reason) => SessionMapError::TypeMismatch {
+                    key,
+                    expected,
+                    reason,
+                },
+                DecodeError::Bytes(reason) => SessionMapError::Decode {
+                    key,
+                    expected,
+                    reason,
+                },
+            }
+        }
     }
 
     pub(super) fn encode<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, String> {

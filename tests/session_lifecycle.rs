@@ -219,6 +219,21 @@ fn expiring_app(clock: &TestClock, duration: Duration) -> Router {
         .layer(layer(clock))
 }
 
+/// The session behind `cookie` is still there `seconds - 1` from now and
+/// gone (a new one) at `seconds`.
+async fn assert_lasts(app: &Router, clock: &TestClock, cookie: &str, seconds: u64) {
+    clock.advance(seconds - 1);
+    assert_eq!(
+        body_text(get_with(app, "/read", Some(cookie)).await).await,
+        "false"
+    );
+    clock.advance(1);
+    assert_eq!(
+        body_text(get_with(app, "/read", Some(cookie)).await).await,
+        "true"
+    );
+}
+
 #[tokio::test]
 async fn expire_in_overrides_the_deadline_for_one_session() {
     let clock = TestClock::new();
@@ -228,16 +243,7 @@ async fn expire_in_overrides_the_deadline_for_one_session() {
     assert!(line.contains("Max-Age=60"), "{line}");
     let cookie = cookie_pair(&response, "id").expect("cookie");
 
-    clock.advance(59);
-    assert_eq!(
-        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
-        "false"
-    );
-    clock.advance(1);
-    assert_eq!(
-        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
-        "true"
-    );
+    assert_lasts(&app, &clock, &cookie, 60).await;
 }
 
 #[tokio::test]
@@ -255,16 +261,7 @@ async fn expire_in_is_capped_at_what_browsers_keep() {
         "the sealed deadline is capped too"
     );
 
-    clock.advance(max_age - 1);
-    assert_eq!(
-        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
-        "false"
-    );
-    clock.advance(1);
-    assert_eq!(
-        body_text(get_with(&app, "/read", Some(&cookie)).await).await,
-        "true"
-    );
+    assert_lasts(&app, &clock, &cookie, max_age).await;
 }
 
 #[tokio::test]

@@ -128,12 +128,7 @@ pub(crate) fn values_named<'a>(
         if !same_name || raw_name.is_empty() || has_control(raw_name) {
             return None;
         }
-        let value = trim_ows(&pair[eq + 1..]);
-        Some(if has_percent && value.contains(&b'%') {
-            percent_decode(value).into()
-        } else {
-            Cow::Borrowed(value)
-        })
+        Some(raw_value(pair, eq, has_percent))
     })
 }
 
@@ -162,19 +157,24 @@ pub(crate) fn values_named_or_under<'a>(
         if raw_name.is_empty() || has_control(raw_name) {
             return None;
         }
-        let value = trim_ows(&pair[eq + 1..]);
-        let value = if has_percent && value.contains(&b'%') {
-            percent_decode(value).into()
-        } else {
-            Cow::Borrowed(value)
-        };
-        Some((suffix, value))
+        Some((suffix, raw_value(pair, eq, has_percent)))
     })
+}
+
+/// The value of `pair`, whose `=` is at `eq`: borrowed from the header,
+/// or percent-decoded when it contains a `%`.
+fn raw_value(pair: &[u8], eq: usize, has_percent: bool) -> Cow<'_, [u8]> {
+    let value = trim_ows(&pair[eq + 1..]);
+    if has_percent && value.contains(&b'%') {
+        percent_decode(value).into()
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
 /// `Some(None)` when `candidate` is `name`, `Some(Some(suffix))` when it is
 /// `name.suffix`, and `None` otherwise.
-fn suffix_of<'c>(candidate: &'c [u8], name: &str) -> Option<Option<&'c [u8]>> {
+pub(crate) fn suffix_of<'c>(candidate: &'c [u8], name: &str) -> Option<Option<&'c [u8]>> {
     let rest = candidate.strip_prefix(name.as_bytes())?;
     match rest.split_first() {
         None => Some(None),

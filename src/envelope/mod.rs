@@ -49,7 +49,8 @@ use crate::key::{KeyId, KeyRing, Purpose};
 pub(crate) const FORMAT_VERSION: u8 = 1;
 
 const HEADER_LEN: usize = 2;
-const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
+/// What the binary envelope adds to its plaintext.
+pub(crate) const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
 /// Where the ciphertext starts in a decoded envelope.
 const CIPHERTEXT_START: usize = HEADER_LEN + NONCE_LEN;
 
@@ -345,12 +346,25 @@ pub(crate) fn open_within<R>(
 }
 
 /// Seals `plaintext` into the binary envelope, without base64 and with no
-/// cookie size limit: store records, which the store keeps as bytes.
-pub(crate) fn seal_raw(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> Vec<u8> {
-    let mut sealed = Vec::new();
+/// cookie size limit, appended to `out`: store records, which the store
+/// keeps as bytes behind their own framing.
+pub(crate) fn seal_raw_into(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) {
     seal_with(ring, purpose, name, plaintext, |raw| {
-        sealed.extend_from_slice(raw)
+        out.extend_from_slice(raw)
     });
+}
+
+/// [`seal_raw_into`] a new buffer.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn seal_raw(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> Vec<u8> {
+    let mut sealed = Vec::with_capacity(OVERHEAD + plaintext.len());
+    seal_raw_into(ring, purpose, name, plaintext, &mut sealed);
     sealed
 }
 

@@ -25,7 +25,7 @@ use super::input::Reader;
 use crate::cookies::parse::values_named_or_under;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
-use crate::session::chunks::{chunk_name_len, join_chunks, plan, ChunkRefusal, Joined};
+use crate::session::chunks::{chunk_values, join_chunks, plan, ChunkRefusal, Joined};
 use crate::session::config::{DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
 
 /// The names a session's chunks are tried under: the default, a prefixed
@@ -82,17 +82,13 @@ pub fn chunks(data: &[u8]) {
     let name = NAMES[usize::from(shape & 0b11) % NAMES.len()];
     let plaintext = plaintext_of(seed, MIN_PLAINTEXT + 256 * usize::from(shape >> 2));
     let sealed = envelope::seal(fuzz_key_ring(), Purpose::Session, name, &plaintext);
-    let cut = round_trip(name, &sealed, &plaintext);
-    let size = cut
-        .iter()
-        .enumerate()
-        .map(|(index, value)| chunk_name_len(name.len(), index) + value.len())
-        .sum::<usize>();
+    let (cut, size) = round_trip(name, &sealed, &plaintext);
 
     // The same plaintext sealed again: same length, same cut, another
     // nonce, so its chunks fit in place of the first's, and must not open.
     let other = envelope::seal(fuzz_key_ring(), Purpose::Session, name, &plaintext);
-    let other_cut = cut_text(name, other.as_bytes()).expect("the same length cuts the same");
+    let other_cut =
+        chunk_values(name.len(), other.as_bytes()).expect("the same length cuts the same");
 
     let mut chunks: Vec<(String, Vec<u8>)> = cut
         .into_iter()
@@ -162,35 +158,17 @@ fn plaintext_of(seed: &[u8], len: usize) -> Vec<u8> {
     seed.iter().copied().cycle().take(len).collect()
 }
 
-/// The values of the chunks the session layer cuts the sealed `text` of
-/// cookie `name` into, in index order: chunk 0 starts with the count.
-/// `None` when even [`MAX_COOKIE_CHUNKS`] cookies cannot carry it.
-pub(super) fn cut_text(name: &str, text: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let plan = plan(name.len(), text.len()).ok()?;
-    let values = plan
-        .pieces()
-        .map(|(index, piece)| {
-            let mut value = Vec::with_capacity(piece.len() + 3);
-            if index == 0 {
-                value.extend_from_slice(format!("{}.", plan.count).as_bytes());
-            }
-            value.extend_from_slice(&text[piece]);
-            value
-        })
-        .collect();
-    Some(values)
-}
-
 /// Cuts `sealed` as the layer does and checks the cut: every chunk within
 /// one cookie and carrying text, all of them the plan's size, joined back
-/// to `sealed`, which opens to `plaintext`. The chunk values.
-fn round_trip(name: &str, sealed: &str, plaintext: &[u8]) -> Vec<Vec<u8>> {
+/// to `sealed`, which opens to `plaintext`. The chunk values, and their
+/// size with their names.
+fn round_trip(name: &str, sealed: &str, plaintext: &[u8]) -> (Vec<Vec<u8>>, usize) {
     assert!(
         name.len() + sealed.len() > MAX_COOKIE_SIZE,
         "the layer cuts only what does not fit"
     );
     let plan = plan(name.len(), sealed.len()).expect("the plaintexts made here fit in 50 cookies");
-    let cut = cut_text(name, sealed.as_bytes()).expect("planned");
+    let cut = chunk_values(name.len(), sealed.as_bytes()).expect("planned");
     assert_eq!(cut.len(), plan.count);
     let mut size = 0;
     for (index, value) in cut.iter().enumerate() {
@@ -227,7 +205,7 @@ fn round_trip(name: &str, sealed: &str, plaintext: &[u8]) -> Vec<Vec<u8>> {
     )
     .expect("a correct cut opens");
     assert_eq!(opened, plaintext);
-    cut
+    (cut, plan.size)
 }
 
 /// One edit of the chunk cookies (name suffix, value), by `op`, at the

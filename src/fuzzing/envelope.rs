@@ -3,8 +3,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::fuzz_key_ring;
 use super::input::Reader;
+use super::{fuzz_key_ring, seal_record};
 use crate::envelope::{self, OpenError, Opened, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
 use crate::session::config::SessionConfig;
@@ -156,11 +156,7 @@ fn store_record(trusted: bool, data: &[u8]) {
         trusted || data.first() != Some(&0),
         "an untrusted store's unsealed record was accepted"
     );
-    let again = record::seal(&config, trusted, &key, |out| {
-        out.extend_from_slice(&plaintext);
-        Ok::<_, ()>(())
-    })
-    .expect("infallible");
+    let again = seal_record(&config, trusted, &key, &plaintext);
     assert_eq!(
         record::open(&config, trusted, &key, &again).as_deref(),
         Ok(&plaintext[..])

@@ -51,17 +51,17 @@ use percent_encoding::percent_decode;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::chunks::cut_text;
 use super::envelope::RECORD_SESSION_ID;
 use super::input::Reader;
 use super::session_type::FuzzSession;
-use super::{fuzz_key_ring, old_key_ring, FUZZ_NOW};
+use super::{fuzz_key_ring, old_key_ring, seal_record, FUZZ_NOW};
+use crate::clock::from_unix_seconds;
 use crate::cookies::parse::values_named_or_under;
 use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::{KeyRing, Purpose};
-use crate::session::chunks::{chunk_index, join_chunks};
-use crate::session::config::{SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
+use crate::session::chunks::{chunk_index, chunk_values, join_chunks};
+use crate::session::config::{SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_SESSION_COOKIES_SIZE};
 use crate::session::plaintext::decode_session;
 use crate::session::{Expiry, Session, SessionError, SessionLayer};
 use crate::store::{Record, RecordKey, Result as StoreResult, SessionStore};
@@ -189,7 +189,7 @@ pub fn layer(data: &[u8]) {
         .and_then(|layer| layer.max_cookie_size(limit))
         .map(|layer| {
             layer
-                .clock(|| UNIX_EPOCH + Duration::from_secs(FUZZ_NOW))
+                .clock(|| from_unix_seconds(FUZZ_NOW))
                 .on_error(error_response)
         })
         .and_then(|layer| match setting & 0b11 {
@@ -204,7 +204,7 @@ pub fn layer(data: &[u8]) {
             if setting & 0x10 != 0 {
                 session_layer
                     .revocation()
-                    .revoke_issued_before(UNIX_EPOCH + Duration::from_secs(FUZZ_NOW - 30));
+                    .revoke_issued_before(from_unix_seconds(FUZZ_NOW - 30));
             }
             let session_layer = if setting & 0x20 != 0 {
                 session_layer
@@ -241,7 +241,7 @@ const COOKIE_LIMITS: [usize; 4] = [
     DEFAULT_MAX_COOKIE_SIZE,
     MAX_COOKIE_SIZE,
     4 * MAX_COOKIE_SIZE,
-    MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE,
+    MAX_SESSION_COOKIES_SIZE,
 ];
 
 /// What the request was, for judging the response.
@@ -294,7 +294,7 @@ fn session_cookies(ring: &KeyRing, plaintext: &[u8], least: Option<usize>) -> He
     let fits = "id".len() + text.len() <= MAX_COOKIE_SIZE;
     let chunks = match least {
         None if fits => None,
-        None => cut_text("id", text.as_bytes()),
+        None => chunk_values("id".len(), text.as_bytes()),
         Some(least) => Some(even_chunks(text.as_bytes(), least)),
     };
     let Some(chunks) = chunks else {
@@ -343,7 +343,7 @@ fn values(field: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn record_expiry(choice: u8) -> SystemTime {
-    let now = UNIX_EPOCH + Duration::from_secs(FUZZ_NOW);
+    let now = from_unix_seconds(FUZZ_NOW);
     match choice {
         0 => now + Duration::from_secs(3600),
         1 => now,
@@ -643,10 +643,11 @@ impl FuzzStore {
         let stored = self.record.as_ref()?;
         let config = SessionConfig::new(fuzz_key_ring().clone());
         let data = match stored.framing {
-            1 => [&[0u8][..], key.as_bytes(), &stored.data].concat(),
-            2 => seal_record(&config, key, &stored.data),
+            1 => seal_record(&config, true, key, &stored.data),
+            2 => seal_record(&config, false, key, &stored.data),
             3 => seal_record(
                 &SessionConfig::new(old_key_ring().clone()),
+                false,
                 key,
                 &stored.data,
             ),
@@ -654,14 +655,6 @@ impl FuzzStore {
         };
         Some(Record::new(data, stored.expires_at))
     }
-}
-
-fn seal_record(config: &SessionConfig, key: &RecordKey, plaintext: &[u8]) -> Vec<u8> {
-    crate::session::record::seal(config, false, key, |out| {
-        out.extend_from_slice(plaintext);
-        Ok::<_, Infallible>(())
-    })
-    .unwrap_or_else(|never| match never {})
 }
 
 impl SessionStore for FuzzStore {

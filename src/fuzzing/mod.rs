@@ -50,7 +50,11 @@ mod session_type;
 
 use std::sync::LazyLock;
 
+use std::convert::Infallible;
+
 use crate::key::{Key, KeyRing};
+use crate::session::config::SessionConfig;
+use crate::store::RecordKey;
 
 pub use self::chunks::chunks;
 pub use self::cookie_header::cookie_header;
@@ -151,6 +155,21 @@ pub fn fuzz_key_ring() -> &'static KeyRing {
 /// The ring that sealed before the rotation: the old key as the sealing
 /// one, so its values open under [`fuzz_key_ring`] as "sealed with an
 /// older key".
+/// The record data a store holds for `plaintext` under `key`, as the layer
+/// writes it: bound to the key, and sealed unless `trusted`.
+fn seal_record(
+    config: &SessionConfig,
+    trusted: bool,
+    key: &RecordKey,
+    plaintext: &[u8],
+) -> Vec<u8> {
+    crate::session::record::seal(config, trusted, key, |out| {
+        out.extend_from_slice(plaintext);
+        Ok::<_, Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {})
+}
+
 fn old_key_ring() -> &'static KeyRing {
     static RING: LazyLock<KeyRing> = LazyLock::new(|| KeyRing::new(OLD_KEY_ID, fixed_key(101)));
     &RING

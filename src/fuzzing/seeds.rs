@@ -5,7 +5,7 @@
 use super::envelope::RECORD_SESSION_ID;
 use super::input::Writer;
 use super::session_type::{FuzzSession, Tree};
-use super::{fuzz_key_ring, old_key_ring, FUZZ_NOW};
+use super::{fuzz_key_ring, old_key_ring, seal_record, FUZZ_NOW};
 use crate::codec;
 use crate::envelope;
 use crate::key::Purpose;
@@ -136,13 +136,9 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let long_name = "a-cookie-name-longer-than-the-sixty-four-bytes-kept-inline-by-the-aad";
     let with = |choice: u8, value: &[u8]| [&[choice][..], value].concat();
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let trusted_record = [&[0u8][..], key.as_bytes(), &plaintext].concat();
     let config = crate::session::config::SessionConfig::new(ring.clone());
-    let sealed_record = crate::session::record::seal(&config, false, &key, |out| {
-        out.extend_from_slice(&plaintext);
-        Ok::<_, ()>(())
-    })
-    .expect("infallible");
+    let trusted_record = seal_record(&config, true, &key, &plaintext);
+    let sealed_record = seal_record(&config, false, &key, &plaintext);
     let sealed = envelope::seal(ring, Purpose::Session, "id", &plaintext);
     let mut truncated = sealed.clone();
     truncated.truncate(sealed.len() - 3);
@@ -364,7 +360,8 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             .rest(payload)
     };
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let bound = [&[0u8][..], key.as_bytes(), &sample].concat();
+    let config = crate::session::config::SessionConfig::new(fuzz_key_ring().clone());
+    let bound = seal_record(&config, true, &key, &sample);
     let mut seeds: Vec<(String, Vec<u8>)> = [
         (
             "no-cookie",

@@ -134,14 +134,14 @@ fn parse_decimal(digits: &[u8]) -> Option<usize> {
 }
 
 /// How many characters `n` takes in decimal.
-pub(crate) fn digits(n: usize) -> usize {
+pub(crate) fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 /// The length of the name `NAME.index`, for a session cookie name of
 /// `name_len` bytes.
 pub(crate) fn chunk_name_len(name_len: usize, index: usize) -> usize {
-    name_len + 1 + digits(index)
+    name_len + 1 + digits(index as u64)
 }
 
 /// A chunked session's sealed text, joined from the request's cookies.
@@ -276,7 +276,7 @@ pub(crate) fn plan(name_len: usize, text_len: usize) -> Result<Plan, usize> {
         (0..count)
             .map(|index| chunk_name_len(name_len, index))
             .sum::<usize>()
-            + digits(count)
+            + digits(count as u64)
             + 1
             + text_len
     };
@@ -296,7 +296,11 @@ pub(crate) fn plan(name_len: usize, text_len: usize) -> Result<Plan, usize> {
 
 /// How much text chunk `index` of `count` can carry.
 fn room(name_len: usize, index: usize, count: usize) -> usize {
-    let prefix = if index == 0 { digits(count) + 1 } else { 0 };
+    let prefix = if index == 0 {
+        digits(count as u64) + 1
+    } else {
+        0
+    };
     MAX_COOKIE_SIZE.saturating_sub(chunk_name_len(name_len, index) + prefix)
 }
 
@@ -313,6 +317,26 @@ impl Plan {
     }
 }
 
+/// The values of the chunks the layer cuts `text`, sealed for a cookie
+/// name of `name_len` bytes, into, in index order: chunk 0 starts with the
+/// count. `None` when even [`MAX_COOKIE_CHUNKS`] cookies cannot carry it.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn chunk_values(name_len: usize, text: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let plan = plan(name_len, text.len()).ok()?;
+    let values = plan
+        .pieces()
+        .map(|(index, piece)| {
+            let mut value = Vec::with_capacity(piece.len() + 3);
+            if index == 0 {
+                value.extend_from_slice(format!("{}.", plan.count).as_bytes());
+            }
+            value.extend_from_slice(&text[piece]);
+            value
+        })
+        .collect();
+    Some(values)
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
@@ -323,16 +347,11 @@ mod tests {
 
     /// The chunk cookies `plan` cuts `text` into, as (suffix, value).
     fn cut(name: &str, text: &[u8]) -> Vec<(Option<String>, Vec<u8>)> {
-        let plan = plan(name.len(), text.len()).expect("fits");
-        plan.pieces()
-            .map(|(index, piece)| {
-                let mut value = Vec::new();
-                if index == 0 {
-                    value.extend_from_slice(format!("{}.", plan.count).as_bytes());
-                }
-                value.extend_from_slice(&text[piece]);
-                (Some(index.to_string()), value)
-            })
+        let values = chunk_values(name.len(), text).expect("fits");
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| (Some(index.to_string()), value))
             .collect()
     }
 

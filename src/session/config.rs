@@ -80,6 +80,9 @@ pub const DEFAULT_MAX_COOKIE_SIZE: usize = 2 * MAX_COOKIE_SIZE;
 /// ```
 pub const MAX_COOKIE_CHUNKS: usize = 50;
 
+/// The largest `max_cookie_size` a layer accepts: every chunk full.
+pub(crate) const MAX_SESSION_COOKIES_SIZE: usize = MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE;
+
 /// How far in the future a session's issue time may be before it is
 /// refused: servers' clocks differ a little, forged times differ a lot.
 pub(crate) const CLOCK_SKEW_SECONDS: u64 = 60;
@@ -227,8 +230,8 @@ impl fmt::Display for ConfigError {
             ConfigError::CookieSizeOutOfRange(size) => write!(
                 f,
                 "a session cookie size limit of {size} bytes is not between one cookie \
-                 ({MAX_COOKIE_SIZE}) and {MAX_COOKIE_CHUNKS} of them ({})",
-                MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE
+                 ({MAX_COOKIE_SIZE}) and {MAX_COOKIE_CHUNKS} of them \
+                 ({MAX_SESSION_COOKIES_SIZE})"
             ),
             ConfigError::UnsupportedType { type_name, reason } => write!(
                 f,
@@ -409,8 +412,7 @@ impl SessionConfig {
                 return Err(ConfigError::LifetimeTooLong { setting, duration });
             }
         }
-        if !(MAX_COOKIE_SIZE..=MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE).contains(&self.max_cookie_size)
-        {
+        if !(MAX_COOKIE_SIZE..=MAX_SESSION_COOKIES_SIZE).contains(&self.max_cookie_size) {
             return Err(ConfigError::CookieSizeOutOfRange(self.max_cookie_size));
         }
         if !is_token(&self.cookie_name) {

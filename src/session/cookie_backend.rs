@@ -9,7 +9,7 @@ use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
 use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
-use crate::session::chunks::{self, indexes, join_chunks, low_bits, Carried, Opened};
+use crate::session::chunks::{self, indexes, join_chunks, low_bits, Carried, ChunkRefusal, Opened};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
 use crate::session::plaintext::{self, decode_session, Refusal};
@@ -152,7 +152,13 @@ fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<
         }
     }
     if opened.is_none() && cookies.has_first_chunk() {
-        match join_chunks(name, jar.request_values_under(name), config.max_cookie_size) {
+        // A chunk seen twice is refused without reading the header again.
+        let joined = if cookies.repeated {
+            Err(ChunkRefusal::Repeated)
+        } else {
+            join_chunks(name, jar.request_values_under(name), config.max_cookie_size)
+        };
+        match joined {
             Ok(joined) => {
                 opened = open_value(config, &joined.text, config.max_cookie_size, now);
                 if opened.is_some() {

@@ -136,9 +136,7 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
             kind: StoreBackend { store },
         }
     }
-}
 
-impl<T: SessionData> SessionLayer<T, CookieBackend> {
     /// Sets the most a session's cookies may take, names plus values
     /// (default [`DEFAULT_MAX_COOKIE_SIZE`](crate::session::DEFAULT_MAX_COOKIE_SIZE),
     /// 8 KB). A session that does not fit in one cookie (4096 bytes, name

@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::map::{SessionMap, SessionMapError};
 use crate::session::Session;
 
-/// One key at a time: each call locks the session once, and the writes
-/// mark it modified as [`update`](Session::update) does. The table in
+/// One key at a time: each call locks the session once (`remove` twice
+/// when the key is there), and the writes mark it modified as
+/// [`update`](Session::update) does. The table in
 /// [`SessionMap`]'s documentation puts these beside Flask's and
 /// tower-sessions' calls.
 ///

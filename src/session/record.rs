@@ -31,8 +31,8 @@ pub(crate) fn seal<E>(
     key: &RecordKey,
     write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
 ) -> Result<Vec<u8>, E> {
-    let mut data = Vec::with_capacity(64);
     if trusted {
+        let mut data = Vec::with_capacity(64);
         data.push(TRUSTED);
         data.extend_from_slice(key.as_bytes());
         write(&mut data)?;
@@ -40,15 +40,15 @@ pub(crate) fn seal<E>(
     }
     let mut plaintext = Vec::with_capacity(64);
     write(&mut plaintext)?;
-    let sealed = envelope::seal_raw(
+    let mut data = Vec::with_capacity(1 + envelope::OVERHEAD + plaintext.len());
+    data.push(SEALED);
+    envelope::seal_raw_into(
         &config.keys,
         Purpose::StoreRecord,
         &key.to_hex(),
         &plaintext,
+        &mut data,
     );
-    data.reserve_exact(1 + sealed.len());
-    data.push(SEALED);
-    data.extend_from_slice(&sealed);
     Ok(data)
 }
 

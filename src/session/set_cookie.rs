@@ -54,7 +54,7 @@ pub(crate) fn chunk(
     text: &[u8],
     max_age: Option<u64>,
 ) -> HeaderValue {
-    let prefix = count.map_or(0, |count| digits(count) + 1);
+    let prefix = count.map_or(0, |count| digits(count as u64) + 1);
     let len = chunk_name_len(config.cookie_name.len(), index)
         + 1
         + prefix
@@ -132,7 +132,6 @@ fn push_attributes(line: &mut Vec<u8>, config: &SessionConfig, max_age: Option<u
 /// The length [`push_attributes`] writes, so the line's buffer is sized
 /// exactly.
 fn attributes_len(config: &SessionConfig, max_age: Option<u64>) -> usize {
-    let digits = |n: u64| n.checked_ilog10().map_or(1, |log| log as usize + 1);
     "; Path=".len()
         + config.path.len()
         + config

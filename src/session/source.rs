@@ -5,6 +5,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::cookies::owners::CookieOwner;
+use crate::cookies::parse::suffix_of;
 use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
 use crate::session::chunks::chunk_index;
@@ -34,12 +35,9 @@ impl<T: 'static> CookieOwner for SessionSource<T> {
     /// The session's cookie, and the chunks `NAME.0 … NAME.49` of a
     /// session larger than one cookie.
     fn sets(&self, name: &str) -> bool {
-        match name.strip_prefix(self.config.cookie_name.as_str()) {
-            Some("") => true,
-            Some(rest) => rest
-                .strip_prefix('.')
-                .and_then(|index| chunk_index(index.as_bytes()))
-                .is_some(),
+        match suffix_of(name.as_bytes(), &self.config.cookie_name) {
+            Some(None) => true,
+            Some(Some(index)) => chunk_index(index).is_some(),
             None => false,
         }
     }

@@ -138,29 +138,22 @@ fn fresh<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
 /// and a debug-level event says why.
 fn authentic_id(config: &SessionConfig, jar: &Cookies) -> Option<(SessionId, bool)> {
     let name = config.cookie_name.as_str();
-    for value in jar.request_values(name).take(MAX_CANDIDATES) {
-        let opened = envelope::open_with(
-            &config.keys,
-            Purpose::SessionId,
-            name,
-            &value,
-            |plaintext, key_id| match SessionId::try_from(plaintext) {
-                Ok(id) => Some((id, key_id != config.keys.current_id())),
-                Err(_) => {
-                    tracing::debug!(cookie = name, "session id cookie has the wrong length");
-                    None
-                }
-            },
-        );
-        match opened {
-            Ok(Some(answer)) => return Some(answer),
-            Ok(None) => {}
-            Err(error) => {
-                tracing::debug!(cookie = name, reason = %error, "session id cookie refused")
-            }
+    let id_of = |plaintext: &[u8], key_id| match SessionId::try_from(plaintext) {
+        Ok(id) => Some((id, key_id != config.keys.current_id())),
+        Err(_) => {
+            tracing::debug!(cookie = name, "session id cookie has the wrong length");
+            None
         }
-    }
-    None
+    };
+    jar.request_values(name)
+        .take(MAX_CANDIDATES)
+        .find_map(|value| {
+            envelope::open_with(&config.keys, Purpose::SessionId, name, &value, id_of)
+                .unwrap_or_else(|error| {
+                    tracing::debug!(cookie = name, reason = %error, "session id cookie refused");
+                    None
+                })
+        })
 }
 
 /// Runs a store operation under the layer's timeout.
