@@ -158,7 +158,8 @@ async fn add_writes_every_attribute() {
                 .http_only(true)
                 .same_site(SameSite::Strict)
                 .build(),
-        );
+        )
+        .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -174,7 +175,8 @@ async fn add_writes_every_attribute() {
 #[tokio::test]
 async fn add_percent_encodes_and_the_value_reads_back() {
     let first = run(CookieLayer::new(), &[], |c| {
-        c.add(Cookie::new("note", "a; b, \"café\""));
+        c.add(Cookie::new("note", "a; b, \"café\""))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -190,9 +192,9 @@ async fn add_percent_encodes_and_the_value_reads_back() {
 #[tokio::test]
 async fn several_changes_give_one_set_cookie_each_in_order() {
     let response = run(CookieLayer::new(), &[], |c| {
-        c.add(Cookie::new("a", "1"));
-        c.add(Cookie::new("b", "2"));
-        c.add(Cookie::new("a", "3"));
+        c.add(Cookie::new("a", "1")).expect("a valid cookie");
+        c.add(Cookie::new("b", "2")).expect("a valid cookie");
+        c.add(Cookie::new("a", "3")).expect("a valid cookie");
         String::new()
     })
     .await;
@@ -202,7 +204,7 @@ async fn several_changes_give_one_set_cookie_each_in_order() {
 #[tokio::test]
 async fn get_sees_a_cookie_added_in_the_same_request() {
     let response = run(CookieLayer::new(), &["a=old"], |c| {
-        c.add(Cookie::new("a", "new"));
+        c.add(Cookie::new("a", "new")).expect("a valid cookie");
         value_of(c.get("a"))
     })
     .await;
@@ -217,7 +219,8 @@ async fn remove_sends_an_expired_cookie_with_same_path_and_domain() {
                 .path("/api")
                 .domain("example.com")
                 .build(),
-        );
+        )
+        .expect("a valid cookie");
         value_of(c.get("token"))
     })
     .await;
@@ -235,24 +238,93 @@ async fn remove_sends_an_expired_cookie_with_same_path_and_domain() {
 }
 
 #[tokio::test]
-async fn invalid_path_is_skipped_not_sent_malformed() {
+async fn an_invalid_attribute_is_refused_not_sent_malformed() {
     let response = run(CookieLayer::new(), &[], |c| {
-        c.add(
+        let path = c.add(
             Cookie::build(("a", "1"))
                 .path("/x; Domain=evil.example")
                 .build(),
         );
-        c.add(
+        let domain = c.add(
             Cookie::build(("b", "2"))
                 .domain("example.com\r\nX-Injected: 1")
                 .build(),
         );
-        c.add(Cookie::new("c", "3"));
-        String::new()
+        c.add(Cookie::new("c", "3")).expect("a valid cookie");
+        format!(
+            "{}\n{}",
+            path.expect_err("refused"),
+            domain.expect_err("refused")
+        )
     })
     .await;
     assert_eq!(set_cookies(&response), ["c=3"]);
     assert!(response.headers().get("x-injected").is_none());
+    assert_eq!(
+        response.body(),
+        "cookie \"a\" has an invalid Path: it cannot be sent in a Set-Cookie header\n\
+         cookie \"b\" has an invalid Domain: it cannot be sent in a Set-Cookie header"
+    );
+}
+
+/// Names are compared as the browser sent them: a look-alike of a
+/// `__Host-` name is a cookie of its own, read under its own name only.
+#[tokio::test]
+async fn get_and_list_compare_names_as_sent() {
+    let header = "__Host%2Did=planted; %5F%5FHost-id=planted2; __HOST-id=planted3; __Host-id=real";
+    let response = run(CookieLayer::new(), &[header], |c| {
+        let names: Vec<String> = c.list().iter().map(|c| c.name().to_owned()).collect();
+        format!(
+            "{} {} {}",
+            value_of(c.get("__Host-id")),
+            value_of(c.get("__Host%2Did")),
+            names.join(",")
+        )
+    })
+    .await;
+    assert_eq!(
+        response.body(),
+        "real planted __Host%2Did,%5F%5FHost-id,__HOST-id,__Host-id"
+    );
+}
+
+#[tokio::test]
+async fn remove_of_a_name_removes_only_that_name_as_sent() {
+    let header = "__Host%2Did=planted; __Host-id=real";
+    let response = run(CookieLayer::new(), &[header], |c| {
+        c.remove(Cookie::new("__Host-id", ""))
+            .expect("a valid cookie");
+        format!(
+            "{} {}",
+            value_of(c.get("__Host-id")),
+            value_of(c.get("__Host%2Did"))
+        )
+    })
+    .await;
+    assert_eq!(response.body(), "<none> planted");
+    let lines = set_cookies(&response);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("__Host-id=; Max-Age=0"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn a_name_that_is_not_a_token_is_refused_with_a_clear_error() {
+    let response = run(CookieLayer::new().with_key(key(1)), &[], |c| {
+        let plain = c.add(Cookie::new("my name", "1")).expect_err("refused");
+        let private = c.private().expect("key");
+        let sealed = private.add(Cookie::new("a;b", "1")).expect_err("refused");
+        assert_eq!(sealed, CookieError::InvalidName("a;b".into()));
+        c.add(Cookie::new("a%20b", "1"))
+            .expect("a token, written as it is");
+        plain.to_string()
+    })
+    .await;
+    assert_eq!(set_cookies(&response), ["a%20b=1"]);
+    assert_eq!(
+        response.body(),
+        "cookie name \"my name\" is not an RFC 6265 token: use letters, digits and \
+         !#$%&'*+-.^_`|~ (names are sent as they are, never percent-encoded)"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +332,9 @@ async fn private_cookie_round_trips_across_two_requests() {
     let layer = CookieLayer::new().with_key(key(1));
     let first = run(layer.clone(), &[], |c| {
         let private = c.private().expect("key");
-        private.add(Cookie::new("user", "ada lovelace"));
+        private
+            .add(Cookie::new("user", "ada lovelace"))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -281,7 +355,10 @@ async fn private_cookie_opens_under_a_rotated_ring() {
         CookieLayer::new().with_key(KeyRing::new(1, key(1))),
         &[],
         |c| {
-            c.private().expect("key").add(Cookie::new("user", "ada"));
+            c.private()
+                .expect("key")
+                .add(Cookie::new("user", "ada"))
+                .expect("a valid cookie");
             String::new()
         },
     )
@@ -302,7 +379,10 @@ async fn private_cookie_opens_under_a_rotated_ring() {
 async fn tampered_private_cookie_reads_as_none() {
     let layer = CookieLayer::new().with_key(key(1));
     let first = run(layer.clone(), &[], |c| {
-        c.private().expect("key").add(Cookie::new("user", "ada"));
+        c.private()
+            .expect("key")
+            .add(Cookie::new("user", "ada"))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -325,7 +405,10 @@ async fn tampered_private_cookie_reads_as_none() {
 async fn later_valid_private_cookie_wins_over_a_bad_one() {
     let layer = CookieLayer::new().with_key(key(1));
     let first = run(layer.clone(), &[], |c| {
-        c.private().expect("key").add(Cookie::new("user", "ada"));
+        c.private()
+            .expect("key")
+            .add(Cookie::new("user", "ada"))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -341,7 +424,10 @@ async fn later_valid_private_cookie_wins_over_a_bad_one() {
 async fn private_cookie_sealed_as_a_is_refused_as_b() {
     let layer = CookieLayer::new().with_key(key(1));
     let first = run(layer.clone(), &[], |c| {
-        c.private().expect("key").add(Cookie::new("a", "secret"));
+        c.private()
+            .expect("key")
+            .add(Cookie::new("a", "secret"))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -358,7 +444,10 @@ async fn private_cookie_sealed_as_a_is_refused_as_b() {
 #[tokio::test]
 async fn private_cookie_under_another_key_reads_as_none() {
     let first = run(CookieLayer::new().with_key(key(1)), &[], |c| {
-        c.private().expect("key").add(Cookie::new("user", "ada"));
+        c.private()
+            .expect("key")
+            .add(Cookie::new("user", "ada"))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -413,7 +502,10 @@ async fn private_access_adds_vary_cookie() {
 #[tokio::test]
 async fn setting_a_private_cookie_makes_the_response_private() {
     let response = run(CookieLayer::new().with_key(key(1)), &[], |c| {
-        c.private().expect("key").add(Cookie::new("user", "7"));
+        c.private()
+            .expect("key")
+            .add(Cookie::new("user", "7"))
+            .expect("a valid cookie");
         String::new()
     })
     .await;
@@ -429,7 +521,8 @@ async fn setting_a_private_cookie_makes_the_response_private() {
             cookies
                 .private()
                 .expect("the session layer's key")
-                .add(Cookie::new("user", "7"));
+                .add(Cookie::new("user", "7"))
+                .expect("a valid cookie");
             let mut response = Response::new(String::new());
             response.headers_mut().insert(
                 CACHE_CONTROL,
@@ -451,7 +544,7 @@ async fn setting_a_private_cookie_makes_the_response_private() {
 #[tokio::test]
 async fn plain_access_adds_no_vary() {
     let response = run(CookieLayer::new().with_key(key(1)), &["a=1"], |c| {
-        c.add(Cookie::new("b", "2"));
+        c.add(Cookie::new("b", "2")).expect("a valid cookie");
         value_of(c.get("a"))
     })
     .await;
@@ -490,7 +583,7 @@ async fn cookie_header_not_parsed_when_untouched() {
 async fn nested_layers_share_one_jar_and_write_once() {
     let inner = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
         let cookies = Cookies::from_request(&request).expect("jar");
-        cookies.add(Cookie::new("a", "1"));
+        cookies.add(Cookie::new("a", "1")).expect("a valid cookie");
         Ok::<_, Infallible>(Response::new(String::new()))
     }));
     let service = CookieLayer::new().layer(inner);
@@ -506,7 +599,7 @@ async fn nested_layers_share_one_jar_and_write_once() {
 async fn inner_errors_pass_through_without_set_cookie() {
     let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
         let cookies = Cookies::from_request(&request).expect("jar");
-        cookies.add(Cookie::new("a", "1"));
+        cookies.add(Cookie::new("a", "1")).expect("a valid cookie");
         Err::<Response<String>, _>("inner failed")
     }));
     let result = service.oneshot(Request::new(String::new())).await;
@@ -517,7 +610,10 @@ async fn inner_errors_pass_through_without_set_cookie() {
 async fn debug_never_shows_values() {
     let response = run(CookieLayer::new().with_key(key(1)), &["sid=s3cr3t"], |c| {
         let _ = c.get("sid");
-        c.private().expect("key").add(Cookie::new("user", "h1dd3n"));
+        c.private()
+            .expect("key")
+            .add(Cookie::new("user", "h1dd3n"))
+            .expect("a valid cookie");
         format!("{c:?}")
     })
     .await;
@@ -542,7 +638,9 @@ mod axum_extractor {
     use super::*;
 
     async fn handler(cookies: Cookies) -> String {
-        cookies.add(Cookie::new("seen", "yes"));
+        cookies
+            .add(Cookie::new("seen", "yes"))
+            .expect("a valid cookie");
         value_of(cookies.get("theme"))
     }
 

@@ -58,8 +58,12 @@ async fn no_public_type_prints_keys_ids_or_data() {
         });
         let cookies = Cookies::from_request(&request).expect("jar");
         let private = cookies.private().expect("the session layer has a key");
-        private.add(Cookie::new("token", SECRET));
-        cookies.add(Cookie::new("plain", SECRET));
+        private
+            .add(Cookie::new("token", SECRET))
+            .expect("a valid cookie");
+        cookies
+            .add(Cookie::new("plain", SECRET))
+            .expect("a valid cookie");
         let shown = format!("{session:?} {cookies:?} {private:?}");
         Ok::<_, SessionError>(Response::new(shown))
     }));

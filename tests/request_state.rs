@@ -210,7 +210,9 @@ async fn a_sub_request_sent_from_a_spawned_task_has_its_own_jar() {
     let inner = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
         let cookies = Cookies::from_request(&request).expect("jar");
         let who = cookies.get("who").map(|c| c.value().to_owned());
-        cookies.add(Cookie::new("inner", "1"));
+        cookies
+            .add(Cookie::new("inner", "1"))
+            .expect("a valid cookie");
         Ok::<_, Infallible>(Response::new(who.unwrap_or_default()))
     }));
     let outer = CookieLayer::new().layer(service_fn(move |request: Request<String>| {
@@ -303,7 +305,9 @@ async fn handles_moved_into_a_spawned_task_reach_the_request() {
             let cookies = Cookies::from_request(&request).expect("jar");
             tokio::spawn(async move {
                 session.set(41);
-                cookies.add(Cookie::new("task", "done"));
+                cookies
+                    .add(Cookie::new("task", "done"))
+                    .expect("a valid cookie");
             })
             .await
             .expect("task ran");
@@ -563,7 +567,8 @@ async fn private_cookies_use_the_innermost_layer_with_a_key() {
             cookies
                 .private()
                 .expect("a key")
-                .add(Cookie::new("secret", "42"));
+                .add(Cookie::new("secret", "42"))
+                .expect("a valid cookie");
             Ok::<_, Infallible>(Response::new(String::new()))
         });
     let response = service
@@ -597,7 +602,9 @@ async fn the_jar_is_an_extension() {
         .route(
             "/",
             get(|Extension(cookies): Extension<Cookies>| async move {
-                cookies.add(Cookie::new("seen", "1"));
+                cookies
+                    .add(Cookie::new("seen", "1"))
+                    .expect("a valid cookie");
                 cookies
                     .get("who")
                     .map(|c| c.value().to_owned())
@@ -613,7 +620,9 @@ async fn the_jar_is_an_extension() {
         .expect("layer")
         .layer(service_fn(|request: Request<String>| async move {
             let cookies = request.extensions().get::<Cookies>().expect("the jar");
-            cookies.add(Cookie::new("plain", "yes"));
+            cookies
+                .add(Cookie::new("plain", "yes"))
+                .expect("a valid cookie");
             Ok::<_, Infallible>(Response::new(String::new()))
         }));
     let response = service
@@ -866,7 +875,9 @@ async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
         .layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"))
         .service_fn(|request: Request<String>| async move {
             let cookies = Cookies::from_request(&request).expect("jar");
-            cookies.add(Cookie::new("theme", "dark"));
+            cookies
+                .add(Cookie::new("theme", "dark"))
+                .expect("a valid cookie");
             if request.uri().path() == "/session" {
                 let _ = Session::<u64>::load(&request).await?.cloned();
             }

@@ -123,7 +123,8 @@ async fn private_cookie_replayed_as_session_is_refused() {
                 cookies
                     .private()
                     .expect("key")
-                    .add(tower_cookie_sessions::Cookie::new("id", "whatever"));
+                    .add(tower_cookie_sessions::Cookie::new("id", "whatever"))
+                    .expect("a valid cookie");
             }),
         )
         .layer(CookieLayer::new().with_key(key()));

@@ -234,11 +234,14 @@ async fn session_layer_provides_the_cookie_jar_with_private_cookies() {
         .route(
             "/",
             get(|cookies: Cookies, session: Session<Counter>| async move {
-                cookies.add(Cookie::new("theme", "dark"));
+                cookies
+                    .add(Cookie::new("theme", "dark"))
+                    .expect("a valid cookie");
                 cookies
                     .private()
                     .expect("the session key")
-                    .add(Cookie::new("secret", "42"));
+                    .add(Cookie::new("secret", "42"))
+                    .expect("a valid cookie");
                 session.update(|c| c.visits += 1);
             }),
         )
@@ -257,7 +260,9 @@ async fn an_outer_cookie_layer_writes_the_jar_once() {
         .route(
             "/",
             get(|cookies: Cookies, session: Session<Counter>| async move {
-                cookies.add(Cookie::new("theme", "dark"));
+                cookies
+                    .add(Cookie::new("theme", "dark"))
+                    .expect("a valid cookie");
                 session.update(|c| c.visits += 1);
             }),
         )

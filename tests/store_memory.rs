@@ -158,6 +158,95 @@ async fn a_flood_right_after_sign_in_does_not_evict_the_signed_in() {
     }
 }
 
+/// A store of 100 with 20 signed-in users, each with their own owner.
+async fn twenty_signed_in(app: &axum::Router) -> Vec<String> {
+    let mut users = Vec::new();
+    for i in 0..20 {
+        let path = format!("/set?key=user&value={i}&owner=user-{i}");
+        let response = get_with(app, &path, None).await;
+        users.push(cookie_pair(&response, "id").expect("cookie"));
+    }
+    users
+}
+
+async fn assert_all_signed_in(app: &axum::Router, users: &[String]) {
+    for (i, cookie) in users.iter().enumerate() {
+        let response = get_with(app, "/get?key=user", Some(cookie)).await;
+        assert_eq!(
+            body_text(response).await,
+            i.to_string(),
+            "signed-in user {i} lost their session"
+        );
+    }
+}
+
+/// One account signing in over and over (a script, or one user's many
+/// devices) keeps at most ten protected sessions: the rest of its
+/// sign-ins wait on probation, where they are evicted before anyone
+/// else's protected session.
+#[tokio::test]
+async fn one_owners_sign_ins_do_not_evict_other_signed_in_users() {
+    let store = MemoryStore::new().with_capacity(100);
+    let app = app(&store);
+    let users = twenty_signed_in(&app).await;
+    for _ in 0..200 {
+        let response = get_with(&app, "/set?key=user&value=m&owner=mallory", None).await;
+        assert!(cookie_pair(&response, "id").is_some(), "a create refused");
+        assert!(store.len() <= 100, "memory stays bounded");
+    }
+    assert_all_signed_in(&app, &users).await;
+}
+
+/// The same bound holds for sessions that reach the protected segment by
+/// being used twice.
+#[tokio::test]
+async fn one_owners_sessions_used_twice_do_not_evict_other_signed_in_users() {
+    let store = MemoryStore::new().with_capacity(100);
+    let app = app(&store);
+    let users = twenty_signed_in(&app).await;
+    for _ in 0..200 {
+        let response = get_with(&app, "/set?key=user&value=m&owner=mallory", None).await;
+        let cookie = cookie_pair(&response, "id").expect("cookie");
+        for _ in 0..2 {
+            let response = get_with(&app, "/get?key=user", Some(&cookie)).await;
+            assert_eq!(body_text(response).await, "m");
+        }
+        assert!(store.len() <= 100, "memory stays bounded");
+    }
+    assert_all_signed_in(&app, &users).await;
+}
+
+/// The bound is the store's to set: with room for only two protected
+/// sessions per owner, an owner's third sign-in waits on probation, so
+/// anonymous sessions evict it before its two newest.
+#[tokio::test]
+async fn the_protected_sessions_per_owner_are_configurable() {
+    let store = MemoryStore::new()
+        .with_capacity(10)
+        .with_protected_per_owner(2);
+    let app = app(&store);
+    let mut devices = Vec::new();
+    for i in 0..3 {
+        let path = format!("/set?key=device&value={i}&owner=ada");
+        let response = get_with(&app, &path, None).await;
+        devices.push(cookie_pair(&response, "id").expect("cookie"));
+    }
+    // Enough anonymous sessions to churn probation once.
+    for _ in 0..20 {
+        get_with(&app, "/set?key=cart&value=1", None).await;
+    }
+    let mut kept = Vec::new();
+    for cookie in &devices {
+        let response = get_with(&app, "/get?key=device", Some(cookie)).await;
+        kept.push(body_text(response).await);
+    }
+    assert_eq!(kept, ["none", "1", "2"]);
+    assert_eq!(
+        format!("{store:?}"),
+        "MemoryStore { len: 10, capacity: 10, protected_per_owner: 2 }"
+    );
+}
+
 /// Clones share one store, so they share its settings too: a capacity set
 /// on the handle given to the layer bounds what any handle creates, and the
 /// other handle's clock judges the layer's sessions.
@@ -177,7 +266,7 @@ async fn clones_share_the_capacity_and_the_clock() {
     assert_eq!(store.len(), 10, "the layer's capacity bounds the store");
     assert_eq!(
         format!("{store:?}"),
-        "MemoryStore { len: 10, capacity: 10 }"
+        "MemoryStore { len: 10, capacity: 10, protected_per_owner: 10 }"
     );
     // Creates through the other handle are bounded by it too.
     for i in 0..20u8 {

@@ -7,6 +7,7 @@ use cookie::time::UtcOffset;
 use cookie::Cookie;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Extensions, HeaderMap, HeaderValue, Request};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use super::error::CookieError;
 use super::owners::{Owners, Registered, Registration};
@@ -14,7 +15,7 @@ use super::parse::{parse_cookie_header, values_named, values_named_or_under};
 use super::private::PrivateCookies;
 use crate::headers::{add_vary_cookie, make_private};
 use crate::key::KeyRing;
-use crate::syntax::is_attribute_value;
+use crate::syntax::{is_attribute_value, is_token};
 
 /// The cookie jar of one request.
 ///
@@ -37,10 +38,9 @@ use crate::syntax::is_attribute_value;
 /// # Examples
 ///
 /// ```
-/// # use std::convert::Infallible;
 /// # use http::{Request, Response};
 /// # use tower::{service_fn, Layer, ServiceExt};
-/// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+/// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,8 +50,8 @@ use crate::syntax::is_attribute_value;
 ///         .get("visits")
 ///         .and_then(|cookie| cookie.value().parse().ok())
 ///         .unwrap_or(0);
-///     cookies.add(Cookie::new("visits", (visits + 1).to_string()));
-///     Ok::<_, Infallible>(Response::new(format!("visit number {}", visits + 1)))
+///     cookies.add(Cookie::new("visits", (visits + 1).to_string()))?;
+///     Ok::<_, CookieError>(Response::new(format!("visit number {}", visits + 1)))
 /// }));
 ///
 /// let request = Request::builder().header("cookie", "visits=41").body(String::new())?;
@@ -333,7 +333,7 @@ impl Cookies {
     /// assert_eq!(cookies.get("theme").map(|c| c.value().to_owned()), Some("dark".into()));
     /// assert!(cookies.get("missing").is_none());
     ///
-    /// cookies.add(Cookie::new("theme", "light"));
+    /// cookies.add(Cookie::new("theme", "light")).expect("a valid cookie");
     /// assert_eq!(cookies.get("theme").map(|c| c.value().to_owned()), Some("light".into()));
     /// # Ok::<_, Infallible>(Response::new(String::new()))
     /// # }));
@@ -363,13 +363,20 @@ impl Cookies {
     /// same name, path and domain replaces this one; cookies that differ in
     /// path or domain are distinct cookies to a browser and are all sent.
     ///
-    /// The name and value are percent-encoded on the wire and decoded again
-    /// when the browser sends them back, so any text round-trips. A
-    /// `Path` or `Domain` that cannot appear in a `Set-Cookie` header
-    /// (containing `;`, a control character or non-ASCII text), an empty
-    /// name, or an `Expires` that cannot be written as an HTTP date, makes
-    /// the cookie invalid: it is left out of the response and logged with
-    /// `tracing::error!`, rather than sent as a malformed header.
+    /// The name is sent exactly as it is and compared exactly as the
+    /// browser sends it back, so it must be an RFC 6265 token (letters,
+    /// digits and ``!#$%&'*+-.^_`|~``). The value is percent-encoded on the
+    /// wire and decoded again when the browser sends it back, so any text
+    /// round-trips.
+    ///
+    /// # Errors
+    ///
+    /// Nothing is changed, and the error says why, when the cookie could not
+    /// be sent as it is: [`CookieError::InvalidName`] for a name that is not
+    /// a token, [`CookieError::InvalidAttribute`] for a `Path` or `Domain`
+    /// that cannot appear in a `Set-Cookie` header (containing `;`, a
+    /// control character or non-ASCII text) or an `Expires` that cannot be
+    /// written as an HTTP date.
     ///
     /// # Examples
     ///
@@ -378,7 +385,7 @@ impl Cookies {
     /// # use http::{Request, Response};
     /// # use tower::{service_fn, Layer, ServiceExt};
     /// use cookie::time::Duration;
-    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, SameSite};
+    /// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, SameSite};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -391,8 +398,10 @@ impl Cookies {
     ///             .same_site(SameSite::Lax)
     ///             .http_only(true)
     ///             .build(),
-    ///     );
-    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    ///     )?;
+    ///     // Names are sent as they are: one that is not a token is refused.
+    ///     assert!(cookies.add(Cookie::new("my lang", "fr")).is_err());
+    ///     Ok::<_, CookieError>(Response::new(String::new()))
     /// }));
     ///
     /// let response = service.oneshot(Request::new(String::new())).await?;
@@ -403,8 +412,10 @@ impl Cookies {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn add(&self, cookie: Cookie<'static>) {
+    pub fn add(&self, cookie: Cookie<'static>) -> Result<(), CookieError> {
+        check_writable(&cookie)?;
         self.lock().push_change(cookie, false);
+        Ok(())
     }
 
     /// Deletes a cookie from the browser: sends a cookie with the same name,
@@ -417,21 +428,25 @@ impl Cookies {
     /// attributes (`Secure`, `SameSite`) are kept, which some browsers need
     /// to accept the removal (for `__Secure-` names, say).
     ///
+    /// # Errors
+    ///
+    /// As [`add`](Cookies::add): a name that is not a token, or an
+    /// attribute that cannot be sent, changes nothing.
+    ///
     /// # Examples
     ///
     /// ```
-    /// # use std::convert::Infallible;
     /// # use http::{Request, Response};
     /// # use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies};
+    /// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
     ///     let cookies = Cookies::from_request(&request).expect("layer");
-    ///     cookies.remove(Cookie::build("token").path("/api").build());
+    ///     cookies.remove(Cookie::build("token").path("/api").build())?;
     ///     assert!(cookies.get("token").is_none());
-    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    ///     Ok::<_, CookieError>(Response::new(String::new()))
     /// }));
     ///
     /// let request = Request::builder().header("cookie", "token=abc").body(String::new())?;
@@ -441,10 +456,12 @@ impl Cookies {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn remove(&self, cookie: Cookie<'static>) {
+    pub fn remove(&self, cookie: Cookie<'static>) -> Result<(), CookieError> {
         let mut cookie = cookie;
         cookie.make_removal();
+        check_writable(&cookie)?;
         self.lock().push_change(cookie, true);
+        Ok(())
     }
 
     /// Every cookie the handler sees: the request's cookies (in request
@@ -463,8 +480,8 @@ impl Cookies {
     /// # let service = CookieLayer::new().layer(service_fn(|request: Request<String>| async move {
     /// # let cookies = Cookies::from_request(&request).expect("layer");
     /// // The request sent `Cookie: a=1; b=2`.
-    /// cookies.remove(Cookie::new("a", ""));
-    /// cookies.add(Cookie::new("c", "3"));
+    /// cookies.remove(Cookie::new("a", "")).expect("a valid cookie");
+    /// cookies.add(Cookie::new("c", "3")).expect("a valid cookie");
     /// let names: Vec<String> = cookies.list().iter().map(|c| c.name().to_owned()).collect();
     /// assert_eq!(names, ["b", "c"]);
     /// # Ok::<_, Infallible>(Response::new(String::new()))
@@ -508,19 +525,18 @@ impl Cookies {
     /// # Examples
     ///
     /// ```
-    /// # use std::convert::Infallible;
     /// # use http::{Request, Response};
     /// # use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key};
+    /// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, Key};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let layer = CookieLayer::new().with_key(Key::generate());
     /// let service = layer.layer(service_fn(|request: Request<String>| async move {
     ///     let cookies = Cookies::from_request(&request).expect("layer");
-    ///     let private = cookies.private().expect("the layer has a key");
-    ///     private.add(Cookie::new("user_id", "42"));
-    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    ///     let private = cookies.private()?;
+    ///     private.add(Cookie::new("user_id", "42"))?;
+    ///     Ok::<_, CookieError>(Response::new(String::new()))
     /// }));
     ///
     /// let response = service.oneshot(Request::new(String::new())).await?;
@@ -557,7 +573,7 @@ impl Cookies {
     pub(crate) fn request_values_under<'a>(
         &'a self,
         name: &'a str,
-    ) -> impl Iterator<Item = (Option<Cow<'a, [u8]>>, Cow<'a, [u8]>)> + 'a {
+    ) -> impl Iterator<Item = (Option<&'a [u8]>, Cow<'a, [u8]>)> + 'a {
         self.inner
             .raw
             .iter()
@@ -626,28 +642,87 @@ impl Cookies {
     }
 }
 
-/// Formats a change as a `Set-Cookie` value, or says why it cannot be one.
-fn set_cookie_value(cookie: &Cookie<'_>) -> Result<HeaderValue, &'static str> {
-    if cookie.name().is_empty() {
-        return Err("empty name");
+/// Refuses what cannot be written as a `Set-Cookie` line that a browser
+/// keeps under this name: a name that is not a token (it is written as it
+/// is, so that it compares as it is), a `Path` or `Domain` that would end
+/// the attribute or is not ASCII, and an `Expires` out of range.
+pub(crate) fn check_writable(cookie: &Cookie<'_>) -> Result<(), CookieError> {
+    let name = cookie.name();
+    if !is_token(name) {
+        return Err(CookieError::InvalidName(name.to_owned()));
     }
+    let invalid = |attribute| CookieError::InvalidAttribute {
+        name: name.to_owned(),
+        attribute,
+    };
     if !cookie.path().is_none_or(is_attribute_value) {
-        return Err("invalid Path");
+        return Err(invalid("Path"));
     }
     if !cookie.domain().is_none_or(is_attribute_value) {
-        return Err("invalid Domain");
+        return Err(invalid("Domain"));
     }
     // `cookie` converts Expires to UTC with a conversion that panics out of
-    // range, so check first.
+    // range, and cannot print a year past 9999.
     if let Some(expires) = cookie.expires_datetime() {
-        if expires.checked_to_offset(UtcOffset::UTC).is_none() {
-            return Err("Expires out of range");
+        let year = expires
+            .checked_to_offset(UtcOffset::UTC)
+            .map(|utc| utc.year());
+        if !year.is_some_and(|year| (0..=9999).contains(&year)) {
+            return Err(invalid("Expires"));
         }
     }
-    let mut text = String::new();
-    // Writing into a String instead of `to_string()`, which panics when a
-    // `Display` fails (an Expires year the date format cannot print).
-    write!(text, "{}", cookie.encoded()).map_err(|_| "Expires cannot be formatted")?;
+    Ok(())
+}
+
+/// What is percent-encoded in a value: what the `Cookie` header cannot
+/// carry or would split on, and `%` itself. The same set as the `cookie`
+/// crate's, so values written before read back alike.
+const VALUE_ENCODE_SET: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'#')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'=')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'|')
+    .add(b'%')
+    .add(b'(')
+    .add(b')')
+    .add(b',');
+
+/// Formats a change as a `Set-Cookie` value: the name as it is (a token,
+/// checked when the change was made), the value percent-encoded, then the
+/// attributes.
+fn set_cookie_value(cookie: &Cookie<'_>) -> Result<HeaderValue, &'static str> {
+    let (name, value) = (cookie.name(), cookie.value());
+    // `Cookie`'s own `Display` writes `name=value` and then the
+    // attributes; only the attributes are kept from it. Writing into a
+    // String instead of `to_string()`, which panics when a `Display`
+    // fails.
+    let mut plain = String::new();
+    write!(plain, "{cookie}").map_err(|_| "Expires cannot be formatted")?;
+    let attributes = plain
+        .get(name.len() + 1 + value.len()..)
+        .ok_or("cannot be formatted")?;
+    let mut text = String::with_capacity(plain.len());
+    write!(
+        text,
+        "{name}={}{attributes}",
+        utf8_percent_encode(value, VALUE_ENCODE_SET)
+    )
+    .map_err(|_| "cannot be formatted")?;
     HeaderValue::try_from(text).map_err(|_| "not a valid header value")
 }
 
@@ -700,7 +775,7 @@ mod tests {
     fn nothing_is_parsed_until_first_access() {
         let cookies = jar(&[b"a=1"]);
         assert!(cookies.lock().parsed.is_none());
-        cookies.add(Cookie::new("b", "2"));
+        cookies.add(Cookie::new("b", "2")).expect("valid");
         assert!(cookies.lock().parsed.is_none());
         assert!(cookies.get("a").is_some());
         assert!(cookies.lock().parsed.is_some());
@@ -709,7 +784,7 @@ mod tests {
     #[test]
     fn request_values_are_in_order_capped_and_ignore_changes() {
         let cookies = jar(&[b"id=1; other=x", b"id=2; id=3"]);
-        cookies.add(Cookie::new("id", "new"));
+        cookies.add(Cookie::new("id", "new")).expect("valid");
         let values = |name, max| cookies.request_values(name).take(max).collect::<Vec<_>>();
         assert_eq!(values("id", 2), [&b"1"[..], b"2"]);
         assert_eq!(values("id", 10), [&b"1"[..], b"2", b"3"]);
@@ -719,9 +794,15 @@ mod tests {
     #[test]
     fn later_change_of_same_name_path_domain_replaces_earlier() {
         let cookies = jar(&[]);
-        cookies.add(Cookie::build(("a", "1")).path("/").build());
-        cookies.add(Cookie::build(("a", "2")).path("/x").build());
-        cookies.add(Cookie::build(("a", "3")).path("/").build());
+        cookies
+            .add(Cookie::build(("a", "1")).path("/").build())
+            .expect("valid");
+        cookies
+            .add(Cookie::build(("a", "2")).path("/x").build())
+            .expect("valid");
+        cookies
+            .add(Cookie::build(("a", "3")).path("/").build())
+            .expect("valid");
         assert_eq!(
             cookies.get("a").map(|c| c.value().to_owned()),
             Some("3".into())
@@ -732,16 +813,20 @@ mod tests {
     #[test]
     fn domains_compare_without_case() {
         let cookies = jar(&[]);
-        cookies.add(Cookie::build(("a", "1")).domain("Example.COM").build());
-        cookies.add(Cookie::build(("a", "2")).domain("example.com").build());
+        cookies
+            .add(Cookie::build(("a", "1")).domain("Example.COM").build())
+            .expect("valid");
+        cookies
+            .add(Cookie::build(("a", "2")).domain("example.com").build())
+            .expect("valid");
         assert_eq!(set_cookies(&cookies), ["a=2; Domain=example.com"]);
     }
 
     #[test]
     fn remove_after_add_hides_the_cookie() {
         let cookies = jar(&[b"a=old"]);
-        cookies.add(Cookie::new("a", "new"));
-        cookies.remove(Cookie::new("a", ""));
+        cookies.add(Cookie::new("a", "new")).expect("valid");
+        cookies.remove(Cookie::new("a", "")).expect("valid");
         assert!(cookies.get("a").is_none());
         assert!(cookies.list().is_empty());
         let written = set_cookies(&cookies);
@@ -755,55 +840,100 @@ mod tests {
     #[test]
     fn write_to_takes_the_changes() {
         let cookies = jar(&[]);
-        cookies.add(Cookie::new("a", "1"));
+        cookies.add(Cookie::new("a", "1")).expect("valid");
         assert_eq!(set_cookies(&cookies).len(), 1);
         assert!(set_cookies(&cookies).is_empty());
     }
 
     #[test]
-    fn names_and_values_are_percent_encoded_and_read_back() {
+    fn names_are_written_as_they_are_and_values_percent_encoded() {
         let cookies = jar(&[]);
-        cookies.add(Cookie::new("a b;", "x;y\n\u{e9}"));
+        cookies
+            .add(Cookie::new("a%2Db|^`", "x;y\n\u{e9}%"))
+            .expect("a token");
         let written = set_cookies(&cookies);
-        assert_eq!(written, ["a%20b%3B=x%3By%0A%C3%A9"]);
+        assert_eq!(written, ["a%2Db|^`=x%3By%0A%C3%A9%25"]);
         let back = jar(&[written[0].as_bytes()]);
         assert_eq!(
-            back.get("a b;").map(|c| c.value().to_owned()),
-            Some("x;y\n\u{e9}".into())
+            back.get("a%2Db|^`").map(|c| c.value().to_owned()),
+            Some("x;y\n\u{e9}%".into())
         );
+        assert!(back.get("a-b|^`").is_none());
     }
 
     #[test]
-    fn invalid_attributes_are_skipped() {
+    fn a_name_that_is_not_a_token_is_refused() {
         let cookies = jar(&[]);
-        cookies.add(Cookie::build(("p", "1")).path("/a;b").build());
-        cookies.add(Cookie::build(("d", "1")).domain("ex\nample.com").build());
-        cookies.add(Cookie::build(("u", "1")).path("/caf\u{e9}").build());
-        cookies.add(Cookie::new("", "1"));
-        cookies.add(Cookie::new("ok", "1"));
+        for name in [
+            "a b",
+            "a;b",
+            "a=b",
+            "",
+            "caf\u{e9}",
+            "a\nb",
+            "(a)",
+            "a,b",
+            "\"a\"",
+        ] {
+            let refused = cookies.add(Cookie::new(name, "1"));
+            assert_eq!(refused, Err(CookieError::InvalidName(name.to_owned())));
+            let refused = cookies.remove(Cookie::new(name, ""));
+            assert_eq!(refused, Err(CookieError::InvalidName(name.to_owned())));
+        }
+        assert!(set_cookies(&cookies).is_empty());
+    }
+
+    #[test]
+    fn invalid_attributes_are_refused() {
+        let cookies = jar(&[]);
+        let invalid = |name: &str, attribute| {
+            Err(CookieError::InvalidAttribute {
+                name: name.to_owned(),
+                attribute,
+            })
+        };
+        let refused = cookies.add(Cookie::build(("p", "1")).path("/a;b").build());
+        assert_eq!(refused, invalid("p", "Path"));
+        let refused = cookies.add(Cookie::build(("d", "1")).domain("ex\nample.com").build());
+        assert_eq!(refused, invalid("d", "Domain"));
+        let refused = cookies.add(Cookie::build(("u", "1")).path("/caf\u{e9}").build());
+        assert_eq!(refused, invalid("u", "Path"));
+        cookies.add(Cookie::new("ok", "1")).expect("valid");
         assert_eq!(set_cookies(&cookies), ["ok=1"]);
     }
 
     #[test]
-    fn extreme_expires_does_not_panic() {
+    fn extreme_expires_is_refused_without_a_panic() {
         use cookie::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
         let max = PrimitiveDateTime::new(Date::MAX, Time::MAX)
             .assume_offset(UtcOffset::from_hms(-10, 0, 0).expect("offset"));
         let min = PrimitiveDateTime::new(Date::MIN, Time::MIDNIGHT)
             .assume_offset(UtcOffset::from_hms(10, 0, 0).expect("offset"));
         let cookies = jar(&[]);
-        for (name, expires) in [
-            ("max", max),
-            ("min", min),
-            ("now", OffsetDateTime::now_utc()),
-        ] {
-            cookies.add(Cookie::build((name, "1")).expires(expires).build());
-        }
-        let written = set_cookies(&cookies);
+        let refused = cookies.add(Cookie::build(("min", "1")).expires(min).build());
         assert!(
-            written.iter().any(|c| c.starts_with("now=1; Expires=")),
+            matches!(
+                refused,
+                Err(CookieError::InvalidAttribute {
+                    attribute: "Expires",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        // `cookie` caps a later date at the end of year 9999 itself.
+        cookies
+            .add(Cookie::build(("max", "1")).expires(max).build())
+            .expect("capped");
+        let now = Cookie::build(("now", "1")).expires(OffsetDateTime::now_utc());
+        cookies.add(now.build()).expect("valid");
+        let written = set_cookies(&cookies);
+        assert_eq!(written.len(), 2);
+        assert!(
+            written[0].starts_with("max=1; Expires=Fri, 31 Dec 9999"),
             "{written:?}"
         );
+        assert!(written[1].starts_with("now=1; Expires="), "{written:?}");
     }
 
     #[test]
@@ -817,7 +947,7 @@ mod tests {
         .join();
         assert!(cookies.inner.state.is_poisoned());
         assert!(cookies.get("a").is_some());
-        cookies.add(Cookie::new("b", "2"));
+        cookies.add(Cookie::new("b", "2")).expect("valid");
         assert_eq!(set_cookies(&cookies), ["b=2"]);
     }
 
@@ -830,7 +960,9 @@ mod tests {
         let before = format!("{cookies:?}");
         assert!(before.contains("<not parsed>"), "{before}");
         let _ = cookies.get("sid");
-        cookies.add(Cookie::new("theme", "hidden-value"));
+        cookies
+            .add(Cookie::new("theme", "hidden-value"))
+            .expect("valid");
         let after = format!("{cookies:?}");
         assert!(
             after.contains("\"sid\"") && after.contains("\"theme\""),

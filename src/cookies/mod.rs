@@ -7,7 +7,10 @@
 //! there and writes its changes to the response; layers inside join it. The `Cookie` header is parsed only when
 //! the handler first reads a cookie, leniently: every `Cookie` field is
 //! read, and a malformed pair (no `=`, an empty name, control bytes, text
-//! that is not UTF-8) is skipped without losing the others. Changes become
+//! that is not UTF-8) is skipped without losing the others. Names are
+//! compared exactly as the browser sent them, never percent-decoded or
+//! case-folded: `__Host%2Did` is not `__Host-id`, whose prefix rules the
+//! browser enforces only on the literal name. Values are percent-decoded. Changes become
 //! `Set-Cookie` headers on the response, one per cookie, with every
 //! attribute the handler set; a handler that changes nothing adds none.
 //!
@@ -19,13 +22,11 @@
 //! # Examples
 //!
 //! ```
-//! use std::convert::Infallible;
-//!
 //! use http::{header, Request, Response};
 //! use tower::{service_fn, Layer, ServiceExt};
-//! use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key, SameSite};
+//! use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, Key, SameSite};
 //!
-//! async fn handler(request: Request<String>) -> Result<Response<String>, Infallible> {
+//! async fn handler(request: Request<String>) -> Result<Response<String>, CookieError> {
 //!     let cookies = Cookies::from_request(&request).expect("CookieLayer is added");
 //!
 //!     // A plain cookie: readable and writable by the browser.
@@ -35,13 +36,13 @@
 //!             .path("/")
 //!             .same_site(SameSite::Lax)
 //!             .build(),
-//!     );
+//!     )?;
 //!
 //!     // A private cookie: sealed, so the browser can neither read nor forge it.
-//!     let private = cookies.private().expect("the layer has a key");
+//!     let private = cookies.private()?;
 //!     let user = private.get("user").map(|c| c.value().to_owned());
 //!     if user.is_none() {
-//!         private.add(Cookie::build(("user", "ada")).http_only(true).build());
+//!         private.add(Cookie::build(("user", "ada")).http_only(true).build())?;
 //!     }
 //!
 //!     Ok(Response::new(format!("theme: {theme:?}, user: {user:?}")))

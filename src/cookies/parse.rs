@@ -14,16 +14,23 @@ use crate::syntax::trim_ows;
 /// order, duplicates kept.
 ///
 /// A pair is skipped when it has no `=`, an empty name, a control byte
-/// (0x00–0x1F or 0x7F) in its name or value, or a name or value that is not
-/// UTF-8 once percent-decoded. Space and tab around pairs, names and values
-/// are trimmed. Values are percent-decoded because this crate writes them
-/// percent-encoded; double quotes around a value are kept as they were sent.
+/// (0x00–0x1F or 0x7F) in its name or value, a name that is not UTF-8, or a
+/// value that is not UTF-8 once percent-decoded. The spaces and tabs around
+/// a name and around a value are trimmed, as browsers trim them when they
+/// store a cookie (RFC 6265 §5.2); nothing inside either is changed.
+///
+/// Names are kept exactly as sent, never percent-decoded: browsers apply
+/// the `__Host-` and `__Secure-` rules only to names that literally start
+/// with them, so `__Host%2Did` is another cookie, which any sibling
+/// subdomain may set. Values are percent-decoded because this crate writes
+/// them percent-encoded; double quotes around a value are kept as they were
+/// sent.
 pub(crate) fn parse_cookie_header(header: &[u8], out: &mut Vec<(String, String)>) {
     out.extend(pairs(header).map(|(name, value)| (name.into_owned(), value.into_owned())));
 }
 
 /// The same pairs as [`parse_cookie_header`], borrowed from the header
-/// where no percent-decoding was needed.
+/// where no percent-decoding of the value was needed.
 fn pairs(header: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
     split_pairs(header).filter_map(|(pair, _)| parse_pair(pair))
 }
@@ -105,14 +112,15 @@ fn bytes_equal(word: u64, byte: u8) -> u64 {
 /// request stuffed with copies from costing many decryptions.
 pub(crate) const MAX_CANDIDATES: usize = 3;
 
-/// The raw values of the pairs called `name` in one `Cookie` header
-/// field, in order, percent-decoded when they contain a `%`.
+/// The raw values of the pairs called exactly `name` in one `Cookie`
+/// header field, in order, percent-decoded when they contain a `%`.
 ///
 /// This is the lookup of one sealed cookie (the session's, on every
-/// request that opens it): a pair whose name differs is passed over
-/// without looking at its value, and a matching value is borrowed from the
-/// header and otherwise left unchecked, because every caller opens it as
-/// base64url, which refuses control bytes and text that is not ASCII.
+/// request that opens it): a pair whose name differs by a byte is passed
+/// over without looking at its value, and a matching value is borrowed from
+/// the header and otherwise left unchecked, because every caller opens it as
+/// base64url, which refuses control bytes and text that is not ASCII. Names
+/// are compared as sent (see [`parse_cookie_header`]).
 pub(crate) fn values_named<'a>(
     header: &'a [u8],
     name: &'a str,
@@ -120,40 +128,29 @@ pub(crate) fn values_named<'a>(
     split_pairs(header).filter_map(move |(pair, has_percent)| {
         let eq = pair.iter().position(|&b| b == b'=')?;
         let raw_name = trim_ows(&pair[..eq]);
-        let same_name = if has_percent && raw_name.contains(&b'%') {
-            decode(raw_name).is_some_and(|decoded| decoded == name)
-        } else {
-            raw_name == name.as_bytes()
-        };
-        if !same_name || raw_name.is_empty() || has_control(raw_name) {
+        if raw_name != name.as_bytes() || raw_name.is_empty() || has_control(raw_name) {
             return None;
         }
         Some(raw_value(pair, eq, has_percent))
     })
 }
 
-/// The pairs of one `Cookie` header field called `name` or `name.SUFFIX`,
-/// in order: each with its `SUFFIX` (`None` for `name` itself) and its raw
-/// value, both percent-decoded when they contain a `%`.
+/// The pairs of one `Cookie` header field called exactly `name` or
+/// `name.SUFFIX`, in order: each with its `SUFFIX` (`None` for `name`
+/// itself) and its raw value, percent-decoded when it contains a `%`.
 ///
 /// One pass over the header finds a session's plain cookie and the chunks
 /// of a session split across several (`name.0`, `name.1`...), so a request
-/// with neither costs what [`values_named`] costs. Values are left
-/// unchecked, as there.
+/// with neither costs what [`values_named`] costs. Names and suffixes are
+/// compared as sent, values left unchecked, as there.
 pub(crate) fn values_named_or_under<'a>(
     header: &'a [u8],
     name: &'a str,
-) -> impl Iterator<Item = (Option<Cow<'a, [u8]>>, Cow<'a, [u8]>)> + 'a {
+) -> impl Iterator<Item = (Option<&'a [u8]>, Cow<'a, [u8]>)> + 'a {
     split_pairs(header).filter_map(move |(pair, has_percent)| {
         let eq = pair.iter().position(|&b| b == b'=')?;
         let raw_name = trim_ows(&pair[..eq]);
-        // Other cookies' names are only compared, as in `values_named`.
-        let suffix = if has_percent && raw_name.contains(&b'%') {
-            suffix_of(&Cow::from(percent_decode(raw_name)), name)?
-                .map(|suffix| Cow::Owned(suffix.to_vec()))
-        } else {
-            suffix_of(raw_name, name)?.map(Cow::Borrowed)
-        };
+        let suffix = suffix_of(raw_name, name)?;
         if raw_name.is_empty() || has_control(raw_name) {
             return None;
         }
@@ -189,11 +186,12 @@ fn parse_pair(pair: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     if name.is_empty() || has_control(name) {
         return None;
     }
-    Some((decode(name)?, decode(trim_ows(&pair[eq + 1..]))?))
+    let name = std::str::from_utf8(name).ok()?;
+    Some((Cow::Borrowed(name), decode(trim_ows(&pair[eq + 1..]))?))
 }
 
-/// Reads a name or value: `None` if it has a control byte or is not UTF-8
-/// once percent-decoded.
+/// Reads a value: `None` if it has a control byte or is not UTF-8 once
+/// percent-decoded.
 fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
     // One branch-free pass over the bytes (which the compiler vectorises)
     // answers both questions for the common value: a sealed one is
@@ -280,10 +278,23 @@ mod tests {
     }
 
     #[test]
-    fn percent_decodes_names_and_values() {
+    fn percent_decodes_values_and_keeps_names_as_sent() {
         assert_eq!(
-            parse(b"caf%C3%A9=a%3Bb%20c; raw=caf\xc3\xa9"),
-            pairs(&[("café", "a;b c"), ("raw", "café")])
+            parse(b"caf%C3%A9=a%3Bb%20c; raw=caf\xc3\xa9; caf\xc3\xa9=1"),
+            pairs(&[("caf%C3%A9", "a;b c"), ("raw", "café"), ("café", "1")])
+        );
+    }
+
+    #[test]
+    fn nothing_inside_a_name_is_changed() {
+        assert_eq!(
+            parse(b" a b = 1 ;__Host%2Did=2; __HOST-id=3;\ta\t=\t4"),
+            pairs(&[
+                ("a b", "1"),
+                ("__Host%2Did", "2"),
+                ("__HOST-id", "3"),
+                ("a", "4")
+            ])
         );
     }
 
@@ -296,8 +307,8 @@ mod tests {
     #[test]
     fn skips_non_utf8_before_or_after_decoding() {
         assert_eq!(
-            parse(b"a=\xff; b=%FF; c=%C3; \xfe=1; d=ok; e=%zz"),
-            pairs(&[("d", "ok"), ("e", "%zz")])
+            parse(b"a=\xff; b=%FF; c=%C3; \xfe=1; d=ok; e=%zz; %FF=2"),
+            pairs(&[("d", "ok"), ("e", "%zz"), ("%FF", "2")])
         );
     }
 
@@ -314,18 +325,18 @@ mod tests {
     }
 
     #[test]
-    fn values_named_or_under_reads_a_name_and_its_suffixes() {
-        let header = b"id.0=a; ida=x; id=b; other.id=y; id.=c; id%2E1=d; i%64.2=e; id.1x=f";
+    fn values_named_or_under_reads_a_name_and_its_suffixes_as_sent() {
+        let header = b"id.0=a; ida=x; id=b; other.id=y; id.=c; id%2E1=d; i%64.2=e; id.1x=f; \
+                       %69d=g; ID.3=h; id.4=%41";
         let found: Vec<(Option<Vec<u8>>, Vec<u8>)> = values_named_or_under(header, "id")
-            .map(|(suffix, value)| (suffix.map(Cow::into_owned), value.into_owned()))
+            .map(|(suffix, value)| (suffix.map(<[u8]>::to_vec), value.into_owned()))
             .collect();
         let expected: Vec<(Option<Vec<u8>>, Vec<u8>)> = vec![
             (Some(b"0".to_vec()), b"a".to_vec()),
             (None, b"b".to_vec()),
             (Some(b"".to_vec()), b"c".to_vec()),
-            (Some(b"1".to_vec()), b"d".to_vec()),
-            (Some(b"2".to_vec()), b"e".to_vec()),
             (Some(b"1x".to_vec()), b"f".to_vec()),
+            (Some(b"4".to_vec()), b"A".to_vec()),
         ];
         assert_eq!(found, expected);
     }
@@ -368,9 +379,11 @@ mod tests {
 
     #[test]
     fn values_named_reads_the_pairs_of_that_name() {
-        let header = b"a=1; id=x\x01y; b=2; id=first; ida=no; %69d=second; id=%FF; id = third ;id";
+        let header =
+            b"a=1; id=x\x01y; b=2; id=first; ida=no; %69d=not; ID=not; id=%FF; id = second ;id";
         // Raw control bytes stay in, for the base64url decoder to refuse.
-        assert_eq!(named(header, "id"), ["x\u{1}y", "first", "second", "third"]);
+        assert_eq!(named(header, "id"), ["x\u{1}y", "first", "second"]);
+        assert_eq!(named(header, "%69d"), ["not"]);
         assert_eq!(named(header, "a"), ["1"]);
         assert!(named(header, "").is_empty());
         assert!(named(b"a\x01=1", "a\x01").is_empty());
@@ -386,10 +399,11 @@ mod tests {
         fn values_named_agrees_with_the_full_parse(
             header in proptest::collection::vec(
                 prop_oneof![Just(b'a'), Just(b'b'), Just(b'='), Just(b';'), Just(b' '), Just(b'%'),
-                            Just(b'4'), Just(b'1'), Just(0xc3u8), Just(0xa9u8)],
+                            Just(b'4'), Just(b'1'), Just(b'6'), Just(0xc3u8), Just(0xa9u8)],
                 0..64,
             ),
-            name in prop_oneof![Just("a"), Just("b"), Just("ab"), Just("A"), Just("\u{e9}")],
+            // `%61` would be `a` if names were decoded.
+            name in prop_oneof![Just("a"), Just("b"), Just("ab"), Just("A"), Just("\u{e9}"), Just("%61")],
         ) {
             let expected: Vec<String> = parse(&header)
                 .into_iter()

@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use cookie::Cookie;
 
-use super::jar::Cookies;
+use super::error::CookieError;
+use super::jar::{check_writable, Cookies};
 use super::parse::MAX_CANDIDATES;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::{KeyRing, Purpose};
@@ -19,10 +20,9 @@ use crate::key::{KeyRing, Purpose};
 /// # Examples
 ///
 /// ```
-/// # use std::convert::Infallible;
 /// # use http::{Request, Response};
 /// # use tower::{service_fn, Layer, ServiceExt};
-/// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key};
+/// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, Key};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,11 +33,11 @@ use crate::key::{KeyRing, Purpose};
 ///     let greeting = match private.get("name") {
 ///         Some(name) => format!("welcome back, {}", name.value()),
 ///         None => {
-///             private.add(Cookie::new("name", "Ada"));
+///             private.add(Cookie::new("name", "Ada"))?;
 ///             "hello".to_owned()
 ///         }
 ///     };
-///     Ok::<_, Infallible>(Response::new(greeting))
+///     Ok::<_, CookieError>(Response::new(greeting))
 /// }));
 ///
 /// let response = service.oneshot(Request::new(String::new())).await?;
@@ -70,10 +70,9 @@ impl PrivateCookies {
     /// # Examples
     ///
     /// ```
-    /// # use std::convert::Infallible;
     /// # use http::{Request, Response};
     /// # use tower::{service_fn, Layer, ServiceExt};
-    /// # use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key};
+    /// # use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, Key};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let layer = CookieLayer::new().with_key(Key::generate());
@@ -84,9 +83,9 @@ impl PrivateCookies {
     /// assert!(private.get("user_id").is_none());
     /// assert_eq!(cookies.get("user_id").map(|c| c.value().to_owned()), Some("42".into()));
     ///
-    /// private.add(Cookie::new("user_id", "7"));
+    /// private.add(Cookie::new("user_id", "7"))?;
     /// assert_eq!(private.get("user_id").map(|c| c.value().to_owned()), Some("7".into()));
-    /// # Ok::<_, Infallible>(Response::new(String::new()))
+    /// # Ok::<_, CookieError>(Response::new(String::new()))
     /// # }));
     /// # let request = Request::builder().header("cookie", "user_id=42").body(String::new())?;
     /// # service.oneshot(request).await?;
@@ -119,13 +118,17 @@ impl PrivateCookies {
     /// exceed 4096 bytes, which browsers drop and this crate refuses to
     /// open, is still sent, with a `tracing::warn!` event.
     ///
+    /// # Errors
+    ///
+    /// As [`Cookies::add`]: a name that is not a token, or an attribute
+    /// that cannot be sent, changes nothing.
+    ///
     /// # Examples
     ///
     /// ```
-    /// # use std::convert::Infallible;
     /// # use http::{Request, Response};
     /// # use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key};
+    /// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, Key};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -133,8 +136,8 @@ impl PrivateCookies {
     /// let service = layer.layer(service_fn(|request: Request<String>| async move {
     ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     let private = cookies.private().expect("the layer has a key");
-    ///     private.add(Cookie::build(("cart", "3 apples")).path("/shop").http_only(true).build());
-    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    ///     private.add(Cookie::build(("cart", "3 apples")).path("/shop").http_only(true).build())?;
+    ///     Ok::<_, CookieError>(Response::new(String::new()))
     /// }));
     ///
     /// let response = service.oneshot(Request::new(String::new())).await?;
@@ -145,7 +148,9 @@ impl PrivateCookies {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn add(&self, cookie: Cookie<'static>) {
+    pub fn add(&self, cookie: Cookie<'static>) -> Result<(), CookieError> {
+        // Checked before sealing: the name is bound into the seal.
+        check_writable(&cookie)?;
         self.cookies.mark_private_set();
         let mut cookie = cookie;
         let sealed = envelope::seal(
@@ -162,19 +167,22 @@ impl PrivateCookies {
             );
         }
         cookie.set_value(sealed);
-        self.cookies.add(cookie);
+        self.cookies.add(cookie)
     }
 
     /// Deletes a private cookie from the browser, exactly like
     /// [`Cookies::remove`]: pass the `Path` and `Domain` it was set with.
     ///
+    /// # Errors
+    ///
+    /// As [`Cookies::remove`].
+    ///
     /// # Examples
     ///
     /// ```
-    /// # use std::convert::Infallible;
     /// # use http::{Request, Response};
     /// # use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key};
+    /// use tower_cookie_sessions::{Cookie, CookieError, CookieLayer, Cookies, Key};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -182,9 +190,9 @@ impl PrivateCookies {
     /// let service = layer.layer(service_fn(|request: Request<String>| async move {
     ///     let cookies = Cookies::from_request(&request).expect("layer");
     ///     let private = cookies.private().expect("the layer has a key");
-    ///     private.remove(Cookie::build("cart").path("/shop").build());
+    ///     private.remove(Cookie::build("cart").path("/shop").build())?;
     ///     assert!(private.get("cart").is_none());
-    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    ///     Ok::<_, CookieError>(Response::new(String::new()))
     /// }));
     ///
     /// let response = service.oneshot(Request::new(String::new())).await?;
@@ -193,9 +201,9 @@ impl PrivateCookies {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn remove(&self, cookie: Cookie<'static>) {
+    pub fn remove(&self, cookie: Cookie<'static>) -> Result<(), CookieError> {
         self.cookies.mark_private_accessed();
-        self.cookies.remove(cookie);
+        self.cookies.remove(cookie)
     }
 
     fn open(&self, name: &str, value: &[u8]) -> Option<String> {

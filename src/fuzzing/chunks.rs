@@ -17,7 +17,6 @@
 //! the rest           the plaintext, repeated to its length (zeros if empty)
 //! ```
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::fuzz_key_ring;
@@ -115,7 +114,7 @@ pub fn chunks(data: &[u8]) {
     let pairs: Vec<(Option<Vec<u8>>, Vec<u8>)> = fields
         .iter()
         .flat_map(|field| values_named_or_under(field, name))
-        .map(|(suffix, value)| (suffix.map(Cow::into_owned), value.into_owned()))
+        .map(|(suffix, value)| (suffix.map(<[u8]>::to_vec), value.into_owned()))
         .collect();
 
     let joined = join_chunks(name, pairs.iter().map(|(s, v)| (s.as_ref(), v)), limit);

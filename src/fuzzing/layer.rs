@@ -267,7 +267,7 @@ impl Carried {
         let chunks = fields
             .iter()
             .flat_map(|field| values_named_or_under(field.as_bytes(), "id"))
-            .filter_map(|(suffix, _)| chunk_index(suffix?.as_ref()))
+            .filter_map(|(suffix, _)| chunk_index(suffix?))
             .collect();
         Self { chunks }
     }

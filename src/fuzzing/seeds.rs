@@ -122,6 +122,13 @@ fn cookie_header_seeds() -> Vec<(&'static str, Vec<u8>)> {
             b"abcdefg=1234567;abcdefgh=%41234567;a=12345678;%69d=x".to_vec(),
         ),
         ("non-utf8", b"a=\xff; \xfe=1; c=%C3; d=\xc3\xa9".to_vec()),
+        // Names that decode or fold to `__Host-id` are other cookies.
+        (
+            "look-alike-names",
+            b"__Host%2Did=a; %5F%5FHost-id=b; __HOST-id=c; __Host-id=d; __Host-id%2E1=e; \
+              __Host%2did.0=f; a b = g; %FF=h"
+                .to_vec(),
+        ),
     ]
 }
 
@@ -341,6 +348,10 @@ fn chunk_seeds() -> Vec<(&'static str, Vec<u8>)> {
             "plain-beside",
             chunks_input(two, 0, b"id=abc; id.=x; id.1x=y", b""),
         ),
+        (
+            "look-alikes-beside",
+            chunks_input(two, 0, b"id%2E1=x; i%64.0=y; ID.1=z; %69d.1=w", b""),
+        ),
     ]
 }
 
@@ -352,6 +363,12 @@ fn layer_choice(backend: u8, framing: u8, flag: bool, action: u8) -> u8 {
 fn layer_seeds() -> Vec<(String, Vec<u8>)> {
     let sample = sample_plaintext();
     let header = format!("theme=dark; id={}", sealed_session());
+    // An authentic session under names that decode or fold to `id`, and
+    // look-alikes of its chunks: none is the session.
+    let look_alikes = format!(
+        "%69d={sealed}; ID={sealed}\ni%64.0=1.{sealed}; id%2E0=1.{sealed}; id%2e1=x",
+        sealed = sealed_session()
+    );
     let input = |choice: u8, setting: u8, header: &[u8], payload: &[u8]| {
         Writer::default()
             .byte(choice)
@@ -379,6 +396,28 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
         (
             "session-in-header",
             input(layer_choice(0, 0, false, 1), 1, header.as_bytes(), b""),
+        ),
+        (
+            "session-under-look-alike-names",
+            input(layer_choice(0, 0, false, 1), 1, look_alikes.as_bytes(), b""),
+        ),
+        (
+            "look-alikes-before-the-session",
+            input(
+                layer_choice(0, 1, true, 1),
+                1,
+                look_alikes.as_bytes(),
+                &sample,
+            ),
+        ),
+        (
+            "store-look-alikes",
+            input(
+                layer_choice(1, 1, false, 1),
+                0,
+                look_alikes.as_bytes(),
+                &sample,
+            ),
         ),
         (
             "private-cookie",

@@ -141,7 +141,7 @@ fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<
     let mut tries = 0;
     let mut opened = None;
     for (suffix, value) in jar.request_values_under(name) {
-        cookies.note(suffix.as_deref());
+        cookies.note(suffix);
         if suffix.is_some() || opened.is_some() || tries == MAX_CANDIDATES {
             continue;
         }

@@ -1,7 +1,7 @@
 //! `MemoryStore`: sessions in this process's memory.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -23,6 +23,9 @@ use crate::store::{Record, RecordKey, Result, SessionStore};
 /// ```
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
+/// How many protected sessions one owner keeps by default.
+const DEFAULT_PROTECTED_PER_OWNER: usize = 10;
+
 /// Sessions in this process's memory, lost on restart and not shared
 /// between instances: for development, tests, and single-instance services
 /// that can afford to log everybody out on a deploy.
@@ -41,6 +44,13 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// if already used twice: only the application's sign-in gives a session
 /// an owner, so a flood between a login and the user's next request cannot
 /// evict that login.
+///
+/// One owner holds at most ten protected records (see
+/// [`with_protected_per_owner`](MemoryStore::with_protected_per_owner)),
+/// however they got there: past that, the owner's least recently used one
+/// goes back to probation, where it is evicted before anyone else's
+/// protected session. So a script signing in to one account over and over,
+/// or one user's many devices, cannot push other signed-in users out.
 ///
 /// Expired sessions are swept whenever one is inserted, so there is no
 /// background task; requests that never write allocate nothing here.
@@ -84,9 +94,25 @@ struct Inner {
     /// stamp is not its slot's any more is stale and skipped (the record
     /// was removed or its expiry moved); see [`Inner::compact_expiries`].
     expiries: BinaryHeap<Reverse<(SystemTime, u64, usize)>>,
-    owners: HashMap<String, HashSet<RecordKey, BuildHasherDefault<RecordKeyHasher>>>,
+    /// How many protected records one owner may hold; see
+    /// [`MemoryStore::with_protected_per_owner`].
+    protected_per_owner: usize,
+    /// Where each owner's lists are in `owner_lists`.
+    owners: HashMap<String, usize>,
+    /// Each owner's records in each segment, in order of use, threaded
+    /// through `Slot::by_owner`: the owner's least recently used protected
+    /// record is found in O(1), and so are all of an owner's records.
+    /// Entries of owners with no records left are reused.
+    owner_lists: Vec<OwnerLists>,
+    free_owners: Vec<usize>,
     /// The last stamp given out; never reused, so stale entries never match.
     stamp: u64,
+}
+
+/// One owner's records, by segment.
+struct OwnerLists {
+    name: String,
+    lists: [List; 2],
 }
 
 /// The two segments of the LRU.
@@ -98,12 +124,38 @@ enum Segment {
     Protected = 1,
 }
 
-/// One segment's records, most and least recently used at either end.
+/// A list of slots, most and least recently used at either end: a
+/// segment's records, or one owner's records in a segment.
 #[derive(Clone, Copy)]
 struct List {
     newest: usize,
     oldest: usize,
     len: usize,
+}
+
+/// A slot's neighbours in one list, `NIL` at either end.
+#[derive(Clone, Copy)]
+struct Links {
+    newer: usize,
+    older: usize,
+}
+
+/// Which of a slot's links thread a kind of list.
+type Thread = fn(&mut Slot) -> &mut Links;
+
+fn by_use(slot: &mut Slot) -> &mut Links {
+    &mut slot.by_use
+}
+
+fn by_owner(slot: &mut Slot) -> &mut Links {
+    &mut slot.by_owner
+}
+
+impl Links {
+    const NONE: Self = Self {
+        newer: NIL,
+        older: NIL,
+    };
 }
 
 impl List {
@@ -112,6 +164,35 @@ impl List {
         oldest: NIL,
         len: 0,
     };
+
+    /// Takes slot `index` out of this list, threaded by `thread`.
+    fn unlink(&mut self, slots: &mut [Slot], index: usize, thread: Thread) {
+        let Links { newer, older } = *thread(&mut slots[index]);
+        self.len -= 1;
+        match newer {
+            NIL => self.newest = older,
+            newer => thread(&mut slots[newer]).older = older,
+        }
+        match older {
+            NIL => self.oldest = newer,
+            older => thread(&mut slots[older]).newer = newer,
+        }
+    }
+
+    /// Puts slot `index`, in no list of this kind, at the most recent end.
+    fn push_newest(&mut self, slots: &mut [Slot], index: usize, thread: Thread) {
+        let previous = self.newest;
+        *thread(&mut slots[index]) = Links {
+            newer: NIL,
+            older: previous,
+        };
+        self.newest = index;
+        self.len += 1;
+        match previous {
+            NIL => self.oldest = index,
+            newest => thread(&mut slots[newest]).newer = index,
+        }
+    }
 }
 
 /// The end of a list.
@@ -137,10 +218,13 @@ struct Slot {
     /// The stamp of this record's current entry in `Inner::expiries`.
     stamp: u64,
     segment: Segment,
-    /// The neighbours in order of use within the segment, `NIL` at either
-    /// end.
-    newer: usize,
-    older: usize,
+    /// The neighbours in order of use within the segment; a free slot's
+    /// `older` is the next free one.
+    by_use: Links,
+    /// The neighbours within the owner's list of the segment.
+    by_owner: Links,
+    /// The owner's entry in `Inner::owner_lists`, `NIL` without one.
+    owner: usize,
 }
 
 /// Hashes a record key by its first eight bytes. A record key is already
@@ -201,6 +285,27 @@ impl MemoryStore {
     #[must_use]
     pub fn with_capacity(self, capacity: usize) -> Self {
         self.lock().capacity = capacity.max(1);
+        self
+    }
+
+    /// Sets how many protected records one owner holds at most (at least
+    /// one; ten by default), for the store and every clone of it. Past it,
+    /// the owner's least recently used protected record goes back to
+    /// probation; a lowered bound is reached at the owner's next sign-in or
+    /// use. Set it to the number of devices a user may keep signed in
+    /// through a flood.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::store::MemoryStore;
+    ///
+    /// let store = MemoryStore::new().with_protected_per_owner(3);
+    /// # let _ = store;
+    /// ```
+    #[must_use]
+    pub fn with_protected_per_owner(self, limit: usize) -> Self {
+        self.lock().protected_per_owner = limit.max(1);
         self
     }
 
@@ -311,6 +416,7 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("len", &inner.records.len())
             .field("capacity", &inner.capacity)
+            .field("protected_per_owner", &inner.protected_per_owner)
             .finish()
     }
 }
@@ -325,7 +431,10 @@ impl Default for Inner {
             free: NIL,
             lists: [List::EMPTY; 2],
             expiries: BinaryHeap::new(),
+            protected_per_owner: DEFAULT_PROTECTED_PER_OWNER,
             owners: HashMap::new(),
+            owner_lists: Vec::new(),
+            free_owners: Vec::new(),
             stamp: 0,
         }
     }
@@ -347,16 +456,32 @@ impl Inner {
     }
 
     /// Puts slot `index`, in no list, at the most recent end of the
-    /// protected segment, which keeps at most its share of the capacity:
-    /// past that, its least recently used goes back to probation.
+    /// protected segment, then keeps the segment within its bounds: past
+    /// the owner's share, the owner's least recently used protected record
+    /// goes back to probation, and past the segment's share of the
+    /// capacity, the segment's least recently used one does.
     fn protect(&mut self, index: usize) {
         self.link_newest(index, Segment::Protected);
+        let owner = self.slots[index].owner;
+        if owner != NIL {
+            while self.owner_lists[owner].lists[Segment::Protected as usize].len
+                > self.protected_per_owner
+            {
+                let oldest = self.owner_lists[owner].lists[Segment::Protected as usize].oldest;
+                self.demote(oldest);
+            }
+        }
         let protected = protected_capacity(self.capacity);
         while self.lists[Segment::Protected as usize].len > protected {
             let oldest = self.lists[Segment::Protected as usize].oldest;
-            self.unlink(oldest);
-            self.link_newest(oldest, Segment::Probation);
+            self.demote(oldest);
         }
+    }
+
+    /// Moves protected slot `index` to the most recent end of probation.
+    fn demote(&mut self, index: usize) {
+        self.unlink(index);
+        self.link_newest(index, Segment::Probation);
     }
 
     /// The slot of the live record under `key`, without marking a use; an
@@ -377,36 +502,38 @@ impl Inner {
     /// Inserts a record under a key that holds none.
     fn insert(&mut self, key: RecordKey, record: Record) {
         debug_assert!(!self.records.contains_key(&key));
-        // An owner is what a sign-in gives a session, and only the
-        // application's own sign-in can give it: such a record starts
-        // protected, so a flood between a login and the user's next request
-        // cannot evict it.
-        let owned = record.owner.is_some();
-        if let Some(owner) = &record.owner {
-            self.own(owner, key);
-        }
+        let owner = record
+            .owner
+            .as_deref()
+            .map_or(NIL, |owner| self.owner_entry(owner));
         let expires_at = record.expires_at;
         let slot = Slot {
             key,
             record: Some(record),
             stamp: 0,
             segment: Segment::Probation,
-            newer: NIL,
-            older: NIL,
+            by_use: Links::NONE,
+            by_owner: Links::NONE,
+            owner,
         };
         let index = if self.free == NIL {
             self.slots.push(slot);
             self.slots.len() - 1
         } else {
             let index = self.free;
-            self.free = self.slots[index].older;
+            self.free = self.slots[index].by_use.older;
             self.slots[index] = slot;
             index
         };
-        if owned {
-            self.protect(index);
-        } else {
+        // An owner is what a sign-in gives a session, and only the
+        // application's own sign-in can give it: such a record starts
+        // protected, so a flood between a login and the user's next request
+        // cannot evict it. The owner's bound keeps one account's sign-ins
+        // from pushing out everyone else's.
+        if owner == NIL {
             self.link_newest(index, Segment::Probation);
+        } else {
+            self.protect(index);
         }
         self.records.insert(key, index);
         self.schedule(index, expires_at);
@@ -415,7 +542,6 @@ impl Inner {
     /// Replaces the record in slot `index` with a copy of `new`, reusing
     /// the old one's buffer.
     fn overwrite(&mut self, index: usize, new: &Record) {
-        let key = self.slots[index].key;
         let Some(current) = self.slots[index].record.as_mut() else {
             return;
         };
@@ -429,15 +555,36 @@ impl Inner {
         current.data.clone_from(data);
         current.version = *version;
         if current.owner != *owner {
-            let old = std::mem::replace(&mut current.owner, owner.clone());
-            if let Some(old) = &old {
-                self.disown(old, &key);
-            }
-            if let Some(owner) = owner {
-                self.own(owner, key);
-            }
+            current.owner.clone_from(owner);
+            self.change_owner(index, owner.as_deref());
         }
         self.set_expiry(index, *expires_at);
+    }
+
+    /// Moves slot `index` from its owner's lists to `owner`'s. The slot
+    /// was just used, so it is the most recent of its segment, and so of
+    /// its new owner's records there.
+    fn change_owner(&mut self, index: usize, owner: Option<&str>) {
+        let segment = self.slots[index].segment;
+        let old = self.slots[index].owner;
+        if old != NIL {
+            self.owner_lists[old].lists[segment as usize].unlink(&mut self.slots, index, by_owner);
+            self.release_owner_if_unused(old);
+        }
+        let new = owner.map_or(NIL, |owner| self.owner_entry(owner));
+        self.slots[index].owner = new;
+        if new != NIL {
+            self.owner_lists[new].lists[segment as usize].push_newest(
+                &mut self.slots,
+                index,
+                by_owner,
+            );
+            if segment == Segment::Protected {
+                // Re-linking enforces both bounds, as a promotion does.
+                self.unlink(index);
+                self.protect(index);
+            }
+        }
     }
 
     fn set_expiry(&mut self, index: usize, expires_at: SystemTime) {
@@ -482,68 +629,95 @@ impl Inner {
         let key = self.slots[index].key;
         self.records.remove(&key);
         self.unlink(index);
-        self.slots[index].older = self.free;
-        self.free = index;
-        if let Some(owner) = &record.owner {
-            self.disown(owner, &key);
+        let owner = std::mem::replace(&mut self.slots[index].owner, NIL);
+        if owner != NIL {
+            self.release_owner_if_unused(owner);
         }
+        self.slots[index].by_use.older = self.free;
+        self.free = index;
         self.compact_expiries();
         Some(record)
     }
 
-    fn own(&mut self, owner: &str, key: RecordKey) {
-        // Copy the owner only for its first session.
-        if let Some(keys) = self.owners.get_mut(owner) {
-            keys.insert(key);
-        } else {
-            let mut keys = HashSet::default();
-            keys.insert(key);
-            self.owners.insert(owner.to_owned(), keys);
-        }
-    }
-
-    fn disown(&mut self, owner: &str, key: &RecordKey) {
-        if let Some(keys) = self.owners.get_mut(owner) {
-            keys.remove(key);
-            if keys.is_empty() {
-                self.owners.remove(owner);
+    /// Removes every record of `owner`; returns how many.
+    fn remove_owned_by(&mut self, owner: &str) -> u64 {
+        let Some(&entry) = self.owners.get(owner) else {
+            return 0;
+        };
+        let mut indexes = Vec::new();
+        for list in self.owner_lists[entry].lists {
+            let mut index = list.oldest;
+            while index != NIL {
+                indexes.push(index);
+                index = self.slots[index].by_owner.newer;
             }
         }
+        let mut removed = 0;
+        for index in indexes {
+            if self.remove_at(index).is_some() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
-    /// Takes slot `index` out of its segment's list.
+    /// The entry of `owner`'s lists, made (or reused) for its first record.
+    fn owner_entry(&mut self, owner: &str) -> usize {
+        if let Some(&entry) = self.owners.get(owner) {
+            return entry;
+        }
+        let lists = OwnerLists {
+            name: owner.to_owned(),
+            lists: [List::EMPTY; 2],
+        };
+        let entry = match self.free_owners.pop() {
+            Some(entry) => {
+                self.owner_lists[entry] = lists;
+                entry
+            }
+            None => {
+                self.owner_lists.push(lists);
+                self.owner_lists.len() - 1
+            }
+        };
+        self.owners.insert(owner.to_owned(), entry);
+        entry
+    }
+
+    fn release_owner_if_unused(&mut self, entry: usize) {
+        let lists = &mut self.owner_lists[entry];
+        if lists.lists.iter().all(|list| list.len == 0) {
+            let name = std::mem::take(&mut lists.name);
+            self.owners.remove(&name);
+            self.free_owners.push(entry);
+        }
+    }
+
+    /// Takes slot `index` out of its segment's list and its owner's.
     fn unlink(&mut self, index: usize) {
-        let Slot {
-            newer,
-            older,
-            segment,
-            ..
-        } = self.slots[index];
-        let list = &mut self.lists[segment as usize];
-        list.len -= 1;
-        match newer {
-            NIL => list.newest = older,
-            newer => self.slots[newer].older = older,
-        }
-        match older {
-            NIL => list.oldest = newer,
-            older => self.slots[older].newer = newer,
+        let Slot { segment, owner, .. } = self.slots[index];
+        self.lists[segment as usize].unlink(&mut self.slots, index, by_use);
+        if owner != NIL {
+            self.owner_lists[owner].lists[segment as usize].unlink(
+                &mut self.slots,
+                index,
+                by_owner,
+            );
         }
     }
 
-    /// Puts slot `index`, in no list, at the most recent end of `segment`.
+    /// Puts slot `index`, in no list, at the most recent end of `segment`
+    /// and of its owner's list of `segment`.
     fn link_newest(&mut self, index: usize, segment: Segment) {
-        let list = &mut self.lists[segment as usize];
-        let slot = &mut self.slots[index];
-        slot.segment = segment;
-        slot.newer = NIL;
-        slot.older = list.newest;
-        let previous = list.newest;
-        list.newest = index;
-        list.len += 1;
-        match previous {
-            NIL => list.oldest = index,
-            newest => self.slots[newest].newer = index,
+        self.slots[index].segment = segment;
+        self.lists[segment as usize].push_newest(&mut self.slots, index, by_use);
+        let owner = self.slots[index].owner;
+        if owner != NIL {
+            self.owner_lists[owner].lists[segment as usize].push_newest(
+                &mut self.slots,
+                index,
+                by_owner,
+            );
         }
     }
 
@@ -627,15 +801,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
-        let mut inner = self.lock();
-        let keys = inner.owners.remove(owner).unwrap_or_default();
-        let mut deleted = 0;
-        for key in keys {
-            if inner.remove(&key).is_some() {
-                deleted += 1;
-            }
-        }
-        std::future::ready(Ok(deleted))
+        std::future::ready(Ok(self.lock().remove_owned_by(owner)))
     }
 
     fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
@@ -647,6 +813,7 @@ impl SessionStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
     use std::pin::pin;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::task::{Context, Poll, Waker};
@@ -710,7 +877,7 @@ mod tests {
             let mut index = inner.lists[segment as usize].oldest;
             while index != NIL {
                 order.push(inner.slots[index].key.as_bytes()[0]);
-                index = inner.slots[index].newer;
+                index = inner.slots[index].by_use.newer;
             }
             order
         };
@@ -727,11 +894,11 @@ mod tests {
             let (mut index, mut older, mut len) = (list.oldest, NIL, 0);
             while index != NIL {
                 let slot = &inner.slots[index];
-                assert_eq!(slot.older, older);
+                assert_eq!(slot.by_use.older, older);
                 assert_eq!(slot.segment, segment);
                 assert!(slot.record.is_some());
                 assert_eq!(inner.records.get(&slot.key), Some(&index));
-                (older, index, len) = (index, slot.newer, len + 1);
+                (older, index, len) = (index, slot.by_use.newer, len + 1);
             }
             assert_eq!(list.newest, older);
             assert_eq!(list.len, len);
@@ -743,7 +910,7 @@ mod tests {
         let (mut index, mut free) = (inner.free, 0);
         while index != NIL {
             assert!(inner.slots[index].record.is_none());
-            (index, free) = (inner.slots[index].older, free + 1);
+            (index, free) = (inner.slots[index].by_use.older, free + 1);
         }
         assert_eq!(free + listed, inner.slots.len());
 
@@ -759,18 +926,54 @@ mod tests {
         assert_eq!(scheduled.len(), inner.records.len());
         assert!(inner.expiries.len() <= 2 * inner.records.len() + HEAP_SLACK);
 
-        // The owner index lists exactly the owned records.
+        // Each owner's lists hold exactly its records in each segment, in
+        // the segment's order of use.
         let mut owned = 0;
-        for (owner, keys) in &inner.owners {
-            assert!(!keys.is_empty());
-            for key in keys {
-                let record = inner.record(inner.records[key]).expect("a record");
-                assert_eq!(record.owner.as_ref(), Some(owner));
-                owned += 1;
+        for (owner, &entry) in &inner.owners {
+            let lists = &inner.owner_lists[entry];
+            assert_eq!(&lists.name, owner);
+            assert!(!inner.free_owners.contains(&entry));
+            assert!(
+                lists.lists.iter().any(|list| list.len > 0),
+                "{owner} has no records"
+            );
+            for segment in [Segment::Probation, Segment::Protected] {
+                let list = &lists.lists[segment as usize];
+                let (mut index, mut older, mut order) = (list.oldest, NIL, Vec::new());
+                while index != NIL {
+                    let slot = &inner.slots[index];
+                    assert_eq!(slot.by_owner.older, older);
+                    assert_eq!(slot.owner, entry);
+                    assert_eq!(slot.segment, segment);
+                    let record = slot.record.as_ref().expect("a record");
+                    assert_eq!(record.owner.as_ref(), Some(owner));
+                    order.push(index);
+                    (older, index) = (index, slot.by_owner.newer);
+                }
+                assert_eq!(list.newest, older);
+                assert_eq!(list.len, order.len());
+                // The owner's order is the segment's, restricted to it.
+                let mut in_segment = Vec::new();
+                let mut index = inner.lists[segment as usize].oldest;
+                while index != NIL {
+                    if inner.slots[index].owner == entry {
+                        in_segment.push(index);
+                    }
+                    index = inner.slots[index].by_use.newer;
+                }
+                assert_eq!(order, in_segment);
+                if segment == Segment::Protected {
+                    assert!(list.len <= inner.protected_per_owner);
+                }
+                owned += order.len();
             }
         }
         let with_owner = inner.slots.iter().filter_map(|slot| slot.record.as_ref());
         assert_eq!(owned, with_owner.filter(|r| r.owner.is_some()).count());
+        for slot in inner.slots.iter().filter(|slot| slot.record.is_some()) {
+            let record = slot.record.as_ref().expect("a record");
+            assert_eq!(slot.owner == NIL, record.owner.is_none());
+        }
     }
 
     #[test]
@@ -816,6 +1019,37 @@ mod tests {
     }
 
     #[test]
+    fn an_owner_keeps_at_most_its_share_protected() {
+        let store = MemoryStore::new()
+            .with_capacity(10)
+            .with_protected_per_owner(2);
+        let ada = || record(60).with_owner(Some("ada".into()));
+        let bob = record(60).with_owner(Some("bob".into()));
+        assert!(store.create_now(&key(1), &bob));
+        for n in 2..=4 {
+            assert!(store.create_now(&key(n), &ada()));
+        }
+        // Ada's third sign-in sends her oldest back to probation.
+        assert_eq!(recency(&store.lock()), (vec![2], vec![1, 3, 4]));
+        // A second use promotes it again, and demotes her next oldest.
+        assert!(ready(store.load(&key(2))).expect("load").is_some());
+        assert_eq!(recency(&store.lock()), (vec![3], vec![1, 4, 2]));
+        // Anonymous records used twice still take the room left.
+        for n in 5..=7 {
+            assert!(store.create_now(&key(n), &record(60)));
+            assert!(ready(store.load(&key(n))).expect("load").is_some());
+        }
+        assert_eq!(recency(&store.lock()), (vec![3], vec![1, 4, 2, 5, 6, 7]));
+        // A save that gives a protected record to Ada counts against her.
+        let given = record(60).with_owner(Some("ada".into())).with_version(2);
+        assert!(store.save_now(&key(5), &given, 1));
+        assert_eq!(recency(&store.lock()), (vec![3, 4], vec![1, 2, 6, 7, 5]));
+        assert_eq!(ready(store.delete_by_owner("ada")).expect("delete"), 4);
+        assert_eq!(recency(&store.lock()), (vec![], vec![1, 6, 7]));
+        assert_consistent(&store.lock());
+    }
+
+    #[test]
     fn a_create_that_collides_is_not_a_use() {
         let store = MemoryStore::new().with_capacity(4);
         assert!(store.create_now(&key(1), &record(60)));
@@ -855,7 +1089,11 @@ mod tests {
         }
         let inner = store.lock();
         assert_eq!(inner.records.len(), 3);
-        let owned: usize = inner.owners.values().map(HashSet::len).sum();
+        let owned: usize = inner
+            .owner_lists
+            .iter()
+            .map(|lists| lists.lists.iter().map(|list| list.len).sum::<usize>())
+            .sum();
         assert_eq!(owned, 3);
         assert_consistent(&inner);
     }
@@ -989,14 +1227,16 @@ mod tests {
         records: HashMap<u8, (Record, u64, Segment)>,
         tick: u64,
         protected: usize,
+        per_owner: usize,
     }
 
     impl Model {
-        fn new(capacity: usize) -> Self {
+        fn new(capacity: usize, per_owner: usize) -> Self {
             Self {
                 records: HashMap::new(),
                 tick: 0,
                 protected: protected_capacity(capacity),
+                per_owner,
             }
         }
 
@@ -1009,6 +1249,24 @@ mod tests {
         fn oldest(&self, segment: Segment) -> Option<u8> {
             let of_segment = self.records.iter().filter(|(_, r)| r.2 == segment);
             of_segment.min_by_key(|(_, r)| r.1).map(|(k, _)| *k)
+        }
+
+        /// `owner`'s protected records, least recently used first.
+        fn protected_of(&self, owner: &str) -> Vec<u8> {
+            let mut of_owner: Vec<_> = self
+                .records
+                .iter()
+                .filter(|(_, r)| r.2 == Segment::Protected && r.0.owner.as_deref() == Some(owner))
+                .collect();
+            of_owner.sort_by_key(|(_, r)| r.1);
+            of_owner.into_iter().map(|(k, _)| *k).collect()
+        }
+
+        fn demote(&mut self, key: u8) {
+            let tick = self.tick();
+            if let Some(entry) = self.records.get_mut(&key) {
+                (entry.1, entry.2) = (tick, Segment::Probation);
+            }
         }
 
         fn len_of(&self, segment: Segment) -> usize {
@@ -1035,21 +1293,39 @@ mod tests {
 
         /// Marks `key` the most recent protected record, then moves the
         /// least recently used protected records back to probation while
-        /// there are too many.
+        /// there are too many: first its owner's, then anyone's.
         fn protect(&mut self, key: u8) {
             let tick = self.tick();
             let Some(entry) = self.records.get_mut(&key) else {
                 return;
             };
             (entry.1, entry.2) = (tick, Segment::Protected);
+            if let Some(owner) = entry.0.owner.clone() {
+                loop {
+                    let protected = self.protected_of(&owner);
+                    if protected.len() <= self.per_owner {
+                        break;
+                    }
+                    self.demote(protected[0]);
+                }
+            }
             while self.len_of(Segment::Protected) > self.protected {
                 let Some(oldest) = self.oldest(Segment::Protected) else {
                     return;
                 };
-                let tick = self.tick();
-                if let Some(entry) = self.records.get_mut(&oldest) {
-                    (entry.1, entry.2) = (tick, Segment::Probation);
-                }
+                self.demote(oldest);
+            }
+        }
+
+        /// A save gave protected record `key` another owner: the new
+        /// owner's bound applies, as on a promotion.
+        fn owner_changed(&mut self, key: u8) {
+            if self
+                .records
+                .get(&key)
+                .is_some_and(|entry| entry.2 == Segment::Protected)
+            {
+                self.protect(key);
             }
         }
 
@@ -1108,9 +1384,10 @@ mod tests {
     #[test]
     fn behaves_like_the_plain_model() {
         const CAPACITY: usize = 5;
+        const PER_OWNER: usize = 2;
         let clock = Manual::new();
-        let store = clock.store(CAPACITY);
-        let mut model = Model::new(CAPACITY);
+        let store = clock.store(CAPACITY).with_protected_per_owner(PER_OWNER);
+        let mut model = Model::new(CAPACITY, PER_OWNER);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let owners = [None, Some("ada"), Some("bob")];
         for _ in 0..20_000 {
@@ -1135,7 +1412,11 @@ mod tests {
                     let expected = 1 + rng.below(3);
                     let saved = match model.live(k, now) {
                         Some(current) if current.version == expected => {
+                            let owner_changed = current.owner != record.owner;
                             *current = record.clone();
+                            if owner_changed {
+                                model.owner_changed(k);
+                            }
                             true
                         }
                         _ => false,
