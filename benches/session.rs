@@ -116,10 +116,10 @@ impl Fixture {
         let key = Key::generate();
         Self {
             ring: KeyRing::from(key.clone()),
-            layer: SessionLayer::new(key)
-                .expect("Profile round-trips")
+            layer: SessionLayer::builder(key)
                 .cookie_name(COOKIE_NAME)
-                .expect("valid cookie name"),
+                .build()
+                .expect("Profile round-trips"),
         }
     }
 

@@ -78,11 +78,10 @@ fn bench_store<S: SessionStore + Clone>(
     store: S,
 ) {
     // Short-lived, so what the benchmark writes to a shared server expires.
-    let layer = SessionLayer::<Profile>::new(Key::generate())
-        .expect("Profile round-trips")
+    let layer = SessionLayer::<Profile>::store_builder(Key::generate(), store)
         .expiry(Expiry::MaxAge(Duration::from_secs(60)))
-        .expect("a lifetime browsers keep")
-        .with_store(store);
+        .build()
+        .expect("Profile round-trips");
 
     let mut writer = layer.layer(service_fn(write_new));
     let first = runtime
@@ -141,9 +140,9 @@ fn bench_store<S: SessionStore + Clone>(
 /// Writes `count` sessions into `store` through a layer, so that it is at
 /// capacity before the benchmark's own sessions arrive.
 fn fill(runtime: &Runtime, store: &MemoryStore, count: usize) {
-    let layer = SessionLayer::<Profile>::new(Key::generate())
-        .expect("Profile round-trips")
-        .with_store(store.clone());
+    let layer = SessionLayer::<Profile>::store_builder(Key::generate(), store.clone())
+        .build()
+        .expect("Profile round-trips");
     let mut writer = layer.layer(service_fn(write_new));
     for _ in 0..count {
         runtime

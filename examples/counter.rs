@@ -105,21 +105,33 @@ async fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
     };
     // Browsers drop `Secure` cookies sent over plain HTTP (except to
     // localhost); behind TLS, leave the default on.
-    let layer = SessionLayer::<Visitor>::new(key)?.secure(false)?;
-
     let store = std::env::var("SESSION_STORE").unwrap_or_default();
     let app = match store.as_str() {
-        "" | "cookie" => app.layer(layer),
-        "memory" => app.layer(layer.with_store(MemoryStore::new())),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            app.layer(layer.with_store(stores::redis(url).await?))
-        }
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            app.layer(layer.with_store(stores::postgres(url).await?))
-        }
-        url if url.starts_with("sqlite://") => {
-            app.layer(layer.with_store(stores::sqlite(url).await?))
-        }
+        "" | "cookie" => app.layer(
+            SessionLayer::<Visitor>::builder(key.clone())
+                .secure(false)
+                .build()?,
+        ),
+        "memory" => app.layer(
+            SessionLayer::<Visitor>::store_builder(key.clone(), MemoryStore::new())
+                .secure(false)
+                .build()?,
+        ),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => app.layer(
+            SessionLayer::<Visitor>::store_builder(key.clone(), stores::redis(url).await?)
+                .secure(false)
+                .build()?,
+        ),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => app.layer(
+            SessionLayer::<Visitor>::store_builder(key.clone(), stores::postgres(url).await?)
+                .secure(false)
+                .build()?,
+        ),
+        url if url.starts_with("sqlite://") => app.layer(
+            SessionLayer::<Visitor>::store_builder(key.clone(), stores::sqlite(url).await?)
+                .secure(false)
+                .build()?,
+        ),
         other => {
             return Err(format!(
             "SESSION_STORE {other:?}: use cookie, memory, redis://…, postgres://… or sqlite://PATH"

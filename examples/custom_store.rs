@@ -121,7 +121,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
                 format!("visits: {visits}")
             }),
         )
-        .layer(SessionLayer::<u64>::new(Key::generate())?.with_store(store.clone()));
+        .layer(SessionLayer::<u64>::store_builder(Key::generate(), store.clone()).build()?);
 
     let mut cookie = None::<String>;
     for _ in 0..3 {

@@ -104,7 +104,7 @@ fn session_layer() -> Result<SessionLayer<Visitor>, Box<dyn Error>> {
     };
     // Browsers drop `Secure` cookies sent over plain HTTP (except to
     // localhost); behind TLS, leave the default on.
-    Ok(SessionLayer::new(key)?.secure(false)?)
+    Ok(SessionLayer::builder(key).secure(false).build()?)
 }
 
 async fn route(request: Request<Incoming>) -> Result<Response<Body>, SessionError> {

@@ -71,13 +71,21 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let app = Router::new().route("/health", get(health));
     let app = match mode.as_str() {
         "none" => app.route("/", get(count_without_session)),
-        "cookie" => app.route("/", get(count)).layer(layer()?),
-        "memory" => app
-            .route("/", get(count))
-            .layer(layer()?.with_store(MemoryStore::new())),
-        "redis" => app
-            .route("/", get(count))
-            .layer(layer()?.with_store(redis().await?)),
+        "cookie" => app.route("/", get(count)).layer(
+            SessionLayer::<Visitor>::builder(key()?)
+                .secure(false)
+                .build()?,
+        ),
+        "memory" => app.route("/", get(count)).layer(
+            SessionLayer::<Visitor>::store_builder(key()?, MemoryStore::new())
+                .secure(false)
+                .build()?,
+        ),
+        "redis" => app.route("/", get(count)).layer(
+            SessionLayer::<Visitor>::store_builder(key()?, redis().await?)
+                .secure(false)
+                .build()?,
+        ),
         other => return Err(format!("MODE {other:?}: use none, cookie, memory or redis").into()),
     };
 
@@ -95,13 +103,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
 /// The counter's layer: client-side by default, `Secure` off for plain
 /// HTTP on loopback.
-fn layer() -> Result<SessionLayer<Visitor>, Box<dyn Error>> {
-    let key = match std::env::var("SESSION_KEY") {
+fn key() -> Result<Key, Box<dyn Error>> {
+    Ok(match std::env::var("SESSION_KEY") {
         Ok(hex) => Key::from_hex(&hex)
             .map_err(|error| format!("SESSION_KEY must be 64 hex characters: {error}"))?,
         Err(_) => Key::generate(),
-    };
-    Ok(SessionLayer::<Visitor>::new(key)?.secure(false)?)
+    })
 }
 
 #[cfg(feature = "redis")]

@@ -26,7 +26,11 @@ pub use clock::{Clock, SystemClock};
 pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};
 pub use key::{Key, KeyError, KeyId, KeyRing, Purpose, KEY_LEN};
 pub use map::{MergeConflict, SessionMap, SessionMapError};
-pub use session::{ConfigError, Session, SessionError, SessionLayer};
+pub use session::{
+    ConfigError, ConflictPolicy, Expiry, LoadFailure, Session, SessionError, SessionLayer,
+};
+#[cfg(feature = "memory-store")]
+pub use store::MemoryStore;
 
 /// Cookie types from the [`cookie`](https://docs.rs/cookie) crate, used by
 /// [`Cookies`].

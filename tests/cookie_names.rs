@@ -24,22 +24,20 @@ const LOOK_ALIKES: [&str; 5] = [
 
 fn cookie_app(key: Key) -> Router {
     counter_app(
-        SessionLayer::<common::Counter>::new(key)
-            .expect("layer")
+        SessionLayer::<common::Counter>::builder(key)
             .cookie_name(NAME)
-            .expect("name")
             .max_cookie_size(3 * 4096)
-            .expect("size"),
+            .build()
+            .expect("layer"),
     )
 }
 
 fn store_app(key: Key, store: &MemoryStore) -> Router {
     counter_app(
-        SessionLayer::<common::Counter>::new(key)
-            .expect("layer")
+        SessionLayer::<common::Counter>::store_builder(key, store.clone())
             .cookie_name(NAME)
-            .expect("name")
-            .with_store(store.clone()),
+            .build()
+            .expect("layer"),
     )
 }
 

@@ -45,9 +45,16 @@ async fn no_public_type_prints_keys_ids_or_data() {
     let layer = SessionLayer::<Secret>::new(key()).expect("layer");
     assert_clean("SessionLayer", &format!("{layer:?}"));
     assert_clean("Revocation", &format!("{:?}", layer.revocation()));
-    let hooked = layer.clone().on_load(|_: &Secret, _| async { Ok(true) });
+    let hooked = SessionLayer::<Secret>::builder(key()).on_load(|_: &Secret, _| async { Ok(true) });
+    assert_clean(
+        "SessionLayerBuilder with a load hook",
+        &format!("{hooked:?}"),
+    );
+    let hooked = hooked.build().expect("layer");
     assert_clean("SessionLayer with a load hook", &format!("{hooked:?}"));
-    let store_layer = layer.clone().with_store(MemoryStore::new());
+    let store_layer = SessionLayer::<Secret>::store_builder(key(), MemoryStore::new())
+        .build()
+        .expect("layer");
     assert_clean("SessionLayer with a store", &format!("{store_layer:?}"));
 
     // A session, the jar and its private view, as a handler holds them.
@@ -97,9 +104,9 @@ async fn no_public_type_prints_keys_ids_or_data() {
     assert_clean("MemoryStore", &format!("{store:?}"));
     let caching = tower_cookie_sessions::store::CachingStore::new(store.clone(), store.clone());
     assert_clean("CachingStore", &format!("{caching:?}"));
-    let layered = SessionLayer::<Secret>::new(key())
+    let layered = SessionLayer::<Secret>::store_builder(key(), store)
+        .build()
         .expect("layer")
-        .with_store(store)
         .layer(service_fn(|_: Request<String>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         }));
@@ -114,9 +121,9 @@ async fn no_public_type_prints_keys_ids_or_data() {
 #[tokio::test]
 async fn store_log_events_name_a_session_by_a_short_tag() {
     let store = MemoryStore::new();
-    let layer = SessionLayer::<Secret>::new(key())
-        .expect("layer")
-        .with_store(store.clone());
+    let layer = SessionLayer::<Secret>::store_builder(key(), store.clone())
+        .build()
+        .expect("layer");
     let write = layer
         .clone()
         .layer(service_fn(|request: Request<String>| async move {

@@ -42,7 +42,9 @@ impl Nested {
 }
 
 fn store_layer() -> SessionLayer<Nested, StoreBackend<MemoryStore>> {
-    cookie_layer().with_store(MemoryStore::new())
+    SessionLayer::<Nested>::store_builder(Key::generate(), MemoryStore::new())
+        .build()
+        .expect("layer")
 }
 
 fn cookie_layer() -> SessionLayer<Nested> {
@@ -178,13 +180,19 @@ fn a_cookie_cannot_carry_a_hundred_thousand_levels() {
 
 #[tokio::test]
 async fn the_depth_limit_is_a_layer_setting() {
-    let shallow = cookie_layer().max_decode_depth(8);
+    let shallow = SessionLayer::<Nested>::builder(Key::generate())
+        .max_decode_depth(8)
+        .build()
+        .expect("layer");
     let at_limit = save(&shallow, 8).await;
     assert_eq!(read(&shallow, &at_limit).await, "8 false");
     let over = save(&shallow, 9).await;
     assert_eq!(read(&shallow, &over).await, "1 true");
 
-    let deep = store_layer().max_decode_depth(500);
+    let deep = SessionLayer::<Nested>::store_builder(Key::generate(), MemoryStore::new())
+        .max_decode_depth(500)
+        .build()
+        .expect("layer");
     let cookie = save(&deep, 400).await;
     assert_eq!(read(&deep, &cookie).await, "400 false");
 }

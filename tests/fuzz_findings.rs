@@ -37,9 +37,10 @@ async fn a_sealed_deadline_past_what_a_layer_seals_gives_a_fresh_session() {
         &never_ending_plaintext(4),
     );
     let app = counter_app(
-        SessionLayer::new(key())
-            .expect("layer")
-            .clock(clock.source()),
+        SessionLayer::builder(key())
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let logs = Logs::capture();
     let response = get_with(&app, "/", Some(&format!("id={value}"))).await;
@@ -75,10 +76,10 @@ async fn a_store_record_whose_deadline_is_past_what_a_layer_seals_is_replaced() 
         .create(&record_key, &Record::new(data, expires_at))
         .await
         .expect("created"));
-    let layer = SessionLayer::new(key())
-        .expect("layer")
+    let layer = SessionLayer::store_builder(key(), store)
         .clock(clock.source())
-        .with_store(store);
+        .build()
+        .expect("layer");
     // The counter app never reads a deadline: this is the save's own.
     let app = counter_app(layer.clone());
 

@@ -20,14 +20,13 @@ use common::store_suite::CountingStore;
 use common::{body_text, cookie_pair, set_cookie_for, set_cookies, Logs};
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE};
 use http::{Request, Response, StatusCode};
-use proptest::prelude::*;
 use tower::buffer::BufferLayer;
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_cookie_sessions::store::{
     MemoryStore, Record, RecordKey, Result as StoreResult, SessionStore,
 };
 use tower_cookie_sessions::{
-    Cookie, CookieLayer, Cookies, Key, SameSite, Session, SessionError, SessionLayer,
+    Cookie, CookieLayer, Cookies, Key, Session, SessionError, SessionLayer,
 };
 
 fn cookie_request(cookie: &str) -> Request<String> {
@@ -133,11 +132,13 @@ async fn a_sub_request_sees_its_own_visitors_session_not_the_outer_one() {
 /// outer session then opens with the outer layer's key and settings.
 #[tokio::test]
 async fn a_sub_request_sent_first_does_not_open_the_outer_session() {
-    let outer_layer = SessionLayer::<u64>::new(Key::generate())
-        .and_then(|l| l.cookie_name("outer"))
+    let outer_layer = SessionLayer::<u64>::builder(Key::generate())
+        .cookie_name("outer")
+        .build()
         .expect("layer");
-    let sub_layer = SessionLayer::<u64>::new(Key::generate())
-        .and_then(|l| l.cookie_name("sub"))
+    let sub_layer = SessionLayer::<u64>::builder(Key::generate())
+        .cookie_name("sub")
+        .build()
         .expect("layer");
     let alice = session_holding(&outer_layer, "outer", 100).await;
     let bob = session_holding(&sub_layer, "sub", 2).await;
@@ -386,11 +387,13 @@ async fn behind_buffer_a_session_opens_in_call_or_in_the_future() {
 
 #[tokio::test]
 async fn two_layers_with_their_own_names_each_send_their_own_cookie() {
-    let outer = SessionLayer::<u64>::new(Key::generate())
-        .and_then(|l| l.cookie_name("outer"))
+    let outer = SessionLayer::<u64>::builder(Key::generate())
+        .cookie_name("outer")
+        .build()
         .expect("layer");
-    let inner = SessionLayer::<String>::new(Key::generate())
-        .and_then(|l| l.cookie_name("inner"))
+    let inner = SessionLayer::<String>::builder(Key::generate())
+        .cookie_name("inner")
+        .build()
         .expect("layer");
     let app = Router::new()
         .route(
@@ -421,11 +424,13 @@ async fn two_layers_with_their_own_names_each_send_their_own_cookie() {
 /// one's; middleware between them sees the outer one's.
 #[tokio::test]
 async fn with_two_layers_of_one_type_each_code_sees_its_innermost_layer() {
-    let outer = SessionLayer::<u64>::new(Key::generate())
-        .and_then(|l| l.cookie_name("outer"))
+    let outer = SessionLayer::<u64>::builder(Key::generate())
+        .cookie_name("outer")
+        .build()
         .expect("layer");
-    let inner = SessionLayer::<u64>::new(Key::generate())
-        .and_then(|l| l.cookie_name("inner"))
+    let inner = SessionLayer::<u64>::builder(Key::generate())
+        .cookie_name("inner")
+        .build()
         .expect("layer");
     async fn between(request: axum::extract::Request, next: Next) -> axum::response::Response {
         let session = Session::<u64>::load(&request).await.expect("outer session");
@@ -471,9 +476,9 @@ async fn with_two_layers_of_one_type_each_code_sees_its_innermost_layer() {
 #[tokio::test]
 async fn the_same_layer_applied_twice_is_one_session_saved_once() {
     let store = CountingStore::new(MemoryStore::new());
-    let sessions = SessionLayer::<u64>::new(Key::generate())
-        .expect("layer")
-        .with_store(store.clone());
+    let sessions = SessionLayer::<u64>::store_builder(Key::generate(), store.clone())
+        .build()
+        .expect("layer");
     let api = Router::new()
         .route(
             "/api",
@@ -538,9 +543,13 @@ async fn two_different_layers_with_one_cookie_name_are_refused_before_the_handle
 }
 
 #[tokio::test]
-async fn a_reconfigured_copy_of_a_layer_is_another_layer() {
-    let base = SessionLayer::<u64>::new(Key::generate()).expect("layer");
-    let changed = base.clone().http_only(true);
+async fn two_layers_built_alike_are_two_layers() {
+    let key = Key::generate();
+    let base = SessionLayer::<u64>::new(key.clone()).expect("layer");
+    let changed = SessionLayer::<u64>::builder(key)
+        .http_only(true)
+        .build()
+        .expect("layer");
     let service =
         ServiceBuilder::new()
             .layer(base)
@@ -837,9 +846,9 @@ impl SessionStore for WaitingStore {
 async fn loads_in_flight_together_share_one_session() {
     let service = ServiceBuilder::new()
         .layer(
-            SessionLayer::<u64>::new(Key::generate())
-                .expect("layer")
-                .with_store(WaitingStore::default()),
+            SessionLayer::<u64>::store_builder(Key::generate(), WaitingStore::default())
+                .build()
+                .expect("layer"),
         )
         .service_fn(|request: Request<String>| async move {
             let (a, b) = tokio::join!(
@@ -898,94 +907,4 @@ async fn a_session_layer_writes_its_jar_whether_or_not_the_session_opens() {
     let with_session = service.oneshot(request).await.expect("ok");
     assert_eq!(set_cookies(&with_session), ["theme=dark"]);
     assert_eq!(with_session.headers()["vary"], "Cookie");
-}
-
-// --- Builder order ------------------------------------------------------------
-
-#[derive(Clone, Debug)]
-enum Setting {
-    Name(&'static str),
-    Path(&'static str),
-    Domain(&'static str),
-    Secure(bool),
-    HttpOnly(bool),
-    SameSite(SameSite),
-}
-
-fn apply(layer: SessionLayer<u64>, setting: &Setting) -> Result<SessionLayer<u64>, String> {
-    let result = match setting {
-        Setting::Name(name) => layer.cookie_name(*name),
-        Setting::Path(path) => layer.path(*path),
-        Setting::Domain(domain) => layer.domain(*domain),
-        Setting::Secure(secure) => layer.secure(*secure),
-        Setting::HttpOnly(http_only) => Ok(layer.http_only(*http_only)),
-        Setting::SameSite(same_site) => layer.same_site(*same_site),
-    };
-    result.map_err(|error| error.to_string())
-}
-
-fn settings() -> impl Strategy<Value = Vec<Setting>> {
-    (
-        prop::sample::select(vec!["id", "sid", "__Host-s", "__Secure-s"]),
-        prop::sample::select(vec!["/", "/app"]),
-        prop::option::of(Just("example.com")),
-        any::<bool>(),
-        any::<bool>(),
-        prop::sample::select(vec![SameSite::Strict, SameSite::Lax, SameSite::None]),
-    )
-        .prop_map(|(name, path, domain, secure, http_only, same_site)| {
-            let mut all = vec![
-                Setting::Name(name),
-                Setting::Path(path),
-                Setting::Secure(secure),
-                Setting::HttpOnly(http_only),
-                Setting::SameSite(same_site),
-            ];
-            all.extend(domain.map(Setting::Domain));
-            all
-        })
-}
-
-/// The attributes of the cookie a layer sends (everything after the value).
-fn cookie_attributes(layer: SessionLayer<u64>) -> String {
-    let service = layer.layer(service_fn(|request: Request<String>| async move {
-        Session::<u64>::load(&request).await?.set(1);
-        Ok::<_, SessionError>(Response::new(String::new()))
-    }));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let response = runtime
-        .block_on(service.oneshot(Request::new(String::new())))
-        .expect("ok");
-    let line = set_cookies(&response).pop().expect("a cookie");
-    let (name, rest) = line.split_once('=').expect("a pair");
-    let attributes = rest.split_once(';').map(|(_, a)| a).unwrap_or_default();
-    format!("{name}{attributes}")
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    #[test]
-    fn builder_settings_in_any_order_are_accepted_or_refused_alike(
-        (original, shuffled) in settings().prop_flat_map(|s| (Just(s.clone()), Just(s).prop_shuffle()))
-    ) {
-        let build = |order: &[Setting]| {
-            order.iter().try_fold(
-                SessionLayer::<u64>::new(Key::generate()).expect("layer"),
-                apply,
-            )
-        };
-        match (build(&original), build(&shuffled)) {
-            (Ok(a), Ok(b)) => prop_assert_eq!(cookie_attributes(a), cookie_attributes(b)),
-            (Err(_), Err(_)) => {}
-            (a, b) => prop_assert!(
-                false,
-                "{original:?} gave {:?}, {shuffled:?} gave {:?}",
-                a.map(|_| ()),
-                b.map(|_| ())
-            ),
-        }
-    }
 }

@@ -13,7 +13,12 @@ fn key() -> Key {
 }
 
 fn app_with(key: Key, clock: &TestClock) -> axum::Router {
-    counter_app(SessionLayer::new(key).expect("layer").clock(clock.source()))
+    counter_app(
+        SessionLayer::builder(key)
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
+    )
 }
 
 /// A valid `id=…` pair with one visit counted.
@@ -102,11 +107,11 @@ async fn cookie_from_another_key_starts_a_fresh_session() {
 async fn renamed_cookie_starts_a_fresh_session() {
     let clock = TestClock::new();
     let named = counter_app(
-        SessionLayer::new(key())
-            .expect("layer")
+        SessionLayer::builder(key())
             .cookie_name("other")
-            .expect("name")
-            .clock(clock.source()),
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let cookie = cookie_pair(&get_with(&named, "/", None).await, "other").expect("cookie");
     let renamed = cookie.replacen("other=", "id=", 1);
@@ -166,10 +171,11 @@ async fn changed_schema_version_starts_a_fresh_session() {
     let cookie = valid_cookie(&clock).await;
     let logs = Logs::capture();
     let app = counter_app(
-        SessionLayer::new(key())
-            .expect("layer")
+        SessionLayer::builder(key())
             .schema_version(2)
-            .clock(clock.source()),
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let response = get_with(&app, "/read", Some(&cookie)).await;
     assert_eq!(body_text(response).await, "visits: 0");
@@ -194,9 +200,10 @@ async fn undecodable_session_data_starts_a_fresh_session() {
             ),
         )
         .layer(
-            SessionLayer::<Vec<u64>>::new(key())
-                .expect("layer")
-                .clock(clock.source()),
+            SessionLayer::<Vec<u64>>::builder(key())
+                .clock(clock.source())
+                .build()
+                .expect("layer"),
         );
     let cookie = cookie_pair(&get_with(&other, "/", None).await, "id").expect("cookie");
     assert_fresh(&cookie, &clock, "does not decode").await;

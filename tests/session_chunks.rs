@@ -5,8 +5,8 @@ mod common;
 
 use axum::Router;
 use http::StatusCode;
-use tower_cookie_sessions::session::{DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
-use tower_cookie_sessions::{ConfigError, Key, SessionLayer};
+use tower_cookie_sessions::session::{ConfigProblem, DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
+use tower_cookie_sessions::{Key, SessionLayer};
 
 use common::{
     body_text, counter_app, get_with, removed_names, send, set_cookie_bytes, set_cookies,
@@ -19,10 +19,10 @@ fn names(expected: &[&str]) -> Vec<String> {
 
 /// The counter app whose sessions may take `limit` bytes of cookies.
 fn app_with_limit(key: Key, limit: usize) -> Router {
-    let layer = SessionLayer::<Counter>::new(key)
-        .expect("layer")
+    let layer = SessionLayer::<Counter>::builder(key)
         .max_cookie_size(limit)
-        .expect("limit");
+        .build()
+        .expect("layer");
     counter_app(layer)
 }
 
@@ -183,16 +183,23 @@ async fn eight_kilobytes_of_cookies_fit_and_one_byte_more_does_not() {
 
 #[tokio::test]
 async fn the_limit_takes_one_to_fifty_cookies() {
-    let layer = SessionLayer::<Counter>::new(Key::generate()).expect("layer");
+    let key = Key::generate();
+    let layer = SessionLayer::<Counter>::new(key.clone()).expect("layer");
     assert_eq!(layer.cookie_size_limit(), DEFAULT_MAX_COOKIE_SIZE);
+    let with_limit = |limit| {
+        SessionLayer::<Counter>::builder(key.clone())
+            .max_cookie_size(limit)
+            .build()
+    };
     for wrong in [0, 4095, MAX_COOKIE_CHUNKS * 4096 + 1] {
+        let error = with_limit(wrong).map(|_| ()).expect_err("out of range");
         assert_eq!(
-            layer.clone().max_cookie_size(wrong).map(|_| ()),
-            Err(ConfigError::CookieSizeOutOfRange(wrong))
+            error.problems(),
+            [ConfigProblem::CookieSizeOutOfRange(wrong)]
         );
     }
     let most = MAX_COOKIE_CHUNKS * 4096;
-    let app = counter_app(layer.max_cookie_size(most).expect("fifty cookies"));
+    let app = counter_app(with_limit(most).expect("fifty cookies"));
     let mut browser = Browser::new();
     let response = browser.get(&app, "/resize?bytes=140000").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -202,10 +209,10 @@ async fn the_limit_takes_one_to_fifty_cookies() {
     assert_eq!(body_text(response).await, "was: 140000");
     assert_eq!(browser.names(), names(&["id"]));
 
-    let one_cookie = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
+    let one_cookie = SessionLayer::<Counter>::builder(Key::generate())
         .max_cookie_size(4096)
-        .expect("one cookie");
+        .build()
+        .expect("layer");
     let app = counter_app(one_cookie);
     let response = get_with(&app, "/resize?bytes=3100", None).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -403,11 +410,11 @@ async fn a_new_session_over_chunks_that_do_not_open_removes_them() {
 #[tokio::test]
 async fn an_expired_chunked_session_removes_its_chunks() {
     let clock = common::TestClock::new();
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
         .max_cookie_size(THREE_CHUNKS)
-        .expect("limit")
-        .clock(clock.source());
+        .clock(clock.source())
+        .build()
+        .expect("layer");
     let app = counter_app(layer);
     let mut browser = browser_with(&app, 9000).await;
     clock.advance(15 * 24 * 60 * 60);
@@ -421,10 +428,10 @@ async fn an_expired_chunked_session_removes_its_chunks() {
 async fn a_layer_named_like_another_layers_chunk_is_refused() {
     use axum::routing::get;
     let outer = SessionLayer::<Counter>::new(Key::generate()).expect("layer");
-    let inner = SessionLayer::<u64>::new(Key::generate())
-        .expect("layer")
+    let inner = SessionLayer::<u64>::builder(Key::generate())
         .cookie_name("id.1")
-        .expect("a valid name");
+        .build()
+        .expect("layer");
     let app = Router::new()
         .route("/", get(|| async { "unreachable" }))
         .layer(inner)

@@ -17,15 +17,14 @@ const CAP: u64 = 2 * 60 * 60;
 
 fn app(clock: &TestClock) -> axum::Router {
     counter_app(
-        SessionLayer::new(
+        SessionLayer::builder(
             Key::from_bytes(&[3; 31].iter().chain(&[4]).copied().collect::<Vec<_>>()).expect("key"),
         )
-        .expect("layer")
         .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
-        .expect("a lifetime browsers keep")
         .absolute_timeout(Duration::from_secs(CAP))
-        .expect("a lifetime browsers keep")
-        .clock(clock.source()),
+        .clock(clock.source())
+        .build()
+        .expect("layer"),
     )
 }
 
@@ -89,13 +88,12 @@ async fn reads_refresh_only_once_half_the_window_has_passed() {
 async fn refresh_fraction_is_configurable() {
     let clock = TestClock::new();
     let app = counter_app(
-        SessionLayer::new(Key::generate())
-            .expect("layer")
+        SessionLayer::builder(Key::generate())
             .expiry(Expiry::Inactivity(Duration::from_secs(100)))
-            .expect("a lifetime browsers keep")
             .refresh_after(0.9)
-            .expect("fraction")
-            .clock(clock.source()),
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
     clock.set(89);
@@ -165,11 +163,11 @@ async fn writes_slide_the_inactivity_deadline() {
 async fn renew_starts_a_new_absolute_window() {
     let clock = TestClock::new();
     let app = counter_app(
-        SessionLayer::new(Key::generate())
-            .expect("layer")
+        SessionLayer::builder(Key::generate())
             .expiry(Expiry::MaxAge(Duration::from_secs(1000)))
-            .expect("a lifetime browsers keep")
-            .clock(clock.source()),
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
     clock.set(900);
@@ -184,17 +182,18 @@ async fn renew_starts_a_new_absolute_window() {
     );
 }
 
-/// A layer whose clock counts its readings.
-fn counted_clock<B>(
-    layer: SessionLayer<Counter, B>,
-) -> (SessionLayer<Counter, B>, Arc<AtomicUsize>) {
+/// A clock that counts its readings.
+fn counted_clock() -> (
+    impl Fn() -> SystemTime + Send + Sync + 'static,
+    Arc<AtomicUsize>,
+) {
     let reads = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&reads);
-    let layer = layer.clock(move || {
+    let clock = move || {
         counter.fetch_add(1, Ordering::SeqCst);
         SystemTime::now()
-    });
-    (layer, reads)
+    };
+    (clock, reads)
 }
 
 /// A new session is saved; then an existing one is loaded, changed and
@@ -211,25 +210,21 @@ async fn assert_one_reading_per_request(backend: &str, app: axum::Router, reads:
 #[tokio::test]
 async fn a_request_reads_the_clock_once_for_its_load_and_its_save() {
     let idle = Expiry::Inactivity(Duration::from_secs(IDLE));
-    let (layer, reads) = counted_clock(SessionLayer::new(Key::generate()).expect("layer"));
-    assert_one_reading_per_request(
-        "cookie",
-        counter_app(layer.expiry(idle).expect("a lifetime browsers keep")),
-        &reads,
-    )
-    .await;
+    let (clock, reads) = counted_clock();
+    let layer = SessionLayer::builder(Key::generate())
+        .expiry(idle)
+        .clock(clock)
+        .build()
+        .expect("layer");
+    assert_one_reading_per_request("cookie", counter_app(layer), &reads).await;
 
-    let (layer, reads) = counted_clock(
-        SessionLayer::new(Key::generate())
-            .expect("layer")
-            .with_store(MemoryStore::new()),
-    );
-    assert_one_reading_per_request(
-        "memory store",
-        counter_app(layer.expiry(idle).expect("a lifetime browsers keep")),
-        &reads,
-    )
-    .await;
+    let (clock, reads) = counted_clock();
+    let layer = SessionLayer::store_builder(Key::generate(), MemoryStore::new())
+        .expiry(idle)
+        .clock(clock)
+        .build()
+        .expect("layer");
+    assert_one_reading_per_request("memory store", counter_app(layer), &reads).await;
 }
 
 /// The key of `app`'s layer.
@@ -284,11 +279,11 @@ async fn a_cookie_that_does_not_open_is_left_alone() {
         .with_old_key(0, app_key())
         .expect("ring");
     let other = counter_app(
-        SessionLayer::<Counter>::new(newer)
-            .expect("layer")
+        SessionLayer::<Counter>::builder(newer)
             .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
-            .expect("lifetime")
-            .clock(clock.source()),
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let from_new_node = cookie_pair(&get_with(&other, "/", None).await, "id").expect("cookie");
     let response = get_with(&app, "/read", Some(&from_new_node)).await;
@@ -307,12 +302,14 @@ async fn a_cookie_that_does_not_open_is_left_alone() {
 async fn an_expired_store_session_cookie_is_removed_even_by_a_read() {
     let clock = TestClock::starting_now();
     let app = counter_app(
-        SessionLayer::<Counter>::new(app_key())
-            .expect("layer")
-            .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
-            .expect("lifetime")
-            .clock(clock.source())
-            .with_store(MemoryStore::new().with_clock(clock.source())),
+        SessionLayer::<Counter>::store_builder(
+            app_key(),
+            MemoryStore::new().with_clock(clock.source()),
+        )
+        .expiry(Expiry::Inactivity(Duration::from_secs(IDLE)))
+        .clock(clock.source())
+        .build()
+        .expect("layer"),
     );
     let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
     clock.advance(IDLE);
@@ -332,9 +329,10 @@ async fn a_deadline_beyond_what_a_layer_seals_is_refused() {
     let key = Key::generate();
     let clock = TestClock::new();
     let app = counter_app(
-        SessionLayer::new(key.clone())
-            .expect("layer")
-            .clock(clock.source()),
+        SessionLayer::builder(key.clone())
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let furthest = clock.now() + tower_cookie_sessions::session::MAX_COOKIE_LIFETIME.as_secs() + 60;
     let sealed = |absolute: u64| {

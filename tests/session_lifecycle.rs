@@ -12,9 +12,10 @@ use tower_cookie_sessions::session::{Expiry, MAX_COOKIE_LIFETIME};
 use tower_cookie_sessions::{Key, Session, SessionLayer, SessionMap};
 
 fn layer(clock: &TestClock) -> SessionLayer<Counter> {
-    SessionLayer::new(Key::generate())
-        .expect("layer")
+    SessionLayer::builder(Key::generate())
         .clock(clock.source())
+        .build()
+        .expect("layer")
 }
 
 #[tokio::test]
@@ -190,8 +191,10 @@ async fn browser_session_cookie_has_no_max_age_until_made_persistent() {
 
 #[tokio::test]
 async fn max_age_expiry_sends_a_persistent_cookie() {
-    let layer = layer(&TestClock::new())
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
+        .clock(TestClock::new().source())
         .expiry(Expiry::MaxAge(Duration::from_secs(3600)))
+        .build()
         .expect("a lifetime browsers keep");
     let app = counter_app(layer);
     let line = set_cookie_for(&get_with(&app, "/", None).await, "id").expect("cookie");

@@ -131,9 +131,11 @@ fn cookie_app() -> Router {
 }
 
 fn store_app(store: &MemoryStore) -> Router {
-    app(SessionLayer::<SessionMap>::new(key())
-        .expect("layer")
-        .with_store(store.clone()))
+    app(
+        SessionLayer::<SessionMap>::store_builder(key(), store.clone())
+            .build()
+            .expect("layer"),
+    )
 }
 
 /// Sends `path` with `cookie`, and gives the body and the cookie to send

@@ -102,9 +102,11 @@ async fn a_panicking_update_of_a_cookie_session_is_never_sent() {
 async fn a_panicking_update_of_a_store_session_is_never_saved() {
     let store = MemoryStore::new();
     let key = Key::generate();
-    let app = app(SessionLayer::<Account>::new(key.clone())
-        .expect("layer")
-        .with_store(store.clone()));
+    let app = app(
+        SessionLayer::<Account>::store_builder(key.clone(), store.clone())
+            .build()
+            .expect("layer"),
+    );
     let cookie = deposited(&app).await;
     let id = tower_cookie_sessions::envelope::open(
         &key.into(),

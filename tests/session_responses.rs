@@ -24,9 +24,10 @@ fn key(byte: u8) -> Key {
 async fn rotation_keeps_old_cookies_readable_and_reseals_them() {
     let clock = TestClock::new();
     let old_app = counter_app(
-        SessionLayer::new(KeyRing::new(1, key(1)))
-            .expect("layer")
-            .clock(clock.source()),
+        SessionLayer::builder(KeyRing::new(1, key(1)))
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let old_cookie = cookie_pair(&get_with(&old_app, "/", None).await, "id").expect("cookie");
 
@@ -34,9 +35,10 @@ async fn rotation_keeps_old_cookies_readable_and_reseals_them() {
         .with_old_key(1, key(1))
         .expect("ring");
     let app = counter_app(
-        SessionLayer::new(ring)
-            .expect("layer")
-            .clock(clock.source()),
+        SessionLayer::builder(ring)
+            .clock(clock.source())
+            .build()
+            .expect("layer"),
     );
     let response = get_with(&app, "/read", Some(&old_cookie)).await;
     let resealed = cookie_pair(&response, "id").expect("a read with an old key re-seals");
@@ -143,13 +145,14 @@ async fn oversized_session_is_a_500_with_no_cookie() {
 
 #[tokio::test]
 async fn on_error_maps_session_errors_to_the_users_response() {
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
         .on_error(|error| {
             let mut response = Response::new(format!("{{\"error\":\"{error}\"}}"));
             *response.status_mut() = StatusCode::INSUFFICIENT_STORAGE;
             response
-        });
+        })
+        .build()
+        .expect("layer");
     let limit = layer.cookie_size_limit();
     let app = counter_app(layer);
     let response = get_with(&app, &format!("/grow?bytes={limit}"), None).await;
@@ -304,9 +307,9 @@ async fn inner_service_errors_pass_through_without_cookies() {
 async fn inner_service_errors_do_not_save_a_store_session() {
     let store = tower_cookie_sessions::store::MemoryStore::new();
     assert_handler_error_passes_through(
-        SessionLayer::new(Key::generate())
-            .expect("layer")
-            .with_store(store.clone()),
+        SessionLayer::store_builder(Key::generate(), store.clone())
+            .build()
+            .expect("layer"),
     )
     .await;
     assert!(

@@ -1,6 +1,6 @@
-//! Revoking client-side sessions before their deadlines: by issue time,
-//! through the layer's `Revocation` handle, and by the application's
-//! load hook.
+//! Revoking sessions before their deadlines, client-side and in a store:
+//! by issue time, through the layer's `Revocation` handle, and by the
+//! application's load hook.
 
 mod common;
 
@@ -14,9 +14,9 @@ use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tower_cookie_sessions::session::Revocation;
+use tower_cookie_sessions::session::{Revocation, SessionLayerBuilder, StoreBackend};
 use tower_cookie_sessions::store::StoreError;
-use tower_cookie_sessions::{Key, Session, SessionLayer};
+use tower_cookie_sessions::{Key, MemoryStore, Session, SessionLayer};
 
 use common::{
     body_text, counter_app, removed_names, set_cookies, Browser, Counter, Logs, TestClock, START,
@@ -28,9 +28,12 @@ fn at(seconds_since_start: u64) -> SystemTime {
 
 /// A client-side counter layer on `clock`.
 fn clocked(clock: &TestClock) -> SessionLayer<Counter> {
-    SessionLayer::new(Key::generate())
-        .expect("layer")
-        .clock(clock.source())
+    clocked_builder(clock).build().expect("layer")
+}
+
+/// The settings of [`clocked`], for tests that add to them.
+fn clocked_builder(clock: &TestClock) -> SessionLayerBuilder<Counter> {
+    SessionLayer::builder(Key::generate()).clock(clock.source())
 }
 
 /// The counter app behind `layer`, and the layer's revocation handle.
@@ -114,12 +117,14 @@ async fn renewing_issues_the_session_again() {
 }
 
 #[tokio::test]
-async fn the_handle_is_shared_by_clones_and_later_builder_layers() {
+async fn the_handle_is_shared_by_clones() {
     let clock = TestClock::new();
-    let first = clocked(&clock);
-    let revocation = first.revocation();
-    // Built from `first` after the handle was taken.
-    let layer = first.clone().cookie_name("sid").expect("name");
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
+        .clock(clock.source())
+        .cookie_name("sid")
+        .build()
+        .expect("layer");
+    let revocation = layer.revocation();
     let app = counter_app(layer.clone());
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
@@ -134,10 +139,50 @@ async fn the_handle_is_shared_by_clones_and_later_builder_layers() {
     assert_eq!(other.revocation().issued_before(), None);
 }
 
+/// The cutoff refuses store sessions issued before it too: a fresh
+/// session, the id cookie removed, and the record deleted.
+#[tokio::test]
+async fn the_cutoff_refuses_store_sessions_and_deletes_their_records() {
+    let clock = TestClock::starting_now();
+    let store = MemoryStore::new();
+    let layer = SessionLayer::<Counter>::store_builder(Key::generate(), store.clone())
+        .clock(clock.source())
+        .build()
+        .expect("layer");
+    let (revocation, app) = revocable_store(layer);
+    let mut early = Browser::new();
+    early.get(&app, "/").await;
+    early.get(&app, "/").await;
+    clock.advance(20);
+    let mut late = Browser::new();
+    late.get(&app, "/").await;
+    assert_eq!(store.len(), 2);
+
+    revocation.revoke_issued_before(UNIX_EPOCH + Duration::from_secs(clock.now() - 10));
+    let response = early.get(&app, "/read").await;
+    assert_eq!(removed_names(&response), names(&["id"]));
+    assert_eq!(body_text(response).await, "visits: 0");
+    assert_eq!(store.len(), 1, "the refused session's record is deleted");
+    let response = late.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "visits: 2");
+}
+
+/// A store layer's counter app, and its revocation handle.
+fn revocable_store(
+    layer: SessionLayer<Counter, StoreBackend<MemoryStore>>,
+) -> (Revocation, Router) {
+    (layer.revocation(), counter_app(layer))
+}
+
 #[tokio::test]
 async fn a_revoked_chunked_session_removes_all_its_chunks() {
     let clock = TestClock::new();
-    let (revocation, app) = revocable(clocked(&clock).max_cookie_size(3 * 4096).expect("limit"));
+    let (revocation, app) = revocable(
+        clocked_builder(&clock)
+            .max_cookie_size(3 * 4096)
+            .build()
+            .expect("limit"),
+    );
     let mut browser = Browser::new();
     browser.get(&app, "/resize?bytes=9000").await;
     assert_eq!(browser.names(), names(&["id.0", "id.1", "id.2"]));
@@ -181,7 +226,10 @@ struct Login {
 
 /// `/login?user=N`, `/` counts, and `/sign-out-others` bumps the user's
 /// generation and moves this session to it.
-fn accounts_app(layer: SessionLayer<Account>, generations: Generations) -> Router {
+fn accounts_app<B: Clone + Send + Sync + 'static>(
+    layer: SessionLayer<Account, B>,
+    generations: Generations,
+) -> Router {
     Router::new()
         .route(
             "/login",
@@ -209,6 +257,12 @@ fn accounts_app(layer: SessionLayer<Account>, generations: Generations) -> Route
                     "{:?} visits: {visits}",
                     session.read(|account| account.user)
                 )
+            }),
+        )
+        .route(
+            "/read-only",
+            get(|session: Session<Account>| async move {
+                format!("{:?}", session.read(|account| account.user))
             }),
         )
         .route(
@@ -245,9 +299,10 @@ fn generation_hook(
 async fn signing_out_other_devices_refuses_their_sessions() {
     let generations = Generations::default();
     let calls = Arc::new(AtomicUsize::new(0));
-    let layer = SessionLayer::<Account>::new(Key::generate())
-        .expect("layer")
-        .on_load(generation_hook(generations.clone(), Arc::clone(&calls)));
+    let layer = SessionLayer::<Account>::builder(Key::generate())
+        .on_load(generation_hook(generations.clone(), Arc::clone(&calls)))
+        .build()
+        .expect("layer");
     let app = accounts_app(layer, generations);
 
     let mut laptop = Browser::new();
@@ -282,16 +337,75 @@ async fn signing_out_other_devices_refuses_their_sessions() {
     assert_eq!(calls.load(Ordering::SeqCst), before);
 }
 
+/// The same hook behind a store layer: the refused session's record is
+/// deleted, and the hook sees the stored data and its issue time.
+#[tokio::test]
+async fn signing_out_other_devices_works_with_a_store() {
+    let generations = Generations::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let store = MemoryStore::new();
+    let layer = SessionLayer::<Account>::store_builder(Key::generate(), store.clone())
+        .on_load(generation_hook(generations.clone(), Arc::clone(&calls)))
+        .build()
+        .expect("layer");
+    let app = accounts_app(layer, generations);
+
+    let mut laptop = Browser::new();
+    let mut phone = Browser::new();
+    laptop.get(&app, "/login?user=1").await;
+    phone.get(&app, "/login?user=1").await;
+    assert_eq!(
+        body_text(phone.get(&app, "/").await).await,
+        "Some(1) visits: 1"
+    );
+    assert_eq!(store.len(), 2);
+    let response = laptop.get(&app, "/sign-out-others").await;
+    assert_eq!(body_text(response).await, "done");
+
+    let response = phone.get(&app, "/read-only").await;
+    assert_eq!(removed_names(&response), names(&["id"]));
+    assert_eq!(body_text(response).await, "None");
+    assert_eq!(store.len(), 1, "the refused record is deleted");
+    let response = laptop.get(&app, "/").await;
+    assert_eq!(body_text(response).await, "Some(1) visits: 1");
+    assert!(calls.load(Ordering::SeqCst) >= 3);
+}
+
+#[tokio::test]
+async fn a_failing_hook_with_a_store_is_a_503_and_keeps_the_record() {
+    let store = MemoryStore::new();
+    let layer = SessionLayer::<Counter>::store_builder(Key::generate(), store.clone())
+        .on_load(|counter: &Counter, _| {
+            let visits = counter.visits;
+            async move {
+                if visits > 0 {
+                    Err(StoreError::backend(std::io::Error::other("db down")))
+                } else {
+                    Ok(true)
+                }
+            }
+        })
+        .build()
+        .expect("layer");
+    let app = counter_app(layer);
+    let mut browser = Browser::new();
+    browser.get(&app, "/").await;
+    let response = browser.get(&app, "/").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(store.len(), 1);
+}
+
 #[tokio::test]
 async fn a_refused_session_that_is_only_read_has_its_cookies_removed() {
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
         .max_cookie_size(3 * 4096)
-        .expect("limit")
         .on_load(|counter: &Counter, _| {
             let keep = counter.visits < 2;
             async move { Ok(keep) }
-        });
+        })
+        .build()
+        .expect("layer");
     let app = counter_app(layer);
     let mut browser = Browser::new();
     browser.get(&app, "/resize?bytes=9000").await;
@@ -312,13 +426,16 @@ async fn a_refused_session_that_is_only_read_has_its_cookies_removed() {
 async fn the_hook_gets_the_sealed_issue_time() {
     let clock = TestClock::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let layer = clocked(&clock).on_load({
-        let seen = Arc::clone(&seen);
-        move |_: &Counter, issued| {
-            seen.lock().expect("lock").push(issued);
-            async { Ok(true) }
-        }
-    });
+    let layer = clocked_builder(&clock)
+        .on_load({
+            let seen = Arc::clone(&seen);
+            move |_: &Counter, issued| {
+                seen.lock().expect("lock").push(issued);
+                async { Ok(true) }
+            }
+        })
+        .build()
+        .expect("layer");
     let app = counter_app(layer);
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
@@ -333,13 +450,16 @@ async fn the_hook_gets_the_sealed_issue_time() {
 async fn revoked_sessions_never_reach_the_hook() {
     let clock = TestClock::new();
     let calls = Arc::new(AtomicUsize::new(0));
-    let layer = clocked(&clock).on_load({
-        let calls = Arc::clone(&calls);
-        move |_: &Counter, _| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Ok(true) }
-        }
-    });
+    let layer = clocked_builder(&clock)
+        .on_load({
+            let calls = Arc::clone(&calls);
+            move |_: &Counter, _| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok(true) }
+            }
+        })
+        .build()
+        .expect("layer");
     let revocation = layer.revocation();
     let app = counter_app(layer);
     let mut browser = Browser::new();
@@ -354,8 +474,7 @@ async fn revoked_sessions_never_reach_the_hook() {
 #[tokio::test]
 async fn a_failing_hook_is_a_503_and_the_cookies_stay() {
     let logs = Logs::capture();
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
         .on_load(|counter: &Counter, _| {
             let visits = counter.visits;
             async move {
@@ -367,7 +486,9 @@ async fn a_failing_hook_is_a_503_and_the_cookies_stay() {
                     Ok(true)
                 }
             }
-        });
+        })
+        .build()
+        .expect("layer");
     let app = counter_app(layer);
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
@@ -386,9 +507,8 @@ async fn a_failing_hook_is_a_503_and_the_cookies_stay() {
 
 #[tokio::test]
 async fn a_slow_hook_times_out_as_a_503() {
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
-        .store_timeout(Duration::from_millis(50))
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
+        .timeout(Duration::from_millis(50))
         .on_load(|counter: &Counter, _| {
             let visits = counter.visits;
             async move {
@@ -397,7 +517,9 @@ async fn a_slow_hook_times_out_as_a_503() {
                 }
                 Ok(true)
             }
-        });
+        })
+        .build()
+        .expect("layer");
     let app = counter_app(layer);
     let mut browser = Browser::new();
     browser.get(&app, "/").await;
@@ -414,12 +536,13 @@ async fn a_slow_hook_times_out_as_a_503() {
 
 #[tokio::test]
 async fn a_panicking_hook_is_caught_like_a_handler_and_sends_no_cookie() {
-    let layer = SessionLayer::<Counter>::new(Key::generate())
-        .expect("layer")
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
         .on_load(|counter: &Counter, _| {
             assert!(counter.visits == 0, "the hook's own bug");
             async { Ok(true) }
-        });
+        })
+        .build()
+        .expect("layer");
     // The panic layer inside the session layer: the session layer sees
     // its 500 and has nothing to send, the load never having finished.
     let app = Router::new()

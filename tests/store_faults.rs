@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use common::store_suite::{map_app, suite_key};
 use common::*;
 use http::{Response, StatusCode};
-use tower_cookie_sessions::session::{LoadFailure, StoreBackend};
+use tower_cookie_sessions::session::{LoadFailure, SessionLayerBuilder, StoreBackend};
 use tower_cookie_sessions::store::{
     MemoryStore, Record, RecordKey, Result, SessionStore, StoreError,
 };
@@ -97,10 +97,12 @@ impl SessionStore for FlakyStore {
 }
 
 fn layer(store: &FlakyStore) -> SessionLayer<SessionMap, StoreBackend<FlakyStore>> {
-    SessionLayer::<SessionMap>::new(suite_key())
-        .expect("layer")
-        .with_store(store.clone())
-        .store_timeout(Duration::from_millis(100))
+    builder(store).build().expect("layer")
+}
+
+fn builder(store: &FlakyStore) -> SessionLayerBuilder<SessionMap, StoreBackend<FlakyStore>> {
+    SessionLayer::<SessionMap>::store_builder(suite_key(), store.clone())
+        .timeout(Duration::from_millis(100))
 }
 
 async fn seeded(app: &axum::Router) -> String {
@@ -145,7 +147,12 @@ async fn load_timeout_answers_503() {
 #[tokio::test]
 async fn continue_empty_serves_an_unsaved_session() {
     let store = FlakyStore::default();
-    let app = map_app(layer(&store).on_load_failure(LoadFailure::ContinueEmpty));
+    let app = map_app(
+        builder(&store)
+            .on_load_failure(LoadFailure::ContinueEmpty)
+            .build()
+            .expect("layer"),
+    );
     let cookie = seeded(&app).await;
     store.down.store(true, Ordering::SeqCst);
     let response = get_with(&app, "/set?key=b&value=2", Some(&cookie)).await;
@@ -215,11 +222,17 @@ async fn the_next_request_after_recovery_succeeds() {
 #[tokio::test]
 async fn store_errors_go_through_on_error() {
     let store = FlakyStore::default();
-    let app = map_app(layer(&store).on_error(|error| {
-        let mut response = Response::new(format!("{{\"status\":{}}}", error.status().as_u16()));
-        *response.status_mut() = error.status();
-        response
-    }));
+    let app = map_app(
+        builder(&store)
+            .on_error(|error| {
+                let mut response =
+                    Response::new(format!("{{\"status\":{}}}", error.status().as_u16()));
+                *response.status_mut() = error.status();
+                response
+            })
+            .build()
+            .expect("layer"),
+    );
     let cookie = seeded(&app).await;
     store.down.store(true, Ordering::SeqCst);
     let load = get_with(&app, "/get?key=a", Some(&cookie)).await;
@@ -233,13 +246,15 @@ async fn conflict_answers_409_through_on_error_and_logs_a_warning() {
     let logs = Logs::capture();
     let store = FlakyStore::default();
     let app = map_app(
-        layer(&store)
+        builder(&store)
             .conflict_policy(tower_cookie_sessions::session::ConflictPolicy::Error)
             .on_error(|error| {
                 let mut response = Response::new(format!("custom: {error}"));
                 *response.status_mut() = error.status();
                 response
-            }),
+            })
+            .build()
+            .expect("layer"),
     );
     let cookie = seeded(&app).await;
     store.races.store(1, Ordering::SeqCst);
@@ -277,12 +292,12 @@ async fn a_typed_merge_resolves_a_lost_race() {
             }),
         )
         .layer(
-            SessionLayer::<u64>::new(suite_key())
-                .expect("layer")
-                .with_store(store.clone())
+            SessionLayer::<u64>::store_builder(suite_key(), store.clone())
                 .conflict_policy(ConflictPolicy::merge(|loaded, mine, latest| {
                     Some(latest + (mine - loaded))
-                })),
+                }))
+                .build()
+                .expect("layer"),
         );
     let cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
     store.races.store(1, Ordering::SeqCst);
@@ -308,10 +323,10 @@ async fn a_load_that_failed_can_be_tried_again_in_the_same_request() {
     let down = Arc::clone(&store.down);
     let service = ServiceBuilder::new()
         .layer(
-            SessionLayer::<u64>::new(suite_key())
-                .expect("layer")
-                .with_store(store.clone())
-                .store_timeout(Duration::from_millis(100)),
+            SessionLayer::<u64>::store_builder(suite_key(), store.clone())
+                .timeout(Duration::from_millis(100))
+                .build()
+                .expect("layer"),
         )
         .service_fn(move |request: http::Request<String>| {
             let down = Arc::clone(&down);

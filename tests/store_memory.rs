@@ -18,9 +18,9 @@ use tower_cookie_sessions::{SessionLayer, SessionMap};
 
 fn app(store: &MemoryStore) -> axum::Router {
     map_app(
-        SessionLayer::<SessionMap>::new(suite_key())
-            .expect("layer")
-            .with_store(store.clone()),
+        SessionLayer::<SessionMap>::store_builder(suite_key(), store.clone())
+            .build()
+            .expect("layer"),
     )
 }
 
@@ -306,9 +306,9 @@ fn a_memory_store_request_needs_no_runtime() {
         fn wake(self: Arc<Self>) {}
     }
     let waker = Waker::from(Arc::new(Noop));
-    let mut service = SessionLayer::<u64>::new(suite_key())
+    let mut service = SessionLayer::<u64>::store_builder(suite_key(), MemoryStore::new())
+        .build()
         .expect("layer")
-        .with_store(MemoryStore::new())
         .layer(service_fn(|request: Request<String>| async move {
             Session::<u64>::load(&request).await?.set(1);
             Ok::<_, SessionError>(Response::new(String::new()))

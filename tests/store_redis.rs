@@ -128,13 +128,12 @@ async fn the_layer_sets_the_record_ttl_to_the_session_expiry() {
     with_store(
         "the_layer_sets_the_record_ttl_to_the_session_expiry",
         |store| async move {
-            let layer = SessionLayer::<SessionMap>::new(suite_key())
-                .expect("layer")
-                .with_store(store.clone())
+            let layer = SessionLayer::<SessionMap>::store_builder(suite_key(), store.clone())
                 .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
                     Duration::from_secs(900),
                 ))
-                .expect("a lifetime browsers keep");
+                .build()
+                .expect("layer");
             let app = map_app(layer);
             let response = get_with(&app, "/set?key=a&value=1", None).await;
             let cookie = cookie_pair(&response, "id").expect("cookie");

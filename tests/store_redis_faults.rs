@@ -12,7 +12,7 @@ use common::redis_server::{unique_prefix, RedisServer};
 use common::store_suite::{map_app, map_app_with_barrier, suite_key};
 use common::{body_text, cookie_pair, get_with, set_cookies};
 use tokio::sync::Barrier;
-use tower_cookie_sessions::session::{Expiry, LoadFailure, StoreBackend};
+use tower_cookie_sessions::session::{Expiry, LoadFailure, SessionLayerBuilder, StoreBackend};
 use tower_cookie_sessions::store::RedisStore;
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
@@ -29,14 +29,16 @@ async fn store_for(server: &RedisServer) -> RedisStore {
         .with_prefix(unique_prefix())
 }
 
-/// What every app here is made of: [`layer`], maybe with more settings.
-type Layer = SessionLayer<SessionMap, StoreBackend<RedisStore>>;
+/// What every app here is made of: [`builder`], maybe with more settings.
+type Builder = SessionLayerBuilder<SessionMap, StoreBackend<RedisStore>>;
 
-fn layer(store: &RedisStore) -> Layer {
-    SessionLayer::<SessionMap>::new(suite_key())
-        .expect("layer")
-        .with_store(store.clone())
-        .store_timeout(TIMEOUT)
+fn builder(store: &RedisStore) -> Builder {
+    SessionLayer::<SessionMap>::store_builder(suite_key(), store.clone()).timeout(TIMEOUT)
+}
+
+/// The app of the layer `builder` makes, with every route.
+fn routes(builder: Builder) -> Router {
+    map_app(builder.build().expect("layer"))
 }
 
 /// A new session holding `a=1`; its cookie.
@@ -46,16 +48,16 @@ async fn new_session(app: &Router) -> String {
     cookie_pair(&response, "id").expect("a new session sets its cookie")
 }
 
-/// A private server for `test`, the app `app` makes of [`layer`] on a
+/// A private server for `test`, the app `app` makes of [`builder`] on a
 /// store there, and the cookie of a new session holding `a=1`; `None`
 /// when `redis-server` is missing outside CI.
 async fn start_with_session(
     test: &str,
-    app: impl FnOnce(Layer) -> Router,
+    app: impl FnOnce(Builder) -> Router,
 ) -> Option<(RedisServer, Router, String)> {
     let server = RedisServer::start(test)?;
     let store = store_for(&server).await;
-    let app = app(layer(&store));
+    let app = app(builder(&store));
     let cookie = new_session(&app).await;
     Some((server, app, cookie))
 }
@@ -131,7 +133,7 @@ async fn restart_until_ok(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_fails_with_503_while_the_server_is_down_and_recovers_after_a_restart() {
     let test = "load_fails_with_503_while_the_server_is_down_and_recovers_after_a_restart";
-    let Some((mut server, app, cookie)) = start_with_session(test, map_app).await else {
+    let Some((mut server, app, cookie)) = start_with_session(test, routes).await else {
         return;
     };
 
@@ -159,7 +161,7 @@ async fn load_fails_with_503_while_the_server_is_down_and_recovers_after_a_resta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_request_after_a_long_outage_succeeds() {
     let test = "the_first_request_after_a_long_outage_succeeds";
-    let Some((mut server, app, cookie)) = start_with_session(test, map_app).await else {
+    let Some((mut server, app, cookie)) = start_with_session(test, routes).await else {
         return;
     };
 
@@ -180,7 +182,7 @@ async fn the_first_request_after_a_long_outage_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_session_is_not_sent_while_the_server_is_down() {
     let test = "a_new_session_is_not_sent_while_the_server_is_down";
-    let Some((mut server, app, _)) = start_with_session(test, map_app).await else {
+    let Some((mut server, app, _)) = start_with_session(test, routes).await else {
         return;
     };
 
@@ -199,10 +201,11 @@ async fn a_new_session_is_not_sent_while_the_server_is_down() {
 async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
     let test = "a_save_after_the_server_died_answers_500_without_a_cookie";
     let barrier = Arc::new(Barrier::new(2));
-    let app = |layer: Layer| {
+    let app = |builder: Builder| {
         // A persistent cookie, so a successful save would resend it.
-        let layer = layer
+        let layer = builder
             .expiry(Expiry::Inactivity(Duration::from_secs(600)))
+            .build()
             .expect("a lifetime browsers keep");
         map_app_with_barrier(layer, Arc::clone(&barrier))
     };
@@ -229,7 +232,7 @@ async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down() {
     let test = "continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down";
-    let app = |layer: Layer| map_app(layer.on_load_failure(LoadFailure::ContinueEmpty));
+    let app = |builder: Builder| routes(builder.on_load_failure(LoadFailure::ContinueEmpty));
     let Some((mut server, app, cookie)) = start_with_session(test, app).await else {
         return;
     };
@@ -276,7 +279,7 @@ async fn continue_empty_serves_an_unsaved_empty_session_while_the_server_is_down
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_server_makes_the_load_time_out_with_503() {
     let test = "a_stalled_server_makes_the_load_time_out_with_503";
-    let Some((server, app, cookie)) = start_with_session(test, map_app).await else {
+    let Some((server, app, cookie)) = start_with_session(test, routes).await else {
         return;
     };
 

@@ -70,9 +70,9 @@ async fn sessions_survive_a_restart() {
     let first = SqliteStore::connect(&url).await.expect("connect");
     first.migrate().await.expect("migrate");
     let app = map_app(
-        SessionLayer::<SessionMap>::new(suite_key())
-            .expect("layer")
-            .with_store(first.clone()),
+        SessionLayer::<SessionMap>::store_builder(suite_key(), first.clone())
+            .build()
+            .expect("layer"),
     );
     let response = get_with(&app, "/set?key=user&value=ada", None).await;
     let cookie = cookie_pair(&response, "id").expect("a session cookie");
@@ -83,9 +83,9 @@ async fn sessions_survive_a_restart() {
     second.migrate().await.expect("migrate");
     run_then_tear_down(second, |second| async move {
         let app = map_app(
-            SessionLayer::<SessionMap>::new(suite_key())
-                .expect("layer")
-                .with_store(second),
+            SessionLayer::<SessionMap>::store_builder(suite_key(), second)
+                .build()
+                .expect("layer"),
         );
         let response = get_with(&app, "/get?key=user", Some(&cookie)).await;
         assert_eq!(body_text(response).await, "ada");

@@ -184,34 +184,29 @@ pub fn layer(data: &[u8]) {
         Backend::Cookie => COOKIE_LIMITS[usize::from(setting >> 2 & 0b11)],
         Backend::Store { .. } => DEFAULT_MAX_COOKIE_SIZE,
     };
-    let session_layer = SessionLayer::<FuzzSession>::new(fuzz_key_ring().clone())
-        .and_then(|layer| layer.expiry(expiry))
-        .and_then(|layer| layer.max_cookie_size(limit))
-        .map(|layer| {
-            layer
-                .clock(|| from_unix_seconds(FUZZ_NOW))
-                .on_error(error_response)
-        })
-        .and_then(|layer| match setting & 0b11 {
-            3 => layer.refresh_after(0.01),
-            _ => Ok(layer),
-        })
-        .expect("the target's configuration is valid");
-
+    let refresh = if setting & 0b11 == 3 { 0.01 } else { 0.5 };
     let handler = Handler { action };
     let response = match backend {
         Backend::Cookie => {
+            let builder = SessionLayer::<FuzzSession>::builder(fuzz_key_ring().clone())
+                .expiry(expiry)
+                .max_cookie_size(limit)
+                .clock(|| from_unix_seconds(FUZZ_NOW))
+                .on_error(error_response)
+                .refresh_after(refresh);
+            let builder = if setting & 0x20 != 0 {
+                builder.on_load(|data: &FuzzSession, _| ready(StoreResult::Ok(data.delta >= 0)))
+            } else {
+                builder
+            };
+            let session_layer = builder
+                .build()
+                .expect("the target's configuration is valid");
             if setting & 0x10 != 0 {
                 session_layer
                     .revocation()
                     .revoke_issued_before(from_unix_seconds(FUZZ_NOW - 30));
             }
-            let session_layer = if setting & 0x20 != 0 {
-                session_layer
-                    .on_load(|data: &FuzzSession, _| ready(StoreResult::Ok(data.delta >= 0)))
-            } else {
-                session_layer
-            };
             call(session_layer.layer(handler), request)
         }
         Backend::Store { trusted } => {
@@ -221,7 +216,15 @@ pub fn layer(data: &[u8]) {
                 expires_at: record_expiry(setting >> 2 & 0b11),
             });
             let store = FuzzStore { trusted, record };
-            call(session_layer.with_store(store).layer(handler), request)
+            let session_layer =
+                SessionLayer::<FuzzSession>::store_builder(fuzz_key_ring().clone(), store)
+                    .expiry(expiry)
+                    .clock(|| from_unix_seconds(FUZZ_NOW))
+                    .on_error(error_response)
+                    .refresh_after(refresh)
+                    .build()
+                    .expect("the target's configuration is valid");
+            call(session_layer.layer(handler), request)
         }
     };
 

@@ -12,7 +12,7 @@ pin_project! {
     /// The body of a response from [`SessionService`](super::SessionService):
     /// the inner service's body, or the layer's own error body when the
     /// session could not be loaded or sent (the text of its
-    /// [`on_error`](crate::SessionLayer::on_error) response).
+    /// [`on_error`](crate::session::SessionLayerBuilder::on_error) response).
     ///
     /// It implements [`http_body::Body`] with the inner body's `Data` and
     /// `Error`, so the layer stacks with any body type whose `Data` can be

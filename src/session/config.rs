@@ -68,7 +68,7 @@ pub const MAX_ATTRIBUTE_LEN: usize = 1024;
 pub const DEFAULT_MAX_COOKIE_SIZE: usize = 2 * MAX_COOKIE_SIZE;
 
 /// The most cookies a client-side session is split across: `NAME.0` to
-/// `NAME.49`, so [`SessionLayer::max_cookie_size`](crate::SessionLayer::max_cookie_size)
+/// `NAME.49`, so [`SessionLayerBuilder::max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size)
 /// accepts at most `MAX_COOKIE_CHUNKS` full cookies (200 KB).
 ///
 /// # Examples
@@ -97,13 +97,13 @@ pub(crate) const CLOCK_SKEW_SECONDS: u64 = 60;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_cookie_sessions::session::Expiry;
-/// use tower_cookie_sessions::{Key, SessionLayer};
+/// use tower_cookie_sessions::{Expiry, Key, SessionLayer};
 ///
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-/// let layer = SessionLayer::<u32>::new(Key::generate())?
-///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))?
-///     .absolute_timeout(Duration::from_secs(12 * 60 * 60))?;
+/// let layer = SessionLayer::<u32>::builder(Key::generate())
+///     .expiry(Expiry::Inactivity(Duration::from_secs(30 * 60)))
+///     .absolute_timeout(Duration::from_secs(12 * 60 * 60))
+///     .build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }
@@ -119,31 +119,27 @@ pub enum Expiry {
     MaxAge(Duration),
     /// A persistent cookie that ends after this long without a request that
     /// uses the session. Activity extends it (see
-    /// [`SessionLayer::refresh_after`](crate::SessionLayer::refresh_after)),
+    /// [`SessionLayerBuilder::refresh_after`](crate::session::SessionLayerBuilder::refresh_after)),
     /// never past the absolute timeout.
     Inactivity(Duration),
 }
 
-/// A configuration the session layer refuses. Returned by the builder
-/// method that made it invalid, so a bad setting never reaches a
-/// `Set-Cookie` header.
+/// One thing wrong with a session layer's configuration; see
+/// [`ConfigError`].
 ///
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{ConfigError, Key, SessionLayer};
+/// use tower_cookie_sessions::session::ConfigProblem;
 ///
-/// let err = SessionLayer::<u32>::new(Key::generate())
-///     .unwrap()
-///     .cookie_name("__Host-id")
-///     .unwrap()
-///     .secure(false)
-///     .unwrap_err();
-/// assert_eq!(err.to_string(), "a `__Host-` cookie must be `Secure`");
+/// assert_eq!(
+///     ConfigProblem::PrefixRequiresSecure("__Host-").to_string(),
+///     "a `__Host-` cookie must be `Secure`"
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum ConfigProblem {
     /// The cookie name is empty or has characters a cookie name cannot have.
     InvalidCookieName(String),
     /// The `Domain` attribute has characters a cookie attribute cannot have.
@@ -177,7 +173,7 @@ pub enum ConfigError {
         /// The duration asked for.
         duration: Duration,
     },
-    /// A [`max_cookie_size`](crate::SessionLayer::max_cookie_size) below
+    /// A [`max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size) below
     /// one cookie (4096 bytes) or above [`MAX_COOKIE_CHUNKS`] of them.
     CookieSizeOutOfRange(usize),
     /// The session type does not survive a bincode round trip of its
@@ -190,54 +186,143 @@ pub enum ConfigError {
     },
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::InvalidCookieName(name) => {
+            ConfigProblem::InvalidCookieName(name) => {
                 write!(f, "cookie name {name:?} has characters cookie names cannot have")
             }
-            ConfigError::InvalidDomain(domain) => {
+            ConfigProblem::InvalidDomain(domain) => {
                 write!(f, "cookie domain {domain:?} has characters cookie attributes cannot have")
             }
-            ConfigError::InvalidPath(path) => write!(
+            ConfigProblem::InvalidPath(path) => write!(
                 f,
                 "cookie path {path:?} must start with `/` and have only characters cookie attributes can have"
             ),
-            ConfigError::PrefixRequiresSecure(prefix) => {
+            ConfigProblem::PrefixRequiresSecure(prefix) => {
                 write!(f, "a `{prefix}` cookie must be `Secure`")
             }
-            ConfigError::HostPrefixForbidsDomain => {
+            ConfigProblem::HostPrefixForbidsDomain => {
                 f.write_str("a `__Host-` cookie cannot have a `Domain`")
             }
-            ConfigError::HostPrefixRequiresRootPath => {
+            ConfigProblem::HostPrefixRequiresRootPath => {
                 f.write_str("a `__Host-` cookie must have `Path=/`")
             }
-            ConfigError::SameSiteNoneRequiresSecure => {
+            ConfigProblem::SameSiteNoneRequiresSecure => {
                 f.write_str("`SameSite=None` requires `Secure`")
             }
-            ConfigError::InvalidRefreshFraction => {
+            ConfigProblem::InvalidRefreshFraction => {
                 f.write_str("the refresh fraction must be greater than 0 and at most 1")
             }
-            ConfigError::AttributeTooLong { attribute, len } => write!(
+            ConfigProblem::AttributeTooLong { attribute, len } => write!(
                 f,
                 "cookie `{attribute}` is {len} bytes; browsers ignore one over {MAX_ATTRIBUTE_LEN}"
             ),
-            ConfigError::LifetimeTooLong { setting, duration } => write!(
+            ConfigProblem::LifetimeTooLong { setting, duration } => write!(
                 f,
                 "`{setting}` of {} days is over the 400 days browsers keep a cookie",
                 duration.as_secs() / (24 * 60 * 60)
             ),
-            ConfigError::CookieSizeOutOfRange(size) => write!(
+            ConfigProblem::CookieSizeOutOfRange(size) => write!(
                 f,
                 "a session cookie size limit of {size} bytes is not between one cookie \
                  ({MAX_COOKIE_SIZE}) and {MAX_COOKIE_CHUNKS} of them \
                  ({MAX_SESSION_COOKIES_SIZE})"
             ),
-            ConfigError::UnsupportedType { type_name, reason } => write!(
+            ConfigProblem::UnsupportedType { type_name, reason } => write!(
                 f,
                 "session type `{type_name}` does not survive a bincode round trip ({reason}); \
                  remove `skip_serializing_if`, `flatten`, untagged and internally tagged enums"
             ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigProblem {}
+
+/// A configuration the session layer refuses: every problem
+/// [`build`](crate::session::SessionLayerBuilder::build) found, checked once
+/// and all together, so the order of the builder's calls never matters and
+/// a bad setting never reaches a `Set-Cookie` header.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::session::ConfigProblem;
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// let error = SessionLayer::<u32>::builder(Key::generate())
+///     .cookie_name("__Host-id")
+///     .secure(false)
+///     .path("/app")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(
+///     error.problems(),
+///     [
+///         ConfigProblem::PrefixRequiresSecure("__Host-"),
+///         ConfigProblem::HostPrefixRequiresRootPath,
+///     ]
+/// );
+/// assert_eq!(
+///     error.to_string(),
+///     "2 problems with the session layer's configuration: a `__Host-` cookie must be `Secure`; \
+///      a `__Host-` cookie must have `Path=/`"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<ConfigProblem>,
+}
+
+impl ConfigError {
+    /// Every problem found, in a fixed order (the cookie's attributes, then
+    /// its lifetime and size, then the session type).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, SessionLayer};
+    ///
+    /// let error = SessionLayer::<u32>::builder(Key::generate())
+    ///     .cookie_name("no spaces")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error.problems().len(), 1);
+    /// ```
+    #[must_use]
+    pub fn problems(&self) -> &[ConfigProblem] {
+        &self.problems
+    }
+
+    /// `Err` with every problem in `problems`, if there is one.
+    pub(crate) fn check(problems: Vec<ConfigProblem>) -> Result<(), Self> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Self { problems })
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "{one}"),
+            problems => {
+                write!(
+                    f,
+                    "{} problems with the session layer's configuration: ",
+                    problems.len()
+                )?;
+                for (i, problem) in problems.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{problem}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -316,14 +401,12 @@ pub const DEFAULT_MAX_DECODE_DEPTH: usize = crate::codec::DEFAULT_MAX_DEPTH;
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::session::LoadFailure;
-/// use tower_cookie_sessions::store::MemoryStore;
-/// use tower_cookie_sessions::{Key, SessionLayer};
+/// use tower_cookie_sessions::{Key, LoadFailure, MemoryStore, SessionLayer};
 ///
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-/// let layer = SessionLayer::<u64>::new(Key::generate())?
-///     .with_store(MemoryStore::new())
-///     .on_load_failure(LoadFailure::ContinueEmpty);
+/// let layer = SessionLayer::<u64>::store_builder(Key::generate(), MemoryStore::new())
+///     .on_load_failure(LoadFailure::ContinueEmpty)
+///     .build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }
@@ -332,7 +415,7 @@ pub const DEFAULT_MAX_DECODE_DEPTH: usize = crate::codec::DEFAULT_MAX_DEPTH;
 #[non_exhaustive]
 pub enum LoadFailure {
     /// Answer `503 Service Unavailable` (through the
-    /// [`on_error`](crate::SessionLayer::on_error) hook); the handler does
+    /// [`on_error`](crate::session::SessionLayerBuilder::on_error) hook); the handler does
     /// not run. The default.
     #[default]
     Fail,
@@ -389,16 +472,47 @@ impl SessionConfig {
         !matches!(self.expiry, Expiry::OnBrowserClose)
     }
 
-    /// Checks the cookie attributes against each other, the name's prefix
-    /// and what browsers accept.
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+    /// What is wrong with the cookie's attributes, checked against each
+    /// other, the name's prefix and what browsers accept, and with the
+    /// session's lifetime: every problem, in a fixed order.
+    pub(crate) fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !is_token(&self.cookie_name) {
+            problems.push(ConfigProblem::InvalidCookieName(self.cookie_name.clone()));
+        }
+        if !self.path.starts_with('/') || !is_attribute_value(&self.path) {
+            problems.push(ConfigProblem::InvalidPath(self.path.clone()));
+        }
+        if let Some(domain) = &self.domain {
+            if domain.is_empty() || !is_attribute_value(domain) {
+                problems.push(ConfigProblem::InvalidDomain(domain.clone()));
+            }
+        }
         for (attribute, value) in [("Path", Some(&self.path)), ("Domain", self.domain.as_ref())] {
             if let Some(value) = value.filter(|value| value.len() > MAX_ATTRIBUTE_LEN) {
-                return Err(ConfigError::AttributeTooLong {
+                problems.push(ConfigProblem::AttributeTooLong {
                     attribute,
                     len: value.len(),
                 });
             }
+        }
+        // Browsers match the prefixes case-insensitively.
+        let lower = self.cookie_name.to_ascii_lowercase();
+        if lower.starts_with("__host-") {
+            if !self.secure {
+                problems.push(ConfigProblem::PrefixRequiresSecure("__Host-"));
+            }
+            if self.domain.is_some() {
+                problems.push(ConfigProblem::HostPrefixForbidsDomain);
+            }
+            if self.path != "/" {
+                problems.push(ConfigProblem::HostPrefixRequiresRootPath);
+            }
+        } else if lower.starts_with("__secure-") && !self.secure {
+            problems.push(ConfigProblem::PrefixRequiresSecure("__Secure-"));
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            problems.push(ConfigProblem::SameSiteNoneRequiresSecure);
         }
         let expiry = match self.expiry {
             Expiry::OnBrowserClose => None,
@@ -409,42 +523,19 @@ impl SessionConfig {
             ("absolute_timeout", self.absolute_timeout),
         ] {
             if let Some(duration) = duration.filter(|duration| *duration > MAX_COOKIE_LIFETIME) {
-                return Err(ConfigError::LifetimeTooLong { setting, duration });
+                problems.push(ConfigProblem::LifetimeTooLong { setting, duration });
             }
         }
-        if !(MAX_COOKIE_SIZE..=MAX_SESSION_COOKIES_SIZE).contains(&self.max_cookie_size) {
-            return Err(ConfigError::CookieSizeOutOfRange(self.max_cookie_size));
+        if !(self.refresh_fraction > 0.0 && self.refresh_fraction <= 1.0) {
+            problems.push(ConfigProblem::InvalidRefreshFraction);
         }
-        if !is_token(&self.cookie_name) {
-            return Err(ConfigError::InvalidCookieName(self.cookie_name.clone()));
-        }
-        if !self.path.starts_with('/') || !is_attribute_value(&self.path) {
-            return Err(ConfigError::InvalidPath(self.path.clone()));
-        }
-        if let Some(domain) = &self.domain {
-            if domain.is_empty() || !is_attribute_value(domain) {
-                return Err(ConfigError::InvalidDomain(domain.clone()));
-            }
-        }
-        // Browsers match the prefixes case-insensitively.
-        let lower = self.cookie_name.to_ascii_lowercase();
-        if lower.starts_with("__host-") {
-            if !self.secure {
-                return Err(ConfigError::PrefixRequiresSecure("__Host-"));
-            }
-            if self.domain.is_some() {
-                return Err(ConfigError::HostPrefixForbidsDomain);
-            }
-            if self.path != "/" {
-                return Err(ConfigError::HostPrefixRequiresRootPath);
-            }
-        } else if lower.starts_with("__secure-") && !self.secure {
-            return Err(ConfigError::PrefixRequiresSecure("__Secure-"));
-        }
-        if self.same_site == SameSite::None && !self.secure {
-            return Err(ConfigError::SameSiteNoneRequiresSecure);
-        }
-        Ok(())
+        problems
+    }
+
+    /// What is wrong with the limit on a client-side session's cookies.
+    pub(crate) fn cookie_size_problem(&self) -> Option<ConfigProblem> {
+        (!(MAX_COOKIE_SIZE..=MAX_SESSION_COOKIES_SIZE).contains(&self.max_cookie_size))
+            .then_some(ConfigProblem::CookieSizeOutOfRange(self.max_cookie_size))
     }
 }
 
@@ -474,7 +565,7 @@ impl fmt::Debug for SessionConfig {
 }
 
 /// The response for a session error when the application set no
-/// [`on_error`](crate::SessionLayer::on_error) hook: its status and generic
+/// [`on_error`](crate::session::SessionLayerBuilder::on_error) hook: its status and generic
 /// text. Whoever answers with it has logged the cause.
 pub(crate) fn default_error_response(error: &SessionError) -> Response<String> {
     let mut response = Response::new(format!("{}\n", error.public_message()));

@@ -18,7 +18,7 @@ pub(crate) type MergeFn<T> = Arc<dyn Fn(&T, &T, &T) -> Option<T> + Send + Sync>;
 /// another request. What happens then:
 ///
 /// - [`ConflictPolicy::Error`] (the default): the response becomes
-///   `409 Conflict` (through [`on_error`](crate::SessionLayer::on_error))
+///   `409 Conflict` (through [`on_error`](crate::session::SessionLayerBuilder::on_error))
 ///   and a `tracing` warning is logged. The handler has already run; only
 ///   its session changes are dropped, and the client is told.
 /// - a merge: the layer loads the latest version, merges, and saves again,
@@ -40,14 +40,12 @@ pub(crate) type MergeFn<T> = Arc<dyn Fn(&T, &T, &T) -> Option<T> + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::session::ConflictPolicy;
-/// use tower_cookie_sessions::store::MemoryStore;
-/// use tower_cookie_sessions::{Key, SessionLayer, SessionMap};
+/// use tower_cookie_sessions::{ConflictPolicy, Key, MemoryStore, SessionLayer, SessionMap};
 ///
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-/// let layer = SessionLayer::<SessionMap>::new(Key::generate())?
-///     .with_store(MemoryStore::new())
-///     .conflict_policy(ConflictPolicy::merge_keys());
+/// let layer = SessionLayer::<SessionMap>::store_builder(Key::generate(), MemoryStore::new())
+///     .conflict_policy(ConflictPolicy::merge_keys())
+///     .build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }

@@ -24,10 +24,10 @@ use crate::session::SessionData;
 /// Nothing is stored on the server and any instance holding the key can
 /// read the session. A session larger than one cookie (4 KB, name
 /// included) is split across several, `NAME.0` to `NAME.k`, up to
-/// [`max_cookie_size`](crate::SessionLayer::max_cookie_size) in all (8 KB
+/// [`max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size) in all (8 KB
 /// by default). A copy of a cookie stays valid until its sealed deadline,
 /// unless it is [revoked](crate::SessionLayer::revocation) or refused by
-/// the layer's [load hook](crate::SessionLayer::on_load). When two
+/// the layer's [load hook](crate::session::SessionLayerBuilder::on_load). When two
 /// requests change the same session at once, the response that arrives
 /// last wins.
 ///

@@ -13,7 +13,7 @@ use crate::store::StoreError;
 /// expired cookie gives the handler a fresh session. These errors are the
 /// server's own: a missing layer, a failing store, or a session too large
 /// to send. When one happens, the layer answers with the response of its
-/// [`on_error`](crate::SessionLayer::on_error) hook, which receives the
+/// [`on_error`](crate::session::SessionLayerBuilder::on_error) hook, which receives the
 /// whole error. By default that is the status of [`SessionError::status`]
 /// and the generic text of [`SessionError::public_message`]: the cause (a
 /// store client's own error text, say) goes to a `tracing` error event for
@@ -39,16 +39,16 @@ pub enum SessionError {
     /// Two different session layers of one request would set a cookie of
     /// this name, and overwrite each other's in the browser. Detected
     /// when the inner one sees the request, before the handler runs: give
-    /// each layer its own [`cookie_name`](crate::SessionLayer::cookie_name).
+    /// each layer its own [`cookie_name`](crate::session::SessionLayerBuilder::cookie_name).
     CookieNameTaken {
         /// The cookie both layers set.
         name: String,
     },
     /// The session is over its size limit: a client-side session's
     /// cookies, names plus values, over
-    /// [`max_cookie_size`](crate::SessionLayer::max_cookie_size), or a
+    /// [`max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size), or a
     /// store record over
-    /// [`max_record_size`](crate::SessionLayer::max_record_size). Nothing
+    /// [`max_record_size`](crate::session::SessionLayerBuilder::max_record_size). Nothing
     /// is sent or written: the previous session stays.
     TooLarge {
         /// The size the cookies (or record) would have had, in bytes.
@@ -59,7 +59,7 @@ pub enum SessionError {
     /// The session data could not be serialized.
     Encode(String),
     /// The store failed or timed out loading the session, or a
-    /// client-side session's [load hook](crate::SessionLayer::on_load)
+    /// client-side session's [load hook](crate::session::SessionLayerBuilder::on_load)
     /// returned an error or timed out.
     Load(Arc<StoreError>),
     /// The store failed or timed out saving, creating or deleting the

@@ -13,7 +13,7 @@ use crate::session::open::Opening;
 use crate::session::SessionData;
 
 /// Why a `Session<T>` could not be extracted; answers with the layer's
-/// [`on_error`](crate::SessionLayer::on_error) response, or for a missing
+/// [`on_error`](crate::session::SessionLayerBuilder::on_error) response, or for a missing
 /// layer a 500 that names the type and the layer to add.
 ///
 /// # Examples

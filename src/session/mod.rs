@@ -12,8 +12,8 @@
 //! serialized with bincode, sealed with XChaCha20-Poly1305 (see
 //! [`envelope`](crate::envelope)) and sent as one cookie, or split across a
 //! few when it is larger than one (up to
-//! [`SessionLayer::max_cookie_size`]); nothing is kept on the server.
-//! [`SessionLayer::revocation`] and [`SessionLayer::on_load`] refuse
+//! [`SessionLayerBuilder::max_cookie_size`]); nothing is kept on the server.
+//! [`SessionLayer::revocation`] and [`SessionLayerBuilder::on_load`] refuse
 //! client-side sessions before their deadlines.
 //!
 //! # Examples
@@ -94,6 +94,7 @@
 
 mod backend;
 mod body;
+mod builder;
 pub(crate) mod chunks;
 pub(crate) mod config;
 mod conflict;
@@ -118,10 +119,11 @@ mod state;
 mod store_backend;
 
 pub use body::SessionBody;
+pub use builder::SessionLayerBuilder;
 pub use config::{
-    ConfigError, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_MAX_COOKIE_SIZE,
-    DEFAULT_MAX_DECODE_DEPTH, DEFAULT_MAX_RECORD_SIZE, DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN,
-    MAX_COOKIE_CHUNKS, MAX_COOKIE_LIFETIME,
+    ConfigError, ConfigProblem, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT,
+    DEFAULT_MAX_COOKIE_SIZE, DEFAULT_MAX_DECODE_DEPTH, DEFAULT_MAX_RECORD_SIZE,
+    DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN, MAX_COOKIE_CHUNKS, MAX_COOKIE_LIFETIME,
 };
 pub use conflict::ConflictPolicy;
 pub use cookie_backend::CookieBackend;

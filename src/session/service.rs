@@ -23,7 +23,7 @@ use crate::session::SessionData;
 /// registered with the jar under its identity, so the same layer applied
 /// twice is one session; a *different* layer that would set the same
 /// cookie name is refused before the inner service runs, with a 500
-/// through [`on_error`](crate::SessionLayer::on_error)
+/// through [`on_error`](crate::session::SessionLayerBuilder::on_error)
 /// ([`SessionError::CookieNameTaken`]) and an error event naming the
 /// cookie.
 ///

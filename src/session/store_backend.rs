@@ -21,6 +21,7 @@ use crate::session::ids;
 use crate::session::log_tag::LogTag;
 use crate::session::plaintext::{self, decode_session, Deadlines};
 use crate::session::record;
+use crate::session::revocation::LoadHook;
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, RecordState, SessionId, Shared, State, Status};
 use crate::session::SessionData;
@@ -39,7 +40,7 @@ const MAX_MERGES: usize = 3;
 const MAX_CREATE_ATTEMPTS: usize = 4;
 
 /// Sessions kept in a [`SessionStore`]; the cookie carries only the sealed
-/// session id. Made by [`SessionLayer::with_store`](crate::SessionLayer::with_store).
+/// session id. Made by [`SessionLayer::store_builder`](crate::SessionLayer::store_builder).
 ///
 /// # Examples
 ///
@@ -50,7 +51,7 @@ const MAX_CREATE_ATTEMPTS: usize = 4;
 ///
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
 /// let layer: SessionLayer<u64, StoreBackend<MemoryStore>> =
-///     SessionLayer::new(Key::generate())?.with_store(MemoryStore::new());
+///     SessionLayer::store_builder(Key::generate(), MemoryStore::new()).build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }
@@ -79,11 +80,21 @@ impl<S: fmt::Debug> fmt::Debug for StoreBackend<S> {
 pub(crate) struct StoreSessions<S, T> {
     store: Arc<S>,
     conflict: ConflictPolicy<T>,
+    /// The application's check of each loaded session.
+    hook: Option<LoadHook<T>>,
 }
 
 impl<S, T> StoreSessions<S, T> {
-    pub(crate) fn new(store: Arc<S>, conflict: ConflictPolicy<T>) -> Self {
-        Self { store, conflict }
+    pub(crate) fn new(
+        store: Arc<S>,
+        conflict: ConflictPolicy<T>,
+        hook: Option<LoadHook<T>>,
+    ) -> Self {
+        Self {
+            store,
+            conflict,
+            hook,
+        }
     }
 }
 
@@ -97,8 +108,10 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         let store = Arc::clone(&self.store);
         let config = Arc::clone(config);
         let keep_original = matches!(self.conflict, ConflictPolicy::Merge { .. });
+        let hook = self.hook.clone();
         MaybeReady::Pending(Box::pin(async move {
-            load_record(&*store, &config, id, reseal, keep_original, now).await
+            let state = load_record(&*store, &config, id, reseal, keep_original, now).await?;
+            refuse_revoked(&*store, &config, hook.as_ref(), id, state).await
         }))
     }
 
@@ -258,6 +271,52 @@ async fn load_record<S: SessionStore, T: SessionData>(
             Ok(ended(config, now))
         }
     }
+}
+
+/// The loaded session, or a fresh one when the revocation cutoff or the
+/// application's hook refuses it (its record is then deleted, and its
+/// cookie removed); the error the hook failed with, or its timeout.
+async fn refuse_revoked<S: SessionStore, T: SessionData>(
+    store: &S,
+    config: &SessionConfig,
+    hook: Option<&LoadHook<T>>,
+    id: SessionId,
+    state: State<T>,
+) -> Result<State<T>, SessionError> {
+    if !state.status.existed {
+        return Ok(state);
+    }
+    let issued = state.deadlines.issued;
+    let refusal = if config.revocation.refuses(issued) {
+        Some("issued before the revocation cutoff")
+    } else if let Some(hook) = hook {
+        let verdict = hook(&state.data, from_unix_seconds(issued));
+        match timed(config.store_timeout, verdict).await {
+            Ok(true) => None,
+            Ok(false) => Some("refused by the load hook"),
+            Err(error) => {
+                tracing::error!(%error, "session load hook failed; answering with an error");
+                return Err(SessionError::Load(Arc::new(error)));
+            }
+        }
+    } else {
+        None
+    };
+    let Some(reason) = refusal else {
+        return Ok(state);
+    };
+    let key = RecordKey::for_session_id(&id);
+    tracing::debug!(
+        session = %LogTag::of(config, &key),
+        reason,
+        "session refused; deleting its record and starting a fresh session"
+    );
+    // The record would be refused on every later request too: it goes now
+    // rather than waiting for its expiry. A failure only leaves it there.
+    if let Err(error) = timed(config.store_timeout, store.delete(&key)).await {
+        tracing::warn!(%error, "refused session's record not deleted; it expires on its own");
+    }
+    Ok(ended(config, state.opened_at))
 }
 
 /// A fresh session in place of one whose cookie opened but whose session

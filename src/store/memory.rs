@@ -63,7 +63,7 @@ const DEFAULT_PROTECTED_PER_OWNER: usize = 10;
 ///
 /// # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
 /// let store = MemoryStore::new().with_capacity(10_000);
-/// let layer = SessionLayer::<Vec<String>>::new(Key::generate())?.with_store(store.clone());
+/// let layer = SessionLayer::<Vec<String>>::store_builder(Key::generate(), store.clone()).build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }

@@ -26,7 +26,7 @@
 //! }
 //!
 //! # fn main() -> Result<(), tower_cookie_sessions::ConfigError> {
-//! let layer = SessionLayer::<Cart>::new(Key::generate())?.with_store(MemoryStore::new());
+//! let layer = SessionLayer::<Cart>::store_builder(Key::generate(), MemoryStore::new()).build()?;
 //! # let _ = layer;
 //! # Ok(())
 //! # }

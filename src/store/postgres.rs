@@ -46,7 +46,7 @@ use crate::store::{Result, StoreError};
 /// let store = PostgresStore::connect("postgres://app@127.0.0.1/app").await?;
 /// store.migrate().await?;
 /// tokio::spawn(store.cleanup_task(std::time::Duration::from_secs(600)));
-/// let layer = SessionLayer::<Vec<String>>::new(Key::generate())?.with_store(store);
+/// let layer = SessionLayer::<Vec<String>>::store_builder(Key::generate(), store).build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }

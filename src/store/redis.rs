@@ -129,7 +129,7 @@ return 0
 /// field still names the owner.
 ///
 /// `C` is any multiplexed `redis` connection that can be cloned; the
-/// layer's [`store_timeout`](crate::SessionLayer::store_timeout) bounds
+/// layer's [`timeout`](crate::session::SessionLayerBuilder::timeout) bounds
 /// each operation. A refused connection means a command was never sent, so
 /// it is tried once more: a [`ConnectionManager`] whose reconnect attempts
 /// gave up during a long outage then reconnects for that second try, and
@@ -153,9 +153,9 @@ return 0
 /// let store = RedisStore::connect("redis://127.0.0.1:6379")
 ///     .await?
 ///     .with_prefix("shop:");
-/// let layer = SessionLayer::<Cart>::new(Key::generate())?
-///     .with_store(store)
-///     .store_timeout(Duration::from_secs(1));
+/// let layer = SessionLayer::<Cart>::store_builder(Key::generate(), store)
+///     .timeout(Duration::from_secs(1))
+///     .build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }

@@ -55,7 +55,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// let store = SqliteStore::connect("sqlite://sessions.db").await?;
 /// store.migrate().await?;
 /// tokio::spawn(store.cleanup_task(std::time::Duration::from_secs(600)));
-/// let layer = SessionLayer::<Vec<String>>::new(Key::generate())?.with_store(store);
+/// let layer = SessionLayer::<Vec<String>>::store_builder(Key::generate(), store).build()?;
 /// # let _ = layer;
 /// # Ok(())
 /// # }

@@ -21,6 +21,7 @@ use axum::Router;
 use serde::Deserialize;
 use tokio::sync::Barrier;
 use tower_cookie_sessions::session::ConflictPolicy;
+use tower_cookie_sessions::session::SessionLayerBuilder;
 use tower_cookie_sessions::store::{Record, RecordKey, SessionStore};
 use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionLayer, SessionMap};
 
@@ -190,9 +191,14 @@ pub fn map_app_with_barrier<S: SessionStore + Clone>(
 fn layer<S: SessionStore + Clone>(
     store: &S,
 ) -> SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>> {
-    SessionLayer::<SessionMap>::new(suite_key())
-        .expect("layer")
-        .with_store(store.clone())
+    builder(store).build().expect("layer")
+}
+
+/// The settings of [`layer`], for tests that change one.
+fn builder<S: SessionStore + Clone>(
+    store: &S,
+) -> SessionLayerBuilder<SessionMap, tower_cookie_sessions::session::StoreBackend<S>> {
+    SessionLayer::<SessionMap>::store_builder(suite_key(), store.clone())
 }
 
 /// A store layer whose sessions end after `idle_seconds` without use,
@@ -202,12 +208,13 @@ fn inactivity_layer<S: SessionStore + Clone>(
     idle_seconds: u64,
     clock: &TestClock,
 ) -> SessionLayer<SessionMap, tower_cookie_sessions::session::StoreBackend<S>> {
-    layer(store)
+    builder(store)
         .expiry(tower_cookie_sessions::session::Expiry::Inactivity(
             Duration::from_secs(idle_seconds),
         ))
-        .expect("a lifetime browsers keep")
         .clock(clock.source())
+        .build()
+        .expect("a lifetime browsers keep")
 }
 
 /// The session id sealed in an `id=…` cookie pair.
@@ -430,9 +437,9 @@ pub async fn unknown_id_is_never_adopted<S: SessionStore + Clone>(store: S) {
 pub async fn forged_cookie_makes_no_store_call<S: SessionStore + Clone>(store: S) {
     let counting = CountingStore::new(store);
     let app = map_app(
-        SessionLayer::<SessionMap>::new(suite_key())
-            .expect("layer")
-            .with_store(counting.clone()),
+        SessionLayer::<SessionMap>::store_builder(suite_key(), counting.clone())
+            .build()
+            .expect("layer"),
     );
     let forged = envelope::seal(
         &KeyRing::from(Key::generate()),
@@ -559,7 +566,10 @@ pub async fn same_key_conflicts<S: SessionStore + Clone>(store: S) {
 }
 
 pub async fn error_policy_answers_409<S: SessionStore + Clone>(store: S) {
-    let layer = layer(&store).conflict_policy(ConflictPolicy::Error);
+    let layer = builder(&store)
+        .conflict_policy(ConflictPolicy::Error)
+        .build()
+        .expect("layer");
     let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=b&value=2").await;
     let mut statuses = [a.as_u16(), b.as_u16()];
     statuses.sort_unstable();
@@ -753,7 +763,7 @@ pub async fn records_hold_no_readable_session_data<S: SessionStore + Clone>(stor
 /// A session larger than the layer's record cap is the size error, and the
 /// stored session stays as it was.
 pub async fn oversized_record_is_refused_before_the_store<S: SessionStore + Clone>(store: S) {
-    let app = map_app(layer(&store).max_record_size(600));
+    let app = map_app(builder(&store).max_record_size(600).build().expect("layer"));
     let cookie = cookie_pair(&set(&app, None, "key=a&value=small").await, "id").expect("cookie");
     let before = stored(&store, &cookie).await;
     let big = "x".repeat(700);
@@ -775,7 +785,10 @@ pub async fn oversized_record_is_refused_before_the_store<S: SessionStore + Clon
 /// `KeepLatest`: both requests answer 200, and exactly one of the two
 /// writes is kept whole.
 pub async fn keep_latest_drops_this_requests_changes<S: SessionStore + Clone>(store: S) {
-    let layer = layer(&store).conflict_policy(ConflictPolicy::KeepLatest);
+    let layer = builder(&store)
+        .conflict_policy(ConflictPolicy::KeepLatest)
+        .build()
+        .expect("layer");
     let (app, cookie, a, b) = race(layer, "key=a&value=1", "key=a&value=2").await;
     assert_eq!((a, b), (http::StatusCode::OK, http::StatusCode::OK));
     let kept = value(&app, &cookie, "a").await;
@@ -786,10 +799,10 @@ pub async fn keep_latest_drops_this_requests_changes<S: SessionStore + Clone>(st
 /// neither saves, so neither conflicts, and the record is untouched.
 pub async fn updates_that_change_nothing_never_conflict<S: SessionStore + Clone>(store: S) {
     let barrier = Arc::new(Barrier::new(2));
-    let layer = SessionLayer::<u64>::new(suite_key())
-        .expect("layer")
-        .with_store(store.clone())
-        .conflict_policy(ConflictPolicy::Error);
+    let layer = SessionLayer::<u64>::store_builder(suite_key(), store.clone())
+        .conflict_policy(ConflictPolicy::Error)
+        .build()
+        .expect("layer");
     let app = Router::new()
         .route(
             "/set",

@@ -450,10 +450,7 @@ fn run_all(runner: &mut Runner<'_>, runtime: &Runtime, drivers: Drivers) {
     // receive, so bare and untouched parse the same headers.
     let key = Key::generate();
     let ring = KeyRing::from(key.clone());
-    let layer = SessionLayer::<Profile>::new(key.clone())
-        .expect("Profile round-trips")
-        .cookie_name(COOKIE_NAME)
-        .expect("valid cookie name");
+    let layer = SessionLayer::<Profile>::builder(key.clone()).cookie_name(COOKIE_NAME).build().expect("Profile round-trips");
     let this_cookie = {
         let mut writer = layer.layer(service_fn(this_write));
         cookie_from(serve(sync, rt, &mut writer, request::<String>(None)).headers())
@@ -667,11 +664,7 @@ fn run_all(runner: &mut Runner<'_>, runtime: &Runtime, drivers: Drivers) {
     // enough that the write loop never evicts (tower-sessions' MemoryStore
     // never evicts either).
     {
-        let memory_layer = SessionLayer::<Profile>::new(key.clone())
-            .expect("Profile round-trips")
-            .cookie_name(COOKIE_NAME)
-            .expect("valid cookie name")
-            .with_store(MemoryStore::new().with_capacity(100_000_000));
+        let memory_layer = SessionLayer::<Profile>::store_builder(key.clone(), MemoryStore::new().with_capacity(100_000_000)).cookie_name(COOKIE_NAME).build().expect("Profile round-trips");
         let cookie = {
             let mut writer = memory_layer.layer(service_fn(this_write));
             cookie_from(serve(store, rt, &mut writer, request::<String>(None)).headers())
@@ -694,11 +687,7 @@ fn run_all(runner: &mut Runner<'_>, runtime: &Runtime, drivers: Drivers) {
         );
     }
     {
-        let memory_layer = SessionLayer::<Profile>::new(key.clone())
-            .expect("Profile round-trips")
-            .cookie_name(COOKIE_NAME)
-            .expect("valid cookie name")
-            .with_store(MemoryStore::new().with_capacity(100_000_000));
+        let memory_layer = SessionLayer::<Profile>::store_builder(key.clone(), MemoryStore::new().with_capacity(100_000_000)).cookie_name(COOKIE_NAME).build().expect("Profile round-trips");
         let mut service = memory_layer.layer(service_fn(this_write));
         runner.case(
             "this/memory_write",

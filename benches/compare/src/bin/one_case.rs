@@ -85,11 +85,7 @@ fn main() {
         .build()
         .expect("runtime");
     let layer = || {
-        SessionLayer::<Profile>::new(Key::generate())
-            .expect("Profile round-trips")
-            .cookie_name(COOKIE_NAME)
-            .expect("valid")
-            .with_store(MemoryStore::new().with_capacity(100_000_000))
+        SessionLayer::<Profile>::store_builder(Key::generate(), MemoryStore::new().with_capacity(100_000_000)).cookie_name(COOKIE_NAME).build().expect("Profile round-trips")
     };
     match case.as_str() {
         "bare" => run(&rt, &mut service_fn(untouched), None, times),
