@@ -23,6 +23,7 @@ pub mod store;
 mod syntax;
 
 pub use clock::{Clock, SystemClock};
+pub use codec::Codec;
 pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};
 pub use key::{Key, KeyError, KeyId, KeyRing, Purpose, KEY_LEN};
 pub use map::{MergeConflict, SessionMap, SessionMapError};

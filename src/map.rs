@@ -191,7 +191,7 @@ impl SessionMap {
         };
         value::decode(&entry.value)
             .map(Some)
-            .map_err(|error| error.for_key(key, type_name::<V>()))
+            .map_err(|error| value::error_for_key(error, key, type_name::<V>()))
     }
 
     /// Stores `value` under `key`, replacing any value there (of any type),
@@ -705,71 +705,45 @@ mod value_bytes {
     }
 }
 
-/// Every call into the values' encoding, CBOR through `ciborium`, lives
-/// here.
+/// The values' encoding: CBOR, through the crate's one CBOR module.
 mod value {
     use serde::de::DeserializeOwned;
     use serde::Serialize;
 
     use super::SessionMapError;
+    use crate::codec::cbor::{self, CborError};
     use crate::codec::DEFAULT_MAX_DEPTH;
 
-    /// Why a value's bytes did not read as the type asked for.
-    pub(super) enum DecodeError {
-        /// Valid CBOR of another shape than the type's.
-        Shape(String),
-        /// Not valid CBOR, or nested too deeply.
-        Bytes(String),
-    }
-
-    impl DecodeError {
-        /// The map's error for the value under `key`, read as `expected`.
-        pub(super) fn for_key(self, key: &str, expected: &'static str) -> SessionMapError {
-            let key = key.to_owned();
-            match self {
-                DecodeError::Shape(reason) => SessionMapError::TypeMismatch {
-                    key,
-                    expected,
-                    reason,
-                },
-                DecodeError::Bytes(reason) => SessionMapError::Decode {
-                    key,
-                    expected,
-                    reason,
-                },
-            }
+    /// The map's error for the value under `key`, read as `expected`.
+    pub(super) fn error_for_key(
+        error: CborError,
+        key: &str,
+        expected: &'static str,
+    ) -> SessionMapError {
+        let key = key.to_owned();
+        match error {
+            CborError::Shape(reason) => SessionMapError::TypeMismatch {
+                key,
+                expected,
+                reason,
+            },
+            CborError::Bytes(reason) => SessionMapError::Decode {
+                key,
+                expected,
+                reason,
+            },
         }
     }
 
     pub(super) fn encode<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        ciborium::into_writer(value, &mut out).map_err(|error| error.to_string())?;
+        cbor::encode_into(value, &mut out)?;
         Ok(out)
     }
 
     /// Decodes one value that takes every byte of `bytes`.
-    pub(super) fn decode<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError> {
-        use ciborium::de::Error;
-
-        let mut rest = bytes;
-        let value = ciborium::de::from_reader_with_recursion_limit(&mut rest, DEFAULT_MAX_DEPTH)
-            .map_err(|error| match error {
-                Error::Semantic(_, reason) => DecodeError::Shape(reason),
-                Error::RecursionLimitExceeded => {
-                    DecodeError::Bytes(format!("nested deeper than {DEFAULT_MAX_DEPTH} levels"))
-                }
-                Error::Syntax(offset) => {
-                    DecodeError::Bytes(format!("invalid CBOR at byte {offset}"))
-                }
-                Error::Io(error) => DecodeError::Bytes(format!("truncated CBOR: {error}")),
-            })?;
-        if !rest.is_empty() {
-            return Err(DecodeError::Bytes(format!(
-                "{} bytes after the value",
-                rest.len()
-            )));
-        }
-        Ok(value)
+    pub(super) fn decode<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, CborError> {
+        cbor::decode(bytes, DEFAULT_MAX_DEPTH)
     }
 }
 
@@ -921,7 +895,7 @@ impl std::error::Error for MergeConflict {}
 mod tests {
     use proptest::prelude::*;
 
-    use crate::codec;
+    use crate::codec::{self, Codec};
     use serde::{Deserialize, Serialize, Serializer};
 
     use super::*;
@@ -935,7 +909,11 @@ mod tests {
 
     /// The map as a later request loads it from the cookie or the store.
     fn loaded(map: &SessionMap) -> SessionMap {
-        codec::decode(&codec::encode(map).expect("encode")).expect("decode")
+        codec::decode(
+            Codec::Bincode,
+            &codec::encode(Codec::Bincode, map).expect("encode"),
+        )
+        .expect("decode")
     }
 
     fn map_of(pairs: &[(&str, u32)]) -> SessionMap {
@@ -991,8 +969,11 @@ mod tests {
 
     #[test]
     fn empty_map_encodes_to_its_format_and_no_entries() {
-        assert_eq!(codec::encode(&SessionMap::new()).unwrap(), [FORMAT, 0]);
-        codec::check_round_trip::<SessionMap>().expect("round trip");
+        assert_eq!(
+            codec::encode(Codec::Bincode, &SessionMap::new()).unwrap(),
+            [FORMAT, 0]
+        );
+        codec::check_round_trip::<SessionMap>(Codec::Bincode).expect("round trip");
     }
 
     #[test]
@@ -1022,8 +1003,8 @@ mod tests {
         backward.insert("b", "two").unwrap();
         backward.insert("a", &1_u8).unwrap();
         assert_eq!(
-            codec::encode(&forward).unwrap(),
-            codec::encode(&backward).unwrap()
+            codec::encode(Codec::Bincode, &forward).unwrap(),
+            codec::encode(Codec::Bincode, &backward).unwrap()
         );
     }
 
@@ -1210,19 +1191,19 @@ mod tests {
             "n",
             TaggedEntry {
                 tag: u32_tag.try_into().unwrap(),
-                value: codec::encode(&5_u32).unwrap(),
+                value: codec::encode(Codec::Bincode, &5_u32).unwrap(),
             },
         )];
-        let bytes = codec::encode(&old).unwrap();
+        let bytes = codec::encode(Codec::Bincode, &old).unwrap();
         assert_eq!(hex::encode(&bytes), "01016ed126853e19df2b4d0105");
-        let err = codec::decode::<SessionMap>(&bytes).unwrap_err();
+        let err = codec::decode::<SessionMap>(Codec::Bincode, &bytes).unwrap_err();
         assert!(
             err.to_string()
                 .contains("not a session map of this version"),
             "{err}"
         );
         // The empty map of the first format, too.
-        assert!(codec::decode::<SessionMap>(&[0]).is_err());
+        assert!(codec::decode::<SessionMap>(Codec::Bincode, &[0]).is_err());
     }
 
     #[test]
@@ -1278,9 +1259,21 @@ mod tests {
         let unordered = (FORMAT, vec![("b", entry.clone()), ("a", entry.clone())]);
         let repeated = (FORMAT, vec![("a", entry.clone()), ("a", entry.clone())]);
         let ordered = (FORMAT, vec![("a", entry.clone()), ("b", entry)]);
-        assert!(codec::decode::<SessionMap>(&codec::encode(&unordered).unwrap()).is_err());
-        assert!(codec::decode::<SessionMap>(&codec::encode(&repeated).unwrap()).is_err());
-        let map = codec::decode::<SessionMap>(&codec::encode(&ordered).unwrap()).unwrap();
+        assert!(codec::decode::<SessionMap>(
+            Codec::Bincode,
+            &codec::encode(Codec::Bincode, &unordered).unwrap()
+        )
+        .is_err());
+        assert!(codec::decode::<SessionMap>(
+            Codec::Bincode,
+            &codec::encode(Codec::Bincode, &repeated).unwrap()
+        )
+        .is_err());
+        let map = codec::decode::<SessionMap>(
+            Codec::Bincode,
+            &codec::encode(Codec::Bincode, &ordered).unwrap(),
+        )
+        .unwrap();
         assert_eq!(map.get::<u8>("b").unwrap(), Some(1));
     }
 
@@ -1637,7 +1630,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            if let Ok(map) = codec::decode::<SessionMap>(&bytes) {
+            if let Ok(map) = codec::decode::<SessionMap>(Codec::Bincode, &bytes) {
                 check_decoded(&map)?;
             }
         }
@@ -1655,14 +1648,14 @@ mod tests {
             for (key, value) in &values {
                 map.insert(key.as_str(), value).unwrap();
             }
-            let mut bytes = codec::encode(&map).unwrap();
+            let mut bytes = codec::encode(Codec::Bincode, &map).unwrap();
             let at = at.index(bytes.len());
             if truncate {
                 bytes.truncate(at);
             } else {
                 bytes[at] = byte;
             }
-            if let Ok(map) = codec::decode::<SessionMap>(&bytes) {
+            if let Ok(map) = codec::decode::<SessionMap>(Codec::Bincode, &bytes) {
                 check_decoded(&map)?;
             }
         }

@@ -346,7 +346,7 @@ mod tests {
 
     use serde::{Deserialize, Serialize};
 
-    use crate::codec::{decode, decode_with_depth, encode, DEFAULT_MAX_DEPTH};
+    use crate::codec::{decode, decode_with_depth, encode, Codec, DEFAULT_MAX_DEPTH};
 
     /// One level per enum: `Node` is tag 1 and `Leaf` tag 0, one byte each.
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -396,20 +396,22 @@ mod tests {
         bytes: &[u8],
         max_depth: usize,
     ) -> String {
-        decode_with_depth::<T>(bytes, max_depth)
+        decode_with_depth::<T>(Codec::Bincode, bytes, max_depth)
             .expect_err("nested too deep")
             .to_string()
     }
 
     #[test]
     fn an_enum_exactly_at_the_limit_decodes() {
-        let value: Nested = decode(&chain_of(DEFAULT_MAX_DEPTH - 1)).expect("at the limit");
+        let value: Nested =
+            decode(Codec::Bincode, &chain_of(DEFAULT_MAX_DEPTH - 1)).expect("at the limit");
         assert_eq!(levels(&value), DEFAULT_MAX_DEPTH);
     }
 
     #[test]
     fn an_enum_one_level_over_the_limit_is_refused() {
-        let error = decode::<Nested>(&chain_of(DEFAULT_MAX_DEPTH)).expect_err("over the limit");
+        let error = decode::<Nested>(Codec::Bincode, &chain_of(DEFAULT_MAX_DEPTH))
+            .expect_err("over the limit");
         assert_eq!(
             error.to_string(),
             "decode failed: nested deeper than 128 levels"
@@ -420,7 +422,9 @@ mod tests {
     fn a_hundred_thousand_levels_is_a_clean_error() {
         let bytes = chain_of(100_000);
         for message in [
-            decode::<Nested>(&bytes).expect_err("nested").to_string(),
+            decode::<Nested>(Codec::Bincode, &bytes)
+                .expect_err("nested")
+                .to_string(),
             refusal::<Tree>(&bytes, DEFAULT_MAX_DEPTH),
             refusal::<Chain>(&bytes, DEFAULT_MAX_DEPTH),
             refusal::<Shape>(&bytes, DEFAULT_MAX_DEPTH),
@@ -440,8 +444,9 @@ mod tests {
 
     #[test]
     fn nested_vectors_count_a_level_each() {
-        let bytes = encode(&vec![vec![vec![7_u8]]]).expect("encode");
-        let back: Vec<Vec<Vec<u8>>> = decode_with_depth(&bytes, 3).expect("three levels");
+        let bytes = encode(Codec::Bincode, &vec![vec![vec![7_u8]]]).expect("encode");
+        let back: Vec<Vec<Vec<u8>>> =
+            decode_with_depth(Codec::Bincode, &bytes, 3).expect("three levels");
         assert_eq!(back, [[[7]]]);
         let message = refusal::<Vec<Vec<Vec<u8>>>>(&bytes, 2);
         assert!(message.contains("nested deeper than 2 levels"), "{message}");
@@ -450,21 +455,21 @@ mod tests {
     #[test]
     fn a_recursive_vector_exactly_at_the_limit_decodes() {
         let nodes = DEFAULT_MAX_DEPTH / 2;
-        decode::<Tree>(&chain_of(nodes - 1)).expect("at the limit");
-        assert!(decode::<Tree>(&chain_of(nodes)).is_err());
+        decode::<Tree>(Codec::Bincode, &chain_of(nodes - 1)).expect("at the limit");
+        assert!(decode::<Tree>(Codec::Bincode, &chain_of(nodes)).is_err());
     }
 
     #[test]
     fn options_maps_and_struct_variants_count_levels() {
         // Three links (Some, Some, None) are three newtypes and two `Some`s.
-        decode_with_depth::<Chain>(&chain_of(2), 5).expect("five levels");
+        decode_with_depth::<Chain>(Codec::Bincode, &chain_of(2), 5).expect("five levels");
         refusal::<Chain>(&chain_of(2), 4);
         // Two branches and the empty map that ends them.
         let branches = [1, 0, 1, 0, 0];
-        decode_with_depth::<Branches>(&branches, 6).expect("six levels");
+        decode_with_depth::<Branches>(Codec::Bincode, &branches, 6).expect("six levels");
         refusal::<Branches>(&branches, 5);
         // One node (enum and fields) around a leaf.
-        decode_with_depth::<Shape>(&chain_of(1), 3).expect("three levels");
+        decode_with_depth::<Shape>(Codec::Bincode, &chain_of(1), 3).expect("three levels");
         refusal::<Shape>(&chain_of(1), 2);
     }
 
@@ -475,14 +480,14 @@ mod tests {
         for _ in 0..3 {
             bytes.extend_from_slice(&one);
         }
-        let back: Vec<Nested> = decode(&bytes).expect("each at the limit");
+        let back: Vec<Nested> = decode(Codec::Bincode, &bytes).expect("each at the limit");
         assert_eq!(back.len(), 3);
         assert!(back
             .iter()
             .all(|value| levels(value) == DEFAULT_MAX_DEPTH - 1));
-        let wide = encode(&vec![(1_u8, 2_u8); 10_000]).expect("encode");
+        let wide = encode(Codec::Bincode, &vec![(1_u8, 2_u8); 10_000]).expect("encode");
         assert_eq!(
-            decode_with_depth::<Vec<(u8, u8)>>(&wide, 2)
+            decode_with_depth::<Vec<(u8, u8)>>(Codec::Bincode, &wide, 2)
                 .expect("two levels")
                 .len(),
             10_000
@@ -493,7 +498,9 @@ mod tests {
     fn a_failure_deep_inside_gives_the_error_not_a_partial_value() {
         let mut bytes = chain_of(10);
         *bytes.last_mut().expect("end") = 9; // no such variant
-        let message = decode::<Nested>(&bytes).expect_err("bad tag").to_string();
+        let message = decode::<Nested>(Codec::Bincode, &bytes)
+            .expect_err("bad tag")
+            .to_string();
         assert!(message.starts_with("decode failed:"), "{message}");
         assert!(!message.contains("nested"), "{message}");
     }
@@ -503,16 +510,21 @@ mod tests {
         // `IpAddr` picks its encoding by `is_human_readable`: a wrapper that
         // forgot to forward it would expect a string and fail.
         let address = IpAddr::V6(Ipv6Addr::LOCALHOST);
-        let bytes = encode(&address).expect("encode");
+        let bytes = encode(Codec::Bincode, &address).expect("encode");
         assert_eq!(bytes.len(), 1 + 16);
-        assert_eq!(decode::<IpAddr>(&bytes).expect("decode"), address);
+        assert_eq!(
+            decode::<IpAddr>(Codec::Bincode, &bytes).expect("decode"),
+            address
+        );
     }
 
     #[test]
     fn trailing_bytes_are_still_refused() {
         let mut bytes = chain_of(3);
         bytes.push(0);
-        let message = decode::<Nested>(&bytes).expect_err("trailing").to_string();
+        let message = decode::<Nested>(Codec::Bincode, &bytes)
+            .expect_err("trailing")
+            .to_string();
         assert_eq!(message, "decode failed: 1 trailing bytes");
     }
 }

@@ -4,8 +4,9 @@ use super::fuzz_key_ring;
 use super::input::Reader;
 use super::session_type::FuzzSession;
 use super::FUZZ_NOW;
+use crate::codec::Codec;
 use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
-use crate::session::plaintext::{self, decode_session, Decoded};
+use crate::session::plaintext::{self, decode_session, Decoded, Format};
 
 /// Decodes the rest of `data` as an opened session's plaintext, as the
 /// layer does once a cookie or record has authenticated.
@@ -42,9 +43,13 @@ pub fn session_plaintext(data: &[u8]) {
         config.max_decode_depth = 8;
     }
     config.schema_version = u32::from(choice >> 2 & 0b11);
+    if choice & 0b1_0000 != 0 {
+        config.codec = Codec::Cbor;
+    }
+    let format = Format::of(&config);
 
-    if let Some(decoded) = plaintext::decode(bytes) {
-        header_round_trips(&decoded);
+    if let Some(decoded) = plaintext::decode(bytes, config.codec) {
+        header_round_trips(config.codec, &decoded);
     }
 
     let Ok((data, deadlines)) =
@@ -59,9 +64,9 @@ pub fn session_plaintext(data: &[u8]) {
         assert_eq!(idle, expiry, "a store's expiry replaces the idle deadline");
     }
 
-    let encoded = plaintext::encode(&deadlines, config.schema_version, &data).expect("encodes");
+    let encoded = plaintext::encode(&deadlines, format, &data).expect("encodes");
     let mut stack = [0u8; 256];
-    match plaintext::encode_to_slice(&deadlines, config.schema_version, &data, &mut stack) {
+    match plaintext::encode_to_slice(&deadlines, format, &data, &mut stack) {
         Some(len) => assert_eq!(&stack[..len], &encoded[..]),
         None => assert!(encoded.len() > stack.len()),
     }
@@ -70,10 +75,16 @@ pub fn session_plaintext(data: &[u8]) {
     assert_eq!(again, (data, deadlines));
 }
 
-fn header_round_trips(decoded: &Decoded<'_>) {
-    // Encoding a byte string's bincode adds a length: write the header
-    // alone by encoding the unit value, whose bincode is empty.
-    let mut bytes = plaintext::encode(&decoded.deadlines, decoded.schema, &()).expect("encodes");
+fn header_round_trips(codec: Codec, decoded: &Decoded<'_>) {
+    // Encoding a byte string adds a length: write the header alone by
+    // encoding the unit value and cutting its encoding off again.
+    let format = Format {
+        schema: decoded.schema,
+        codec,
+    };
+    let mut bytes = plaintext::encode(&decoded.deadlines, format, &()).expect("encodes");
+    let unit = crate::codec::encode(codec, &()).expect("encodes").len();
+    bytes.truncate(bytes.len() - unit);
     bytes.extend_from_slice(decoded.payload);
-    assert_eq!(plaintext::decode(&bytes).as_ref(), Some(decoded));
+    assert_eq!(plaintext::decode(&bytes, codec).as_ref(), Some(decoded));
 }

@@ -6,10 +6,10 @@ use super::envelope::RECORD_SESSION_ID;
 use super::input::Writer;
 use super::session_type::{FuzzSession, Tree};
 use super::{fuzz_key_ring, old_key_ring, seal_record, FUZZ_NOW};
-use crate::codec;
+use crate::codec::{self, Codec};
 use crate::envelope;
 use crate::key::Purpose;
-use crate::session::plaintext::{self, Deadlines};
+use crate::session::plaintext::{self, Deadlines, Format};
 use crate::store::RecordKey;
 
 /// One seed input: the target it is for, a name for its file, its bytes.
@@ -84,7 +84,15 @@ fn live() -> Deadlines {
 }
 
 fn session_plaintext_of(deadlines: &Deadlines, data: &FuzzSession) -> Vec<u8> {
-    plaintext::encode(deadlines, 0, data).expect("the sample encodes")
+    plaintext::encode(
+        deadlines,
+        Format {
+            schema: 0,
+            codec: Codec::Bincode,
+        },
+        data,
+    )
+    .expect("the sample encodes")
 }
 
 fn sample_plaintext() -> Vec<u8> {
@@ -293,7 +301,10 @@ fn plaintext_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("header-only", with(0, &[1, 3, 0, 1, 2, 3])),
         (
             "bare-data",
-            with(0, &codec::encode(&FuzzSession::sample()).expect("encodes")),
+            with(
+                0,
+                &codec::encode(Codec::Bincode, &FuzzSession::sample()).expect("encodes"),
+            ),
         ),
     ]
 }

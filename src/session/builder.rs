@@ -16,7 +16,7 @@ use cookie::SameSite;
 use http::Response;
 
 use crate::clock::Clock;
-use crate::codec;
+use crate::codec::{self, Codec};
 use crate::key::KeyRing;
 use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
@@ -296,6 +296,37 @@ impl<T, B> SessionLayerBuilder<T, B> {
         self
     }
 
+    /// Sets how the session type is serialized (default
+    /// [`Codec::Bincode`], the most compact). Choose [`Codec::Cbor`] for a
+    /// type with serde attributes that need field names or tags:
+    /// `skip_serializing_if`, `flatten`, internally tagged or untagged
+    /// enums. The codec is sealed into every session, so after a switch
+    /// sessions written with the other one start fresh.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use tower_cookie_sessions::{Codec, Key, SessionLayer};
+    ///
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// #[serde(tag = "kind")]
+    /// enum Visitor {
+    ///     #[default]
+    ///     Anonymous,
+    ///     User { id: u64 },
+    /// }
+    ///
+    /// let layer = SessionLayer::<Visitor>::builder(Key::generate())
+    ///     .codec(Codec::Cbor)
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.config.codec = codec;
+        self
+    }
+
     /// Sets the schema version sealed into every session (default 0). Bump
     /// it when `T` changes shape: sessions of another version then start
     /// fresh instead of failing to decode.
@@ -443,9 +474,10 @@ impl<T: SessionData, B> SessionLayerBuilder<T, B> {
     /// session type.
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = self.config.problems();
-        if let Err(error) = codec::check_round_trip::<T>() {
+        if let Err(error) = codec::check_round_trip::<T>(self.config.codec) {
             problems.push(ConfigProblem::UnsupportedType {
                 type_name: std::any::type_name::<T>(),
+                codec: self.config.codec,
                 reason: error.to_string(),
             });
         }

@@ -8,10 +8,12 @@ use cookie::SameSite;
 use http::Response;
 
 use crate::clock::{Clock, SystemClock};
+use crate::codec::Codec;
 use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
 use crate::session::error::SessionError;
 use crate::session::revocation::Revocation;
+use crate::session::undecodable::Undecodable;
 use crate::syntax::{is_attribute_value, is_token};
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.
@@ -176,11 +178,13 @@ pub enum ConfigProblem {
     /// A [`max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size) below
     /// one cookie (4096 bytes) or above [`MAX_COOKIE_CHUNKS`] of them.
     CookieSizeOutOfRange(usize),
-    /// The session type does not survive a bincode round trip of its
-    /// default value.
+    /// The session type's default value does not survive a round trip
+    /// through the layer's [`Codec`].
     UnsupportedType {
         /// The session type's name.
         type_name: &'static str,
+        /// The codec it was tried with.
+        codec: Codec,
         /// What went wrong.
         reason: String,
     },
@@ -229,10 +233,24 @@ impl fmt::Display for ConfigProblem {
                  ({MAX_COOKIE_SIZE}) and {MAX_COOKIE_CHUNKS} of them \
                  ({MAX_SESSION_COOKIES_SIZE})"
             ),
-            ConfigProblem::UnsupportedType { type_name, reason } => write!(
+            ConfigProblem::UnsupportedType {
+                type_name,
+                codec: Codec::Bincode,
+                reason,
+            } => write!(
                 f,
                 "session type `{type_name}` does not survive a bincode round trip ({reason}); \
-                 remove `skip_serializing_if`, `flatten`, untagged and internally tagged enums"
+                 build the layer with `.codec(Codec::Cbor)` to keep `skip_serializing_if`, \
+                 `flatten`, untagged or internally tagged enums"
+            ),
+            ConfigProblem::UnsupportedType {
+                type_name,
+                codec,
+                reason,
+            } => write!(
+                f,
+                "session type `{type_name}` does not survive a {} round trip ({reason})",
+                codec.name()
             ),
         }
     }
@@ -352,6 +370,9 @@ pub(crate) struct SessionConfig {
     pub(crate) load_failure: LoadFailure,
     pub(crate) max_record_size: usize,
     pub(crate) max_decode_depth: usize,
+    pub(crate) codec: Codec,
+    /// Rate-limits the warning for authentic sessions that do not decode.
+    pub(crate) undecodable: Arc<Undecodable>,
     /// The most a client-side session's cookies take, names plus values.
     pub(crate) max_cookie_size: usize,
     /// Client-side sessions issued before its cutoff are refused.
@@ -444,6 +465,8 @@ impl SessionConfig {
             load_failure: LoadFailure::Fail,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             max_decode_depth: DEFAULT_MAX_DECODE_DEPTH,
+            codec: Codec::default(),
+            undecodable: Arc::default(),
             max_cookie_size: DEFAULT_MAX_COOKIE_SIZE,
             revocation: Revocation::new(),
         }
@@ -558,6 +581,7 @@ impl fmt::Debug for SessionConfig {
             .field("load_failure", &self.load_failure)
             .field("max_record_size", &self.max_record_size)
             .field("max_decode_depth", &self.max_decode_depth)
+            .field("codec", &self.codec)
             .field("max_cookie_size", &self.max_cookie_size)
             .field("revocation", &self.revocation)
             .finish_non_exhaustive()

@@ -12,7 +12,7 @@ use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, Set
 use crate::session::chunks::{self, indexes, join_chunks, low_bits, Carried, ChunkRefusal, Opened};
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
-use crate::session::plaintext::{self, decode_session, Refusal};
+use crate::session::plaintext::{self, decode_session, Format, Refusal};
 use crate::session::revocation::LoadHook;
 use crate::session::set_cookie;
 use crate::session::state::{record_activity, Shared, State, Status};
@@ -265,13 +265,13 @@ fn seal_session<T: SessionData>(
     let heap;
     let plaintext = match plaintext::encode_to_slice(
         &state.deadlines,
-        config.schema_version,
+        Format::of(config),
         &state.data,
         &mut stack,
     ) {
         Some(len) => &stack[..len],
         None => {
-            heap = plaintext::encode(&state.deadlines, config.schema_version, &state.data)
+            heap = plaintext::encode(&state.deadlines, Format::of(config), &state.data)
                 .map_err(|error| SessionError::Encode(error.to_string()))?;
             heap.as_slice()
         }

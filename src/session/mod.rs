@@ -117,6 +117,7 @@ mod set_cookie;
 mod source;
 mod state;
 mod store_backend;
+mod undecodable;
 
 pub use body::SessionBody;
 pub use builder::SessionLayerBuilder;

@@ -1,20 +1,26 @@
 //! The plaintext sealed into a client-side session cookie.
 //!
 //! ```text
-//! format (1) | flags (1) | schema | issued | absolute deadline | [idle deadline] | bincode(T)
+//! format (1) | flags (1) | schema | issued | absolute deadline | [idle deadline] | T
 //! ```
 //!
 //! Numbers are LEB128 varints; times are whole seconds since the Unix epoch.
-//! The header is hand-written rather than bincode so that the deadlines can
-//! be read, and the cookie refused, without decoding `T`.
+//! The format byte names the codec `T` is written in (1 bincode, 2 CBOR),
+//! so a layer never decodes one codec's bytes as the other's. The header
+//! is hand-written rather than encoded so that the deadlines can be read,
+//! and the cookie refused, without decoding `T`.
 
-use serde::Serialize;
-
-use crate::codec::{self, CodecError};
+use crate::codec::{self, Codec, CodecError};
 use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS, MAX_COOKIE_LIFETIME};
 use crate::session::SessionData;
 
-const FORMAT: u8 = 1;
+/// The format byte of a plaintext whose data `codec` wrote.
+fn format(codec: Codec) -> u8 {
+    match codec {
+        Codec::Bincode => 1,
+        Codec::Cbor => 2,
+    }
+}
 const FLAG_PERSISTENT: u8 = 0b01;
 const FLAG_IDLE: u8 = 0b10;
 /// The longest header: format, flags, and four varints of at most ten
@@ -46,47 +52,91 @@ pub(crate) struct Decoded<'a> {
     pub(crate) payload: &'a [u8],
 }
 
+/// How a plaintext is written: the layer's schema version and codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Format {
+    pub(crate) schema: u32,
+    pub(crate) codec: Codec,
+}
+
+impl Format {
+    pub(crate) fn of(config: &SessionConfig) -> Self {
+        Self {
+            schema: config.schema_version,
+            codec: config.codec,
+        }
+    }
+}
+
 /// Encodes the header and `data`.
-pub(crate) fn encode<T: Serialize>(
+pub(crate) fn encode<T: SessionData>(
     deadlines: &Deadlines,
-    schema: u32,
+    format: Format,
     data: &T,
 ) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(64);
-    encode_into(deadlines, schema, data, &mut out)?;
+    encode_into(deadlines, format, data, &mut out)?;
     Ok(out)
 }
 
 /// [`encode`], appending to `out`: a trusted store's record writes its
 /// key first and the plaintext right after it, in one buffer.
-pub(crate) fn encode_into<T: Serialize>(
+pub(crate) fn encode_into<T: SessionData>(
     deadlines: &Deadlines,
-    schema: u32,
+    format: Format,
     data: &T,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    let (head, len) = header(deadlines, schema);
+    let (head, len) = header(deadlines, format);
     out.extend_from_slice(&head[..len]);
-    codec::encode_into(data, out)
+    codec::encode_into(format.codec, data, out)?;
+    debug_check_round_trip(format.codec, data);
+    Ok(())
 }
 
 /// [`encode`] into `buffer` when it fits, giving the length written;
 /// `None` when it does not (or the data cannot be encoded: [`encode`]
 /// then says why). A cookie session's plaintext is only sealed, so it can
 /// live on the caller's stack.
-pub(crate) fn encode_to_slice<T: Serialize>(
+pub(crate) fn encode_to_slice<T: SessionData>(
     deadlines: &Deadlines,
-    schema: u32,
+    format: Format,
     data: &T,
     buffer: &mut [u8],
 ) -> Option<usize> {
-    let (head, len) = header(deadlines, schema);
+    let (head, len) = header(deadlines, format);
     buffer.get_mut(..len)?.copy_from_slice(&head[..len]);
-    Some(len + codec::encode_into_slice(data, &mut buffer[len..])?)
+    let written = codec::encode_into_slice(format.codec, data, &mut buffer[len..])?;
+    debug_check_round_trip(format.codec, data);
+    Some(len + written)
 }
 
+/// In debug builds, a value bincode writes but cannot read back (a serde
+/// shape that needs field names or tags, reached only by some values) is a
+/// panic that says what to do, on the write that would have lost the
+/// session. Release builds pay nothing; there an authentic session that
+/// fails to decode is logged at `warn` (see [`decode_session`]).
+#[cfg(debug_assertions)]
+fn debug_check_round_trip<T: SessionData>(codec: Codec, data: &T) {
+    if codec != Codec::Bincode {
+        return;
+    }
+    if let Some(problem) = codec::round_trip_problem(codec, data) {
+        panic!(
+            "session type `{}` does not round-trip through bincode ({problem}): every later \
+             request would get a fresh session. Build the layer with `.codec(Codec::Cbor)` for \
+             serde attributes that need field names or tags (skip_serializing_if, flatten, \
+             internally tagged or untagged enums)",
+            std::any::type_name::<T>()
+        );
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_check_round_trip<T: SessionData>(_: Codec, _: &T) {}
+
 /// The header's bytes, in a buffer of the longest header, and its length.
-fn header(deadlines: &Deadlines, schema: u32) -> ([u8; HEADER_MAX], usize) {
+fn header(deadlines: &Deadlines, format: Format) -> ([u8; HEADER_MAX], usize) {
     let mut flags = 0;
     if deadlines.persistent {
         flags |= FLAG_PERSISTENT;
@@ -95,10 +145,10 @@ fn header(deadlines: &Deadlines, schema: u32) -> ([u8; HEADER_MAX], usize) {
         flags |= FLAG_IDLE;
     }
     let mut head = [0u8; HEADER_MAX];
-    head[0] = FORMAT;
+    head[0] = self::format(format.codec);
     head[1] = flags;
     let mut len = 2;
-    len += write_varint(&mut head[len..], u64::from(schema));
+    len += write_varint(&mut head[len..], u64::from(format.schema));
     len += write_varint(&mut head[len..], deadlines.issued);
     len += write_varint(&mut head[len..], deadlines.absolute);
     if let Some(idle) = deadlines.idle {
@@ -107,11 +157,12 @@ fn header(deadlines: &Deadlines, schema: u32) -> ([u8; HEADER_MAX], usize) {
     (head, len)
 }
 
-/// Decodes the header; `None` for anything this version did not write.
-pub(crate) fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
-    let (&format, rest) = bytes.split_first()?;
+/// Decodes the header of a plaintext whose data `codec` wrote; `None` for
+/// anything else (another codec's, or what this version did not write).
+pub(crate) fn decode(bytes: &[u8], codec: Codec) -> Option<Decoded<'_>> {
+    let (&written_as, rest) = bytes.split_first()?;
     let (&flags, mut rest) = rest.split_first()?;
-    if format != FORMAT || flags & !(FLAG_PERSISTENT | FLAG_IDLE) != 0 {
+    if written_as != format(codec) || flags & !(FLAG_PERSISTENT | FLAG_IDLE) != 0 {
         return None;
     }
     let schema = u32::try_from(read_varint(&mut rest)?).ok()?;
@@ -172,7 +223,9 @@ pub(crate) fn decode_session<T: SessionData>(
     now: u64,
     record_expiry: Option<u64>,
 ) -> Result<(T, Deadlines), Refusal> {
-    let decoded = decode(bytes).ok_or(Refusal::unreadable("unreadable session header"))?;
+    let decoded = decode(bytes, config.codec).ok_or(Refusal::unreadable(
+        "unreadable session header (written by another codec or version)",
+    ))?;
     let mut deadlines = decoded.deadlines;
     if let (Some(_), Some(expiry)) = (deadlines.idle, record_expiry) {
         deadlines.idle = Some(expiry);
@@ -198,8 +251,11 @@ pub(crate) fn decode_session<T: SessionData>(
     if deadlines.idle.is_some_and(|idle| now >= idle) {
         return Err(Refusal::ended("inactivity deadline passed"));
     }
-    let data = codec::decode_with_depth(decoded.payload, config.max_decode_depth)
-        .map_err(|_| Refusal::unreadable("session data does not decode"))?;
+    let data = codec::decode_with_depth(config.codec, decoded.payload, config.max_decode_depth)
+        .map_err(|error| {
+            config.undecodable.report::<T>(config.codec, now, &error);
+            Refusal::unreadable("session data does not decode")
+        })?;
     Ok((data, deadlines))
 }
 
@@ -248,11 +304,15 @@ mod tests {
             idle: Some(1_700_001_800),
             persistent: true,
         };
-        let bytes = encode(&deadlines, 3, &(7u64, "x".to_owned())).expect("encode");
-        let decoded = decode(&bytes).expect("decode");
+        let format = Format {
+            schema: 3,
+            codec: Codec::Bincode,
+        };
+        let bytes = encode(&deadlines, format, &(7u64, "x".to_owned())).expect("encode");
+        let decoded = decode(&bytes, Codec::Bincode).expect("decode");
         assert_eq!(decoded.deadlines, deadlines);
         assert_eq!(decoded.schema, 3);
-        let data: (u64, String) = codec::decode(decoded.payload).expect("payload");
+        let data: (u64, String) = codec::decode(Codec::Bincode, decoded.payload).expect("payload");
         assert_eq!(data, (7, "x".to_owned()));
     }
 
@@ -264,12 +324,38 @@ mod tests {
             idle: None,
             persistent: false,
         };
-        let mut bytes = encode(&deadlines, 0, &0u8).expect("encode");
+        let format = Format {
+            schema: 0,
+            codec: Codec::Bincode,
+        };
+        let mut bytes = encode(&deadlines, format, &0u8).expect("encode");
         bytes[1] |= 0b100;
-        assert!(decode(&bytes).is_none());
+        assert!(decode(&bytes, Codec::Bincode).is_none());
         bytes[1] = 0;
-        bytes[0] = 2;
-        assert!(decode(&bytes).is_none());
+        bytes[0] = 3;
+        assert!(decode(&bytes, Codec::Bincode).is_none());
+    }
+
+    #[test]
+    fn one_codecs_plaintext_is_refused_by_the_other() {
+        let deadlines = Deadlines {
+            issued: 1,
+            absolute: 2,
+            idle: None,
+            persistent: false,
+        };
+        for (written, read) in [(Codec::Bincode, Codec::Cbor), (Codec::Cbor, Codec::Bincode)] {
+            let format = Format {
+                schema: 0,
+                codec: written,
+            };
+            let bytes = encode(&deadlines, format, &7u8).expect("encode");
+            assert!(decode(&bytes, written).is_some());
+            assert!(
+                decode(&bytes, read).is_none(),
+                "{written:?} read as {read:?}"
+            );
+        }
     }
 
     proptest! {
@@ -292,9 +378,10 @@ mod tests {
             data in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
             let deadlines = Deadlines { issued, absolute, idle, persistent };
-            let heap = encode(&deadlines, schema, &data).expect("encodes");
+            let format = Format { schema, codec: Codec::Bincode };
+            let heap = encode(&deadlines, format, &data).expect("encodes");
             let mut buffer = [0u8; 256];
-            match encode_to_slice(&deadlines, schema, &data, &mut buffer) {
+            match encode_to_slice(&deadlines, format, &data, &mut buffer) {
                 Some(len) => prop_assert_eq!(&buffer[..len], heap.as_slice()),
                 None => prop_assert!(heap.len() > buffer.len()),
             }
@@ -302,7 +389,8 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let _ = decode(&bytes);
+            let _ = decode(&bytes, Codec::Bincode);
+            let _ = decode(&bytes, Codec::Cbor);
         }
     }
 }

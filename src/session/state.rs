@@ -61,10 +61,9 @@ impl<T: SessionData> Shared<T> {
         if !state.status.modified {
             return;
         }
-        let unchanged = state
-            .as_loaded
-            .as_ref()
-            .is_some_and(|loaded| crate::codec::same_encoding(loaded, &state.data));
+        let unchanged = state.as_loaded.as_ref().is_some_and(|loaded| {
+            crate::codec::same_encoding(self.config.codec, loaded, &state.data)
+        });
         if unchanged {
             state.status.modified = false;
             state.status.replaced = false;

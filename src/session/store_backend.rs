@@ -19,7 +19,7 @@ use crate::session::conflict::ConflictPolicy;
 use crate::session::error::SessionError;
 use crate::session::ids;
 use crate::session::log_tag::LogTag;
-use crate::session::plaintext::{self, decode_session, Deadlines};
+use crate::session::plaintext::{self, decode_session, Deadlines, Format};
 use crate::session::record;
 use crate::session::revocation::LoadHook;
 use crate::session::set_cookie;
@@ -255,7 +255,10 @@ async fn load_record<S: SessionStore, T: SessionData>(
             Ok(state)
         }
         Err(refusal) if refusal.unreadable => {
-            tracing::warn!(
+            // Data that does not decode was reported at `warn`, once a
+            // minute; another codec's or schema's record is expected after
+            // a change of either.
+            tracing::debug!(
                 session = %tag,
                 reason = refusal.reason,
                 "session record unreadable; starting a fresh session that replaces it"
@@ -505,7 +508,7 @@ impl<T: SessionData> Commit<T> {
         expires_at: std::time::SystemTime,
     ) -> Result<Record, SessionError> {
         let data = record::seal(config, trusted, key, |out| {
-            plaintext::encode_into(&self.deadlines, config.schema_version, data, out)
+            plaintext::encode_into(&self.deadlines, Format::of(config), data, out)
         })
         .map_err(|error| SessionError::Encode(error.to_string()))?;
         if data.len() > config.max_record_size {
