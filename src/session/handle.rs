@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{Extensions, Request};
@@ -11,7 +11,7 @@ use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::session::config::MAX_COOKIE_LIFETIME;
 use crate::session::error::SessionError;
 use crate::session::open::Opening;
-use crate::session::state::{fresh_deadlines, Shared, State};
+use crate::session::state::{fresh_deadlines, Locked, Shared, State};
 use crate::session::SessionData;
 
 /// The session of one request, typed by the application's own `T`.
@@ -173,8 +173,8 @@ impl<T: SessionData> Session<T> {
 
     /// Reads the session data without cloning it.
     ///
-    /// The session is locked while `f` runs: do not call this handle's other
-    /// methods from inside `f`.
+    /// The session is locked while `f` runs: using this session from
+    /// inside `f` panics (see [`update`](Self::update)).
     ///
     /// # Examples
     ///
@@ -190,9 +190,6 @@ impl<T: SessionData> Session<T> {
     }
 
     /// A clone of the session data.
-    ///
-    /// (Named `get` before 0.1 was released; `get` is now
-    /// [`Session<SessionMap>`](crate::SessionMap)'s read of one key.)
     ///
     /// # Examples
     ///
@@ -211,8 +208,10 @@ impl<T: SessionData> Session<T> {
     /// Changes the session data and marks the session modified, so the
     /// response sends it. Returns what `f` returns.
     ///
-    /// The session is locked while `f` runs: do not call this handle's other
-    /// methods from inside `f`. If `f` panics, the session is poisoned: its
+    /// The session is locked while `f` runs. Using this session (this
+    /// handle or a clone of it) from inside `f` panics with a message that
+    /// says so, rather than waiting for itself forever; another thread or
+    /// task using it meanwhile just waits. If `f` panics, the session is poisoned: its
     /// data goes back to what the request loaded, and it is never saved,
     /// whatever the handler or a panic-catching layer answers afterwards.
     ///
@@ -556,7 +555,7 @@ impl<T: SessionData> Session<T> {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
         self.shared.lock()
     }
 }
@@ -583,7 +582,7 @@ impl<T> Drop for UndoOnPanic<'_, T> {
 
 impl<T: SessionData> Session<T> {
     /// Locks for a change; a change after `destroy` starts a new session.
-    fn lock_for_write(&self) -> MutexGuard<'_, State<T>> {
+    fn lock_for_write(&self) -> Locked<'_, T> {
         let mut state = self.lock();
         if state.status.destroyed {
             let now = self.now();

@@ -6,9 +6,13 @@
 //! `Session<T>` handle of the request points at it, and the layer's
 //! response future commits it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
+
+use parking_lot::lock_api::GetThreadId;
+use parking_lot::RawThreadId;
 
 use crate::session::chunks::Carried;
 use crate::session::config::SessionConfig;
@@ -20,6 +24,10 @@ use crate::session::SessionData;
 /// place.
 pub(crate) struct Shared<T> {
     state: Mutex<State<T>>,
+    /// The thread holding `state`, zero when none: a handle used again on
+    /// that thread, from inside `read` or `update`, would wait for itself
+    /// forever.
+    holder: AtomicUsize,
     config: Arc<SessionConfig>,
     /// The state was loaded: a handle may be given out and the response
     /// commits it. `false` only while a store load is on its way, or after
@@ -34,6 +42,7 @@ impl<T: SessionData> Shared<T> {
     pub(crate) fn opened(state: State<T>, config: Arc<SessionConfig>) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(state),
+            holder: AtomicUsize::new(0),
             config,
             opened: AtomicBool::new(true),
             poisoned: AtomicBool::new(false),
@@ -46,6 +55,7 @@ impl<T: SessionData> Shared<T> {
             // Never read: no handle is given out and nothing is committed
             // until the session is opened.
             state: Mutex::new(State::fresh(&config, 0)),
+            holder: AtomicUsize::new(0),
             config,
             opened: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
@@ -57,7 +67,7 @@ impl<T: SessionData> Shared<T> {
     /// still moves its expiry), so two requests that only looked through
     /// `update` never conflict.
     pub(crate) fn settle(&self) {
-        let mut state = lock(&self.state);
+        let mut state = self.lock();
         if !state.status.modified {
             return;
         }
@@ -73,7 +83,7 @@ impl<T: SessionData> Shared<T> {
     /// Opens the session with `state`, unless another load opened it
     /// first: two loads in one request share the first one's session.
     pub(crate) fn fill(&self, state: State<T>) {
-        let mut kept = lock(&self.state);
+        let mut kept = self.lock();
         if !self.is_opened() {
             *kept = state;
             self.opened.store(true, Ordering::Release);
@@ -96,8 +106,38 @@ impl<T> Shared<T> {
         self.poisoned.load(Ordering::Acquire)
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        lock(&self.state)
+    /// The state, once no other thread holds it.
+    ///
+    /// # Panics
+    ///
+    /// When this thread holds it already: a handle used from inside the
+    /// closure of `read`, `update` or `set` on the same session. Waiting
+    /// would hang the request for good.
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        let me = RawThreadId::INIT.nonzero_thread_id().get();
+        let guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                // Only this thread writes its own id, and it clears it
+                // before letting go: seeing it means holding the lock.
+                if self.holder.load(Ordering::Relaxed) == me {
+                    panic!(
+                        "`Session<{}>` used again from inside its own `read`, `update` or `set` \
+                         closure; the session is locked while the closure runs, so take what \
+                         the closure needs before calling it, or use the `&T`/`&mut T` it is \
+                         given",
+                        std::any::type_name::<T>()
+                    );
+                }
+                lock(&self.state)
+            }
+        };
+        self.holder.store(me, Ordering::Relaxed);
+        Locked {
+            guard,
+            holder: &self.holder,
+        }
     }
 
     /// The state, unless a handle holds it right now.
@@ -107,6 +147,33 @@ impl<T> Shared<T> {
 
     pub(crate) fn config(&self) -> &Arc<SessionConfig> {
         &self.config
+    }
+}
+
+/// The locked state of a session; forgets its thread when dropped.
+pub(crate) struct Locked<'a, T> {
+    guard: MutexGuard<'a, State<T>>,
+    holder: &'a AtomicUsize,
+}
+
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        // Runs before `guard` unlocks.
+        self.holder.store(0, Ordering::Relaxed);
+    }
+}
+
+impl<T> Deref for Locked<'_, T> {
+    type Target = State<T>;
+
+    fn deref(&self) -> &State<T> {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        &mut self.guard
     }
 }
 
