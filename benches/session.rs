@@ -24,7 +24,8 @@ use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionError, SessionLayer};
+use tower_cookie_sessions::fuzzing::{self, Purpose};
+use tower_cookie_sessions::{Key, KeyRing, Session, SessionError, SessionLayer};
 
 /// The session type: a signed-in user.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -141,7 +142,7 @@ impl Fixture {
 
     /// The plaintext sealed in `cookie`, opened with the layer's key.
     fn plaintext_of(&self, cookie: &HeaderValue) -> Vec<u8> {
-        envelope::open(
+        fuzzing::open_as(
             &self.ring,
             Purpose::Session,
             COOKIE_NAME,
@@ -298,13 +299,13 @@ fn floor(c: &mut Criterion) {
     // compare directly.
     let cookie = fixture.cookie_for(&profile());
     let plaintext = fixture.plaintext_of(&cookie);
-    let sealed = envelope::seal(&fixture.ring, Purpose::Session, COOKIE_NAME, &plaintext);
+    let sealed = fuzzing::seal_as(&fixture.ring, Purpose::Session, COOKIE_NAME, &plaintext);
 
     let mut group = c.benchmark_group("floor");
     group.throughput(Throughput::Bytes(plaintext.len() as u64));
     group.bench_function("seal", |b| {
         b.iter(|| {
-            envelope::seal(
+            fuzzing::seal_as(
                 &fixture.ring,
                 Purpose::Session,
                 black_box(COOKIE_NAME),
@@ -314,7 +315,7 @@ fn floor(c: &mut Criterion) {
     });
     group.bench_function("open", |b| {
         b.iter(|| {
-            envelope::open(
+            fuzzing::open_as(
                 &fixture.ring,
                 Purpose::Session,
                 black_box(COOKIE_NAME),

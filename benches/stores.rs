@@ -22,9 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_cookie_sessions::session::Expiry;
-use tower_cookie_sessions::store::{
-    MemoryStore, Record, RecordKey, Result as StoreResult, SessionStore,
-};
+use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore, StoreError};
 use tower_cookie_sessions::{Key, Session, SessionError, SessionLayer};
 
 /// The session type: a signed-in user, as in `benches/session.rs`.
@@ -178,13 +176,13 @@ impl SessionStore for Untrusted {
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl std::future::Future<Output = StoreResult<bool>> + Send {
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
         self.0.create(key, record)
     }
     fn load(
         &self,
         key: &RecordKey,
-    ) -> impl std::future::Future<Output = StoreResult<Option<Record>>> + Send {
+    ) -> impl std::future::Future<Output = Result<Option<Record>, StoreError>> + Send {
         self.0.load(key)
     }
     fn save(
@@ -192,23 +190,26 @@ impl SessionStore for Untrusted {
         key: &RecordKey,
         record: &Record,
         expected: u64,
-    ) -> impl std::future::Future<Output = StoreResult<bool>> + Send {
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
         self.0.save(key, record, expected)
     }
-    fn delete(&self, key: &RecordKey) -> impl std::future::Future<Output = StoreResult<()>> + Send {
+    fn delete(
+        &self,
+        key: &RecordKey,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send {
         self.0.delete(key)
     }
     fn touch(
         &self,
         key: &RecordKey,
         expires_at: std::time::SystemTime,
-    ) -> impl std::future::Future<Output = StoreResult<bool>> + Send {
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
         self.0.touch(key, expires_at)
     }
     fn delete_by_owner(
         &self,
         owner: &str,
-    ) -> impl std::future::Future<Output = StoreResult<u64>> + Send {
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send {
         self.0.delete_by_owner(owner)
     }
 }

@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::Router;
 use http::Request;
 use tower::ServiceExt;
-use tower_cookie_sessions::store::{Record, RecordKey, Result, SessionStore};
+use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, StoreError};
 use tower_cookie_sessions::{Key, Session, SessionLayer};
 
 /// Records by key; cloning shares the map.
@@ -43,7 +43,7 @@ impl SessionStore for HashMapStore {
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let created = self.with_live(|records| {
             if records.contains_key(key) {
                 return false;
@@ -54,7 +54,10 @@ impl SessionStore for HashMapStore {
         async move { Ok(created) }
     }
 
-    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
         let record = self.with_live(|records| records.get(key).cloned());
         async move { Ok(record) }
     }
@@ -64,7 +67,7 @@ impl SessionStore for HashMapStore {
         key: &RecordKey,
         record: &Record,
         expected_version: u64,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         // Compare-and-set: a request that loaded an older version must not
         // overwrite what another request saved meanwhile.
         let saved = self.with_live(|records| match records.get_mut(key) {
@@ -77,7 +80,7 @@ impl SessionStore for HashMapStore {
         async move { Ok(saved) }
     }
 
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.with_live(|records| records.remove(key));
         async { Ok(()) }
     }
@@ -86,7 +89,7 @@ impl SessionStore for HashMapStore {
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let touched = self.with_live(|records| match records.get_mut(key) {
             Some(record) => {
                 record.expires_at = expires_at;
@@ -97,7 +100,7 @@ impl SessionStore for HashMapStore {
         async move { Ok(touched) }
     }
 
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let deleted = self.with_live(|records| {
             let before = records.len();
             records.retain(|_, record| record.owner.as_deref() != Some(owner));

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -39,15 +40,7 @@ use crate::envelope::FORMAT_VERSION;
 use crate::syntax::hex_byte;
 
 /// Length in bytes of a [`Key`].
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::{Key, KEY_LEN};
-///
-/// assert!(Key::from_bytes(&[1; KEY_LEN - 1]).is_err());
-/// ```
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// A 32-byte master key.
 ///
@@ -213,17 +206,14 @@ impl fmt::Debug for Subkey {
 ///
 /// Each purpose seals with its own subkey and is bound into the associated
 /// data, so a value sealed for one purpose never opens as another: a private
-/// cookie cannot be replayed as a session.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::Purpose;
-///
-/// assert_ne!(Purpose::Session, Purpose::PrivateCookie);
-/// ```
+/// cookie cannot be replayed as a session. The crate's own purposes are not
+/// reachable from outside it (only through the `fuzzing` bridge, for the
+/// crate's tests); applications seal under
+/// [`AppPurpose`](crate::envelope::AppPurpose), which is
+/// [`Purpose::Application`].
+#[doc(hidden)]
+#[allow(unreachable_pub)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Purpose {
     /// A client-side session cookie.
     Session,
@@ -235,11 +225,15 @@ pub enum Purpose {
     Flash,
     /// A server-side session's record, bound to its record key.
     StoreRecord,
+    /// A value of the application's own, under its label.
+    Application(&'static str),
 }
 
 impl Purpose {
-    /// Every purpose, in the order of [`Purpose::index`].
-    pub(crate) const ALL: [Purpose; 5] = [
+    /// The crate's own purposes, each with a subkey slot, in the order of
+    /// [`Purpose::index`]; the last slot is the root of the application
+    /// purposes' subkeys.
+    pub(crate) const BUILT_IN: [Purpose; 5] = [
         Purpose::Session,
         Purpose::PrivateCookie,
         Purpose::SessionId,
@@ -248,7 +242,8 @@ impl Purpose {
     ];
 
     /// The label in the HKDF `info`; changing one invalidates every value
-    /// sealed for that purpose.
+    /// sealed for that purpose. Every application label is derived under
+    /// `application`, which no built-in label is.
     pub(crate) fn label(self) -> &'static str {
         match self {
             Purpose::Session => "session",
@@ -256,6 +251,7 @@ impl Purpose {
             Purpose::SessionId => "session-id",
             Purpose::Flash => "flash",
             Purpose::StoreRecord => "store-record",
+            Purpose::Application(_) => "application",
         }
     }
 
@@ -267,6 +263,7 @@ impl Purpose {
             Purpose::SessionId => 2,
             Purpose::Flash => 3,
             Purpose::StoreRecord => 4,
+            Purpose::Application(_) => 5,
         }
     }
 }
@@ -276,7 +273,8 @@ impl Purpose {
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{Key, KeyId, KeyRing};
+/// use tower_cookie_sessions::envelope::KeyId;
+/// use tower_cookie_sessions::{Key, KeyRing};
 ///
 /// let id: KeyId = 7;
 /// assert_eq!(KeyRing::new(id, Key::generate()).current_id(), 7);
@@ -287,19 +285,37 @@ pub type KeyId = u8;
 #[derive(Clone)]
 pub(crate) struct RingEntry {
     pub(crate) id: KeyId,
-    subkeys: [Subkey; Purpose::ALL.len()],
+    /// One per built-in purpose, then the application purposes' root.
+    subkeys: [Subkey; Purpose::BUILT_IN.len() + 1],
 }
 
 impl RingEntry {
     fn new(id: KeyId, key: &Key) -> Self {
         Self {
             id,
-            subkeys: Purpose::ALL.map(|purpose| key.subkey(purpose)),
+            subkeys: std::array::from_fn(|slot| match Purpose::BUILT_IN.get(slot) {
+                Some(&purpose) => key.subkey(purpose),
+                None => key.subkey(Purpose::Application("")),
+            }),
         }
     }
 
-    pub(crate) fn subkey(&self, purpose: Purpose) -> &Subkey {
-        &self.subkeys[usize::from(purpose.index())]
+    /// The subkey for `purpose`. An application purpose's is derived from
+    /// the application root under its label, on each call: applications
+    /// seal rarely (a sign-in link, a CSRF token), and the ring keeps no
+    /// list of their labels.
+    pub(crate) fn subkey(&self, purpose: Purpose) -> Cow<'_, Subkey> {
+        let slot = &self.subkeys[usize::from(purpose.index())];
+        match purpose {
+            Purpose::Application(label) => {
+                let mut out = [0u8; KEY_LEN];
+                Hkdf::<Sha256>::new(None, &slot.0)
+                    .expand(label.as_bytes(), &mut out)
+                    .expect("32 bytes is a valid HKDF-SHA256 output length");
+                Cow::Owned(Subkey(out))
+            }
+            _ => Cow::Borrowed(slot),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
     missing_debug_implementations,
     rust_2018_idioms
 )]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod codec;
@@ -25,13 +25,15 @@ mod syntax;
 pub use clock::{Clock, SystemClock};
 pub use codec::Codec;
 pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};
-pub use key::{Key, KeyError, KeyId, KeyRing, Purpose, KEY_LEN};
+pub use key::{Key, KeyError, KeyRing};
 pub use map::{MergeConflict, SessionMap, SessionMapError};
 pub use session::{
-    ConfigError, ConflictPolicy, Expiry, LoadFailure, Session, SessionError, SessionLayer,
+    ConfigError, ConfigProblem, ConflictPolicy, Expiry, LoadFailure, Session, SessionError,
+    SessionLayer, SessionLayerBuilder,
 };
 #[cfg(feature = "memory-store")]
 pub use store::MemoryStore;
+pub use store::StoreError;
 
 /// Cookie types from the [`cookie`](https://docs.rs/cookie) crate, used by
 /// [`Cookies`].

@@ -9,10 +9,10 @@ use common::{cookie_pair, Logs};
 use http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use tower::{service_fn, Layer, ServiceExt};
+use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
 use tower_cookie_sessions::{
-    envelope, Cookie, CookieLayer, Cookies, Key, KeyRing, Purpose, Session, SessionError,
-    SessionLayer, SessionMap,
+    Cookie, CookieLayer, Cookies, Key, KeyRing, Session, SessionError, SessionLayer, SessionMap,
 };
 
 const KEY_HEX: &str = "5a1f0c9e8d7b6a5948372615f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b";
@@ -84,8 +84,8 @@ async fn no_public_type_prints_keys_ids_or_data() {
     assert_clean("Session, Cookies and PrivateCookies", &shown);
 
     let ring = KeyRing::from(key());
-    let sealed = envelope::seal(&ring, Purpose::Session, "id", SECRET.as_bytes());
-    let opened = envelope::open(&ring, Purpose::Session, "id", &sealed).expect("opens");
+    let sealed = fuzzing::seal_as(&ring, Purpose::Session, "id", SECRET.as_bytes());
+    let opened = fuzzing::open_as(&ring, Purpose::Session, "id", &sealed).expect("opens");
     assert_clean("envelope::Opened", &format!("{opened:?}"));
 
     let id = b"0123456789abcdef";
@@ -137,7 +137,7 @@ async fn store_log_events_name_a_session_by_a_short_tag() {
         .await
         .expect("ok");
     let cookie = cookie_pair(&response, "id").expect("cookie");
-    let id = envelope::open(
+    let id = fuzzing::open_as(
         &KeyRing::from(key()),
         Purpose::SessionId,
         "id",

@@ -8,6 +8,8 @@
 //! base64url-no-pad( version | key id | 24-byte nonce | ciphertext | 16-byte tag )
 //! subkey = HKDF-SHA256(salt: none, ikm: master key,
 //!                      info: "tower-cookie-sessions" | version | purpose label)
+//! application subkey = HKDF-SHA256(salt: none, ikm: the subkey of label
+//!                      "application", info: the application's label)
 //! aad    = version | key id | purpose index | cookie name
 //! ```
 
@@ -19,19 +21,24 @@ use hkdf::Hkdf;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use sha2::Sha256;
+use tower_cookie_sessions::envelope::KeyId;
 use tower_cookie_sessions::envelope::{self, OpenError};
-use tower_cookie_sessions::{Key, KeyId, KeyRing, Purpose};
+use tower_cookie_sessions::fuzzing::{self, Purpose};
+use tower_cookie_sessions::{Key, KeyRing};
 
 const VERSION: u8 = 1;
 
-const PURPOSES: [(Purpose, u8, &str); 4] = [
+const PURPOSES: [(Purpose, u8, &str); 7] = [
     (Purpose::Session, 0, "session"),
     (Purpose::PrivateCookie, 1, "private-cookie"),
     (Purpose::SessionId, 2, "session-id"),
     (Purpose::Flash, 3, "flash"),
+    (Purpose::StoreRecord, 4, "store-record"),
+    (Purpose::Application("sign-in-link"), 5, "application"),
+    (Purpose::Application("session"), 5, "application"),
 ];
 
-fn subkey(master: &[u8; 32], label: &str) -> [u8; 32] {
+fn subkey(master: &[u8; 32], purpose: Purpose, label: &str) -> [u8; 32] {
     let mut info = b"tower-cookie-sessions".to_vec();
     info.push(VERSION);
     info.extend_from_slice(label.as_bytes());
@@ -39,6 +46,12 @@ fn subkey(master: &[u8; 32], label: &str) -> [u8; 32] {
     Hkdf::<Sha256>::new(None, master)
         .expand(&info, &mut out)
         .expect("32 bytes");
+    if let Purpose::Application(own) = purpose {
+        let root = out;
+        Hkdf::<Sha256>::new(None, &root)
+            .expand(own.as_bytes(), &mut out)
+            .expect("32 bytes");
+    }
     out
 }
 
@@ -52,13 +65,13 @@ fn aad(key_id: KeyId, index: u8, name: &str) -> Vec<u8> {
 fn reference_seal(
     master: &[u8; 32],
     key_id: KeyId,
-    (_, index, label): (Purpose, u8, &str),
+    (purpose, index, label): (Purpose, u8, &str),
     name: &str,
     nonce: [u8; 24],
     plaintext: &[u8],
 ) -> String {
     let mut ciphertext = plaintext.to_vec();
-    let tag = XChaCha20Poly1305::new(&subkey(master, label).into())
+    let tag = XChaCha20Poly1305::new(&subkey(master, purpose, label).into())
         .encrypt_inout_detached(
             &XNonce::from(nonce),
             &aad(key_id, index, name),
@@ -75,7 +88,7 @@ fn reference_seal(
 /// The plaintext of `sealed`, opened without the crate.
 fn reference_open(
     master: &[u8; 32],
-    (_, index, label): (Purpose, u8, &str),
+    (purpose, index, label): (Purpose, u8, &str),
     name: &str,
     sealed: &str,
 ) -> Option<(KeyId, Vec<u8>)> {
@@ -87,7 +100,7 @@ fn reference_open(
     let nonce = XNonce::try_from(&raw[2..26]).ok()?;
     let (ciphertext, tag) = raw[26..].split_at(raw.len() - 26 - 16);
     let mut plaintext = ciphertext.to_vec();
-    XChaCha20Poly1305::new(&subkey(master, label).into())
+    XChaCha20Poly1305::new(&subkey(master, purpose, label).into())
         .decrypt_inout_detached(
             &nonce,
             &aad(key_id, index, name),
@@ -127,11 +140,11 @@ fn a_frozen_envelope_still_opens() {
         "the reference implementation here changed"
     );
     let ring = KeyRing::new(5, Key::from_bytes(&MASTER).expect("key"));
-    let opened = envelope::open(&ring, Purpose::Session, "id", FROZEN).expect("opens");
+    let opened = fuzzing::open_as(&ring, Purpose::Session, "id", FROZEN).expect("opens");
     assert_eq!(opened.plaintext, b"hello, envelope");
     assert_eq!(opened.key_id, 5);
     assert_eq!(
-        envelope::open(&ring, Purpose::Session, "other", FROZEN),
+        fuzzing::open_as(&ring, Purpose::Session, "other", FROZEN),
         Err(OpenError::Unauthentic)
     );
 }
@@ -142,11 +155,12 @@ fn names_longer_than_the_inline_buffer_are_bound_too() {
     for len in [63, 64, 65, 200] {
         let name = "n".repeat(len);
         let sealed = reference_seal(&MASTER, 5, PURPOSES[1], &name, frozen_nonce(), b"v");
-        let opened = envelope::open(&ring, Purpose::PrivateCookie, &name, &sealed).expect("opens");
+        let opened =
+            fuzzing::open_as(&ring, Purpose::PrivateCookie, &name, &sealed).expect("opens");
         assert_eq!(opened.plaintext, b"v", "name of {len} bytes");
         let longer = format!("{name}n");
         assert_eq!(
-            envelope::open(&ring, Purpose::PrivateCookie, &longer, &sealed),
+            fuzzing::open_as(&ring, Purpose::PrivateCookie, &longer, &sealed),
             Err(OpenError::Unauthentic),
             "name of {len} bytes"
         );
@@ -175,7 +189,7 @@ proptest! {
     ) {
         let ring = KeyRing::new(key_id, Key::from_bytes(&master).expect("filtered"));
         let sealed = reference_seal(&master, key_id, purpose, &name, nonce, &plaintext);
-        let opened = envelope::open(&ring, purpose.0, &name, &sealed).expect("opens");
+        let opened = fuzzing::open_as(&ring, purpose.0, &name, &sealed).expect("opens");
         prop_assert_eq!(opened.plaintext, plaintext);
         prop_assert_eq!(opened.key_id, key_id);
     }
@@ -189,11 +203,45 @@ proptest! {
         plaintext in vec(any::<u8>(), 0..700),
     ) {
         let ring = KeyRing::new(key_id, Key::from_bytes(&master).expect("filtered"));
-        let sealed = envelope::seal(&ring, purpose.0, &name, &plaintext);
+        let sealed = fuzzing::seal_as(&ring, purpose.0, &name, &plaintext);
         prop_assert_eq!(sealed.len(), envelope::sealed_len(plaintext.len()));
         prop_assert_eq!(
             reference_open(&master, purpose, &name, &sealed),
             Some((key_id, plaintext))
         );
     }
+}
+
+#[test]
+fn an_application_purpose_is_its_own_and_never_the_crates() {
+    use tower_cookie_sessions::envelope::AppPurpose;
+    let ring = KeyRing::new(5, Key::from_bytes(&MASTER).expect("key"));
+    for (app, label) in [("sign-in-link", PURPOSES[5]), ("session", PURPOSES[6])] {
+        let sealed = envelope::seal(&ring, AppPurpose::new(app), "id", b"v");
+        assert_eq!(
+            reference_open(&MASTER, label, "id", &sealed),
+            Some((5, b"v".to_vec())),
+            "`{app}` is sealed as documented"
+        );
+        // An application label that spells a crate purpose is still the
+        // application's: it never opens as a session, nor a session as it.
+        for (purpose, _, _) in &PURPOSES[..5] {
+            assert_eq!(
+                fuzzing::open_as(&ring, *purpose, "id", &sealed),
+                Err(OpenError::Unauthentic),
+                "`{app}` opened as {purpose:?}"
+            );
+            let theirs = fuzzing::seal_as(&ring, *purpose, "id", b"v");
+            assert_eq!(
+                envelope::open(&ring, AppPurpose::new(app), "id", &theirs),
+                Err(OpenError::Unauthentic),
+                "{purpose:?} opened as `{app}`"
+            );
+        }
+    }
+    let csrf = envelope::seal(&ring, AppPurpose::new("csrf"), "id", b"v");
+    assert_eq!(
+        envelope::open(&ring, AppPurpose::new("sign-in-link"), "id", &csrf),
+        Err(OpenError::Unauthentic)
+    );
 }

@@ -7,8 +7,9 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::*;
+use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
-use tower_cookie_sessions::{envelope, Key, Purpose, SessionLayer};
+use tower_cookie_sessions::{Key, SessionLayer};
 
 fn key() -> Key {
     Key::from_hex("3a5f0c9e2d4b6a8f1e3c5d7b9a0f2e4d6c8b0a1f3e5d7c9b2a4f6e8d0c1b3a59").expect("key")
@@ -30,7 +31,7 @@ fn never_ending_plaintext(visits: u8) -> Vec<u8> {
 #[tokio::test]
 async fn a_sealed_deadline_past_what_a_layer_seals_gives_a_fresh_session() {
     let clock = TestClock::new();
-    let value = envelope::seal(
+    let value = fuzzing::seal_as(
         &key().into(),
         Purpose::Session,
         "id",
@@ -85,7 +86,7 @@ async fn a_store_record_whose_deadline_is_past_what_a_layer_seals_is_replaced() 
 
     let cookie = format!(
         "id={}",
-        envelope::seal(&key().into(), Purpose::SessionId, "id", &id)
+        fuzzing::seal_as(&key().into(), Purpose::SessionId, "id", &id)
     );
     let response = get_with(&app, "/", Some(&cookie)).await;
     assert_eq!(response.status(), 200);

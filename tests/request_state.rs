@@ -22,9 +22,7 @@ use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE};
 use http::{Request, Response, StatusCode};
 use tower::buffer::BufferLayer;
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
-use tower_cookie_sessions::store::{
-    MemoryStore, Record, RecordKey, Result as StoreResult, SessionStore,
-};
+use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore, StoreError};
 use tower_cookie_sessions::{
     Cookie, CookieLayer, Cookies, Key, Session, SessionError, SessionLayer,
 };
@@ -801,14 +799,17 @@ impl SessionStore for WaitingStore {
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let (key, record) = (*key, record.clone());
         async move {
             tokio::task::yield_now().await;
             self.0.create(&key, &record).await
         }
     }
-    fn load(&self, key: &RecordKey) -> impl Future<Output = StoreResult<Option<Record>>> + Send {
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
         let key = *key;
         async move {
             tokio::task::yield_now().await;
@@ -820,24 +821,24 @@ impl SessionStore for WaitingStore {
         key: &RecordKey,
         record: &Record,
         expected: u64,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let (key, record) = (*key, record.clone());
         async move {
             tokio::task::yield_now().await;
             self.0.save(&key, &record, expected).await
         }
     }
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = StoreResult<()>> + Send {
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.0.delete(key)
     }
     fn touch(
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.0.touch(key, expires_at)
     }
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.0.delete_by_owner(owner)
     }
 }

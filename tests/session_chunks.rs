@@ -5,7 +5,12 @@ mod common;
 
 use axum::Router;
 use http::StatusCode;
-use tower_cookie_sessions::session::{ConfigProblem, DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
+use tower_cookie_sessions::session::ConfigProblem;
+
+/// The default limit on a session's cookies, as documented: 8 KB.
+const DEFAULT_MAX_COOKIE_SIZE: usize = 8 * 1024;
+/// The most chunks a session is split across, as documented.
+const MAX_COOKIE_CHUNKS: usize = 50;
 use tower_cookie_sessions::{Key, SessionLayer};
 
 use common::{

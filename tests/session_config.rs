@@ -9,12 +9,13 @@ use http::{Request, Response};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use tower::{service_fn, Layer, ServiceExt};
-use tower_cookie_sessions::session::{
-    ConfigProblem, SessionLayerBuilder, MAX_ATTRIBUTE_LEN, MAX_COOKIE_LIFETIME,
-};
+use tower_cookie_sessions::session::{ConfigProblem, SessionLayerBuilder, MAX_COOKIE_LIFETIME};
 use tower_cookie_sessions::{
     Expiry, Key, MemoryStore, SameSite, Session, SessionError, SessionLayer,
 };
+
+/// The longest `Path` or `Domain` browsers accept, as documented.
+const MAX_ATTRIBUTE_LEN: usize = 1024;
 
 fn builder() -> SessionLayerBuilder<u64> {
     SessionLayer::builder(Key::generate())

@@ -338,9 +338,9 @@ async fn a_deadline_beyond_what_a_layer_seals_is_refused() {
     let sealed = |absolute: u64| {
         let plaintext = session_plaintext(0, clock.now(), absolute, &[4, 0]);
         let ring = tower_cookie_sessions::KeyRing::from(key.clone());
-        let value = tower_cookie_sessions::envelope::seal(
+        let value = tower_cookie_sessions::fuzzing::seal_as(
             &ring,
-            tower_cookie_sessions::Purpose::Session,
+            tower_cookie_sessions::fuzzing::Purpose::Session,
             "id",
             &plaintext,
         );

@@ -108,9 +108,9 @@ async fn a_panicking_update_of_a_store_session_is_never_saved() {
             .expect("layer"),
     );
     let cookie = deposited(&app).await;
-    let id = tower_cookie_sessions::envelope::open(
+    let id = tower_cookie_sessions::fuzzing::open_as(
         &key.into(),
-        tower_cookie_sessions::Purpose::SessionId,
+        tower_cookie_sessions::fuzzing::Purpose::SessionId,
         "id",
         cookie.trim_start_matches("id="),
     )

@@ -11,9 +11,9 @@ use axum::Router;
 use common::*;
 use http::{Request, Response, StatusCode};
 use tower::{ServiceBuilder, ServiceExt};
+use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::{
-    envelope, Cookie, CookieLayer, Cookies, Key, KeyRing, Purpose, Session, SessionError,
-    SessionLayer,
+    Cookie, CookieLayer, Cookies, Key, KeyRing, Session, SessionError, SessionLayer,
 };
 
 fn key(byte: u8) -> Key {
@@ -47,7 +47,7 @@ async fn rotation_keeps_old_cookies_readable_and_reseals_them() {
     // The new cookie opens under the new key alone.
     let value = resealed.trim_start_matches("id=");
     let opened =
-        envelope::open(&KeyRing::new(2, key(2)), Purpose::Session, "id", value).expect("new key");
+        fuzzing::open_as(&KeyRing::new(2, key(2)), Purpose::Session, "id", value).expect("new key");
     assert!(opened.is_current_key);
 
     let again = get_with(&app, "/read", Some(&resealed)).await;
@@ -160,6 +160,70 @@ async fn on_error_maps_session_errors_to_the_users_response() {
     assert!(body_text(response)
         .await
         .starts_with("{\"error\":\"session too large"));
+}
+
+#[tokio::test]
+async fn on_error_takes_anything_axum_turns_into_a_response() {
+    use axum::response::{IntoResponse, Redirect};
+    use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, StoreError};
+
+    /// A store that is always down.
+    #[derive(Clone)]
+    struct Down;
+
+    impl SessionStore for Down {
+        async fn create(&self, _: &RecordKey, _: &Record) -> Result<bool, StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn load(&self, _: &RecordKey) -> Result<Option<Record>, StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn save(&self, _: &RecordKey, _: &Record, _: u64) -> Result<bool, StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn delete(&self, _: &RecordKey) -> Result<(), StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn touch(&self, _: &RecordKey, _: std::time::SystemTime) -> Result<bool, StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn delete_by_owner(&self, _: &str) -> Result<u64, StoreError> {
+            Err(StoreError::Timeout)
+        }
+    }
+
+    // A tuple of status, headers and body, as handlers return them.
+    let layer = SessionLayer::<Counter>::builder(Key::generate())
+        .on_error(|error| {
+            (
+                StatusCode::INSUFFICIENT_STORAGE,
+                [("x-session-error", "too-large")],
+                format!("custom: {error}"),
+            )
+        })
+        .build()
+        .expect("layer");
+    let limit = layer.cookie_size_limit();
+    let response = get_with(&counter_app(layer), &format!("/grow?bytes={limit}"), None).await;
+    assert_eq!(response.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(response.headers()["x-session-error"], "too-large");
+    assert_eq!(response.headers()["vary"], "Cookie");
+    assert!(body_text(response)
+        .await
+        .starts_with("custom: session too large"));
+
+    // A redirect, from a store layer whose store is down.
+    let layer = SessionLayer::<Counter>::store_builder(Key::generate(), Down)
+        .on_error(|_| Redirect::to("/maintenance").into_response())
+        .build()
+        .expect("layer");
+    let first = get_with(&counter_app(layer.clone()), "/", None).await;
+    assert_eq!(
+        first.status(),
+        StatusCode::SEE_OTHER,
+        "a new session's create fails"
+    );
+    assert_eq!(first.headers()["location"], "/maintenance");
 }
 
 #[tokio::test]

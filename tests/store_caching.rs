@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 use tower_cookie_sessions::store::{
-    CachingStore, MemoryStore, Record, RecordKey, Result, SessionStore,
+    CachingStore, MemoryStore, Record, RecordKey, SessionStore, StoreError,
 };
 
 /// One held call: `reached` fires when the call gets to the hold, and the
@@ -101,11 +101,11 @@ impl GatedStore {
 }
 
 impl SessionStore for GatedStore {
-    async fn create(&self, key: &RecordKey, record: &Record) -> Result<bool> {
+    async fn create(&self, key: &RecordKey, record: &Record) -> Result<bool, StoreError> {
         self.inner.create(key, record).await
     }
 
-    async fn load(&self, key: &RecordKey) -> Result<Option<Record>> {
+    async fn load(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         let record = self.inner.load(key).await;
         let gate = self.gates.lock().expect("gates").load.take();
@@ -115,7 +115,12 @@ impl SessionStore for GatedStore {
         record
     }
 
-    async fn save(&self, key: &RecordKey, record: &Record, expected_version: u64) -> Result<bool> {
+    async fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected_version: u64,
+    ) -> Result<bool, StoreError> {
         let gate = self.gates.lock().expect("gates").save.take();
         if let Some(gate) = gate {
             gate.pass().await;
@@ -123,15 +128,15 @@ impl SessionStore for GatedStore {
         self.inner.save(key, record, expected_version).await
     }
 
-    async fn delete(&self, key: &RecordKey) -> Result<()> {
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
         self.inner.delete(key).await
     }
 
-    async fn touch(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool> {
+    async fn touch(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool, StoreError> {
         self.inner.touch(key, expires_at).await
     }
 
-    async fn delete_by_owner(&self, owner: &str) -> Result<u64> {
+    async fn delete_by_owner(&self, owner: &str) -> Result<u64, StoreError> {
         self.inner.delete_by_owner(owner).await
     }
 }
@@ -176,7 +181,7 @@ async fn held_load(store: &Store, backing: &GatedStore, key: RecordKey) -> HeldL
 
 struct HeldLoad {
     hold: Hold,
-    task: tokio::task::JoinHandle<Result<Option<Record>>>,
+    task: tokio::task::JoinHandle<Result<Option<Record>, StoreError>>,
 }
 
 impl HeldLoad {

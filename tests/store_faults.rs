@@ -12,9 +12,7 @@ use common::store_suite::{map_app, suite_key};
 use common::*;
 use http::{Response, StatusCode};
 use tower_cookie_sessions::session::{LoadFailure, SessionLayerBuilder, StoreBackend};
-use tower_cookie_sessions::store::{
-    MemoryStore, Record, RecordKey, Result, SessionStore, StoreError,
-};
+use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore, StoreError};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
 /// A memory store whose operations fail, or hang, while a switch is on.
@@ -34,9 +32,9 @@ const STORE_DOWN: &str = "connection refused by 10.0.0.7:6379";
 impl FlakyStore {
     async fn gate<O>(
         &self,
-        operation: impl Future<Output = Result<O>>,
+        operation: impl Future<Output = Result<O, StoreError>>,
         is_create: bool,
-    ) -> Result<O> {
+    ) -> Result<O, StoreError> {
         if self.slow.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
@@ -54,10 +52,13 @@ impl SessionStore for FlakyStore {
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.gate(self.inner.create(key, record), true)
     }
-    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
         self.gate(self.inner.load(key), false)
     }
     fn save(
@@ -65,7 +66,7 @@ impl SessionStore for FlakyStore {
         key: &RecordKey,
         record: &Record,
         expected: u64,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let (key, record) = (*key, record.clone());
         async move {
             let raced = self
@@ -81,17 +82,17 @@ impl SessionStore for FlakyStore {
                 .await
         }
     }
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.gate(self.inner.delete(key), false)
     }
     fn touch(
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.gate(self.inner.touch(key, expires_at), false)
     }
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.gate(self.inner.delete_by_owner(owner), false)
     }
 }

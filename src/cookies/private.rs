@@ -153,7 +153,7 @@ impl PrivateCookies {
         check_writable(&cookie)?;
         self.cookies.mark_private_set();
         let mut cookie = cookie;
-        let sealed = envelope::seal(
+        let sealed = envelope::seal_as(
             &self.ring,
             Purpose::PrivateCookie,
             cookie.name(),

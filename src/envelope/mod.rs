@@ -4,13 +4,21 @@
 //! base64url-no-pad( version | key id | 24-byte nonce | ciphertext | 16-byte tag )
 //! ```
 //!
-//! The cipher is XChaCha20-Poly1305 under the [`Purpose`]'s subkey of the
-//! key named by the key id. The associated data binds the version, the key
-//! id, the purpose and the cookie's name, so a value sealed as cookie `a`
-//! is refused as cookie `b`, and a private cookie is refused as a session.
+//! The cipher is XChaCha20-Poly1305 under the purpose's subkey of the key
+//! named by the key id. The associated data binds the version, the key id,
+//! the purpose and the cookie's name, so a value sealed as cookie `a` is
+//! refused as cookie `b`, and a private cookie is refused as a session.
 //! Nonces are 24 random bytes from a thread-local CSPRNG seeded by the
 //! operating system, which makes collisions negligible without any state
 //! shared between servers.
+//!
+//! Sessions, session ids, store records and private cookies are sealed by
+//! the crate under purposes of its own, which this module does not hand
+//! out: nothing outside the crate can mint a session cookie. [`seal`] and
+//! [`open`] are for the application's own values (a sign-in link, a CSRF
+//! token, an unsubscribe link) under an [`AppPurpose`], a label of the
+//! application's own with a subkey of its own, with the same key ring and
+//! the same rotation as the sessions.
 //!
 //! By default (feature `ring`) XChaCha20-Poly1305 runs as HChaCha20 from the
 //! `chacha20` crate followed by ring's ChaCha20-Poly1305, which is its
@@ -21,16 +29,20 @@
 //! # Examples
 //!
 //! ```
-//! use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+//! use tower_cookie_sessions::envelope::{self, AppPurpose};
+//! use tower_cookie_sessions::{Key, KeyRing};
+//!
+//! const SIGN_IN_LINK: AppPurpose = AppPurpose::new("sign-in-link");
 //!
 //! let ring = KeyRing::from(Key::generate());
-//! let sealed = envelope::seal(&ring, Purpose::PrivateCookie, "theme", b"dark");
-//! let opened = envelope::open(&ring, Purpose::PrivateCookie, "theme", &sealed).unwrap();
-//! assert_eq!(opened.plaintext, b"dark");
+//! let token = envelope::seal(&ring, SIGN_IN_LINK, "token", b"user=42");
+//! let opened = envelope::open(&ring, SIGN_IN_LINK, "token", &token).unwrap();
+//! assert_eq!(opened.plaintext, b"user=42");
 //!
 //! // Bound to its name and purpose:
-//! assert!(envelope::open(&ring, Purpose::PrivateCookie, "other", &sealed).is_err());
-//! assert!(envelope::open(&ring, Purpose::Session, "theme", &sealed).is_err());
+//! assert!(envelope::open(&ring, SIGN_IN_LINK, "other", &token).is_err());
+//! let csrf = AppPurpose::new("csrf");
+//! assert!(envelope::open(&ring, csrf, "token", &token).is_err());
 //! ```
 
 mod aead;
@@ -42,7 +54,8 @@ use base64::Engine as _;
 use rand::RngCore as _;
 
 use self::aead::{Aead as _, Selected, NONCE_LEN, TAG_LEN};
-use crate::key::{KeyId, KeyRing, Purpose};
+pub use crate::key::KeyId;
+use crate::key::{KeyRing, Purpose};
 
 /// The envelope format version, first byte of every envelope and part of
 /// the subkey derivation.
@@ -73,16 +86,72 @@ const STACK_ENVELOPE: usize = 512;
 /// ```
 pub const MAX_COOKIE_SIZE: usize = 4096;
 
+/// A purpose of the application's own: values sealed under one label
+/// never open under another, nor as anything the crate seals itself.
+///
+/// Each label gets its own subkey, derived with HKDF-SHA256 from the key
+/// ring's keys under an `info` that no purpose of the crate uses. The
+/// subkey is derived on every [`seal`] and [`open`], a few microseconds,
+/// which suits values sealed now and then; a label is a constant of the
+/// application, so changing it invalidates what was sealed under it.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::envelope::{self, AppPurpose};
+/// use tower_cookie_sessions::{Key, KeyRing};
+///
+/// let ring = KeyRing::from(Key::generate());
+/// let link = envelope::seal(&ring, AppPurpose::new("sign-in-link"), "t", b"42");
+/// assert!(envelope::open(&ring, AppPurpose::new("csrf"), "t", &link).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppPurpose(&'static str);
+
+impl AppPurpose {
+    /// The purpose labelled `label`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::envelope::AppPurpose;
+    ///
+    /// const CSRF: AppPurpose = AppPurpose::new("csrf");
+    /// assert_eq!(CSRF.label(), "csrf");
+    /// ```
+    #[must_use]
+    pub const fn new(label: &'static str) -> Self {
+        Self(label)
+    }
+
+    /// The label it was made with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::envelope::AppPurpose;
+    ///
+    /// assert_eq!(AppPurpose::new("unsubscribe").label(), "unsubscribe");
+    /// ```
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        self.0
+    }
+}
+
 /// A value that opened: its plaintext, and which key opened it.
 ///
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+/// use tower_cookie_sessions::envelope::{self, AppPurpose};
+/// use tower_cookie_sessions::{Key, KeyRing};
+///
+/// const PURPOSE: AppPurpose = AppPurpose::new("example");
 ///
 /// let ring = KeyRing::new(4, Key::generate());
-/// let sealed = envelope::seal(&ring, Purpose::Session, "id", b"hi");
-/// let opened = envelope::open(&ring, Purpose::Session, "id", &sealed).unwrap();
+/// let sealed = envelope::seal(&ring, PURPOSE, "id", b"hi");
+/// let opened = envelope::open(&ring, PURPOSE, "id", &sealed).unwrap();
 /// assert_eq!(opened.key_id, 4);
 /// assert!(opened.is_current_key);
 /// ```
@@ -119,10 +188,13 @@ impl fmt::Debug for Opened {
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{envelope, envelope::OpenError, Key, KeyRing, Purpose};
+/// use tower_cookie_sessions::envelope::{self, AppPurpose, OpenError};
+/// use tower_cookie_sessions::{Key, KeyRing};
+///
+/// const PURPOSE: AppPurpose = AppPurpose::new("example");
 ///
 /// let ring = KeyRing::from(Key::generate());
-/// let err = envelope::open(&ring, Purpose::Session, "id", "!!").unwrap_err();
+/// let err = envelope::open(&ring, PURPOSE, "id", "!!").unwrap_err();
 /// assert_eq!(err, OpenError::Encoding);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,16 +256,24 @@ pub const fn sealed_len(plaintext_len: usize) -> usize {
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+/// use tower_cookie_sessions::envelope::{self, AppPurpose};
+/// use tower_cookie_sessions::{Key, KeyRing};
+///
+/// const PURPOSE: AppPurpose = AppPurpose::new("example");
 ///
 /// let ring = KeyRing::from(Key::generate());
-/// let a = envelope::seal(&ring, Purpose::Session, "id", b"same");
-/// let b = envelope::seal(&ring, Purpose::Session, "id", b"same");
+/// let a = envelope::seal(&ring, PURPOSE, "id", b"same");
+/// let b = envelope::seal(&ring, PURPOSE, "id", b"same");
 /// assert_ne!(a, b, "every seal draws a fresh nonce");
 /// assert_eq!(a.len(), envelope::sealed_len(4));
 /// ```
 #[must_use]
-pub fn seal(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
+pub fn seal(ring: &KeyRing, purpose: AppPurpose, name: &str, plaintext: &[u8]) -> String {
+    seal_as(ring, Purpose::Application(purpose.0), name, plaintext)
+}
+
+/// [`seal`] under any purpose, the crate's own included.
+pub(crate) fn seal_as(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
     let mut sealed = String::with_capacity(sealed_len(plaintext.len()));
     seal_with(ring, purpose, name, plaintext, |raw| {
         URL_SAFE_NO_PAD.encode_string(raw, &mut sealed);
@@ -268,20 +348,33 @@ fn seal_with(
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose};
+/// use tower_cookie_sessions::envelope::{self, AppPurpose};
+/// use tower_cookie_sessions::{Key, KeyRing};
+///
+/// const PURPOSE: AppPurpose = AppPurpose::new("example");
 ///
 /// let old = KeyRing::new(1, Key::generate());
-/// let sealed = envelope::seal(&old, Purpose::Session, "id", b"data");
+/// let sealed = envelope::seal(&old, PURPOSE, "id", b"data");
 ///
 /// // After a rotation the old key still opens, and says it is not current.
 /// # let old_key = Key::generate();
 /// # let old = KeyRing::new(1, old_key.clone());
-/// # let sealed = envelope::seal(&old, Purpose::Session, "id", b"data");
+/// # let sealed = envelope::seal(&old, PURPOSE, "id", b"data");
 /// let ring = KeyRing::new(2, Key::generate()).with_old_key(1, old_key).unwrap();
-/// let opened = envelope::open(&ring, Purpose::Session, "id", &sealed).unwrap();
+/// let opened = envelope::open(&ring, PURPOSE, "id", &sealed).unwrap();
 /// assert!(!opened.is_current_key);
 /// ```
 pub fn open(
+    ring: &KeyRing,
+    purpose: AppPurpose,
+    name: &str,
+    value: &str,
+) -> Result<Opened, OpenError> {
+    open_as(ring, Purpose::Application(purpose.0), name, value)
+}
+
+/// [`open`] under any purpose, the crate's own included.
+pub(crate) fn open_as(
     ring: &KeyRing,
     purpose: Purpose,
     name: &str,
@@ -461,8 +554,8 @@ mod tests {
     #[test]
     fn round_trips_and_reports_the_key() {
         let ring = ring();
-        let sealed = seal(&ring, Purpose::Session, "id", b"hello");
-        let opened = open(&ring, Purpose::Session, "id", &sealed).expect("opens");
+        let sealed = seal_as(&ring, Purpose::Session, "id", b"hello");
+        let opened = open_as(&ring, Purpose::Session, "id", &sealed).expect("opens");
         assert_eq!(opened.plaintext, b"hello");
         assert_eq!(opened.key_id, 7);
         assert!(opened.is_current_key);
@@ -471,13 +564,13 @@ mod tests {
     #[test]
     fn every_flipped_byte_is_refused() {
         let ring = ring();
-        let sealed = seal(&ring, Purpose::Session, "id", b"payload");
+        let sealed = seal_as(&ring, Purpose::Session, "id", b"payload");
         let mut raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
         for i in 0..raw.len() {
             raw[i] ^= 1;
             let tampered = URL_SAFE_NO_PAD.encode(&raw);
             assert!(
-                open(&ring, Purpose::Session, "id", &tampered).is_err(),
+                open_as(&ring, Purpose::Session, "id", &tampered).is_err(),
                 "byte {i}"
             );
             raw[i] ^= 1;
@@ -487,25 +580,25 @@ mod tests {
     #[test]
     fn truncation_and_unknown_keys_are_refused() {
         let ring = ring();
-        let sealed = seal(&ring, Purpose::Session, "id", b"payload");
+        let sealed = seal_as(&ring, Purpose::Session, "id", b"payload");
         let mut raw = URL_SAFE_NO_PAD.decode(&sealed).expect("b64");
         raw.truncate(raw.len() - 3);
         assert_eq!(
-            open(&ring, Purpose::Session, "id", &URL_SAFE_NO_PAD.encode(&raw)),
+            open_as(&ring, Purpose::Session, "id", &URL_SAFE_NO_PAD.encode(&raw)),
             Err(OpenError::Unauthentic)
         );
         assert_eq!(
-            open(&ring, Purpose::Session, "id", &sealed[..20]),
+            open_as(&ring, Purpose::Session, "id", &sealed[..20]),
             Err(OpenError::Truncated)
         );
         let other = KeyRing::new(8, Key::generate());
         assert_eq!(
-            open(&other, Purpose::Session, "id", &sealed),
+            open_as(&other, Purpose::Session, "id", &sealed),
             Err(OpenError::UnknownKey)
         );
         let same_id = KeyRing::new(7, Key::generate());
         assert_eq!(
-            open(&same_id, Purpose::Session, "id", &sealed),
+            open_as(&same_id, Purpose::Session, "id", &sealed),
             Err(OpenError::Unauthentic)
         );
     }
@@ -515,7 +608,7 @@ mod tests {
         let ring = ring();
         let junk = "!".repeat(MAX_COOKIE_SIZE);
         assert_eq!(
-            open(&ring, Purpose::Session, "id", &junk),
+            open_as(&ring, Purpose::Session, "id", &junk),
             Err(OpenError::TooLarge)
         );
     }

@@ -80,12 +80,12 @@ pub fn chunks(data: &[u8]) {
 
     let name = NAMES[usize::from(shape & 0b11) % NAMES.len()];
     let plaintext = plaintext_of(seed, MIN_PLAINTEXT + 256 * usize::from(shape >> 2));
-    let sealed = envelope::seal(fuzz_key_ring(), Purpose::Session, name, &plaintext);
+    let sealed = envelope::seal_as(fuzz_key_ring(), Purpose::Session, name, &plaintext);
     let (cut, size) = round_trip(name, &sealed, &plaintext);
 
     // The same plaintext sealed again: same length, same cut, another
     // nonce, so its chunks fit in place of the first's, and must not open.
-    let other = envelope::seal(fuzz_key_ring(), Purpose::Session, name, &plaintext);
+    let other = envelope::seal_as(fuzz_key_ring(), Purpose::Session, name, &plaintext);
     let other_cut =
         chunk_values(name.len(), other.as_bytes()).expect("the same length cuts the same");
 

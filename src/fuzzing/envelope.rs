@@ -52,9 +52,9 @@ pub(super) const RECORD_SESSION_ID: [u8; 16] = [7; 16];
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{envelope, fuzzing, Purpose};
+/// use tower_cookie_sessions::fuzzing::{self, Purpose};
 ///
-/// let sealed = envelope::seal(fuzzing::fuzz_key_ring(), Purpose::Session, "id", b"hello");
+/// let sealed = fuzzing::seal_as(fuzzing::fuzz_key_ring(), Purpose::Session, "id", b"hello");
 /// // Form 0 (text), purpose 0 (session), name 0 (`id`).
 /// let input = [&[0u8][..], sealed.as_bytes()].concat();
 /// fuzzing::envelope_open(&input);
@@ -81,7 +81,7 @@ fn cookie_value(purpose: Purpose, name: &str, value: &[u8]) {
     });
     if let Ok(text) = std::str::from_utf8(value) {
         assert_eq!(
-            envelope::open(ring, purpose, name, text),
+            envelope::open_as(ring, purpose, name, text),
             from_bytes,
             "text and bytes disagree"
         );
@@ -107,8 +107,8 @@ fn cookie_value(purpose: Purpose, name: &str, value: &[u8]) {
     });
     assert_eq!(binary, Ok((opened.plaintext.clone(), opened.key_id)));
 
-    let resealed = envelope::seal(ring, purpose, name, &opened.plaintext);
-    let reopened = envelope::open(ring, purpose, name, &resealed).expect("resealed value opens");
+    let resealed = envelope::seal_as(ring, purpose, name, &opened.plaintext);
+    let reopened = envelope::open_as(ring, purpose, name, &resealed).expect("resealed value opens");
     assert_eq!(reopened.plaintext, opened.plaintext);
     assert!(reopened.is_current_key);
 }
@@ -122,7 +122,7 @@ fn binary(purpose: Purpose, name: &str, value: &[u8]) {
     // The same bytes as base64 text open the same way, unless the text
     // would be too long for a cookie.
     let text = URL_SAFE_NO_PAD.encode(value);
-    let as_text = envelope::open(ring, purpose, name, &text);
+    let as_text = envelope::open_as(ring, purpose, name, &text);
     match &as_text {
         Err(OpenError::TooLarge) => assert!(name.len() + text.len() > MAX_COOKIE_SIZE),
         other => assert_eq!(

@@ -64,7 +64,7 @@ use crate::session::chunks::{chunk_index, chunk_values, join_chunks};
 use crate::session::config::{SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_SESSION_COOKIES_SIZE};
 use crate::session::plaintext::decode_session;
 use crate::session::{Expiry, Session, SessionError, SessionLayer};
-use crate::store::{Record, RecordKey, Result as StoreResult, SessionStore};
+use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
 /// The header the target's error hook names the error in.
 const ERROR_HEADER: HeaderName = HeaderName::from_static("x-fuzz-error");
@@ -195,7 +195,7 @@ pub fn layer(data: &[u8]) {
                 .on_error(error_response)
                 .refresh_after(refresh);
             let builder = if setting & 0x20 != 0 {
-                builder.on_load(|data: &FuzzSession, _| ready(StoreResult::Ok(data.delta >= 0)))
+                builder.on_load(|data: &FuzzSession, _| ready(Ok::<_, StoreError>(data.delta >= 0)))
             } else {
                 builder
             };
@@ -284,7 +284,7 @@ enum Backend {
 
 /// A `Cookie` field with one sealed value.
 fn sealed_cookie(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> HeaderValue {
-    let value = envelope::seal(ring, purpose, name, plaintext);
+    let value = envelope::seal_as(ring, purpose, name, plaintext);
     HeaderValue::try_from(format!("{name}={value}")).expect("base64url is a header value")
 }
 
@@ -293,7 +293,7 @@ fn sealed_cookie(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8])
 /// one field, cut by the crate's own plan, or into at least `least`
 /// pieces of about equal size.
 fn session_cookies(ring: &KeyRing, plaintext: &[u8], least: Option<usize>) -> HeaderValue {
-    let text = envelope::seal(ring, Purpose::Session, "id", plaintext);
+    let text = envelope::seal_as(ring, Purpose::Session, "id", plaintext);
     let fits = "id".len() + text.len() <= MAX_COOKIE_SIZE;
     let chunks = match least {
         None if fits => None,
@@ -661,11 +661,18 @@ impl FuzzStore {
 }
 
 impl SessionStore for FuzzStore {
-    fn create(&self, _: &RecordKey, _: &Record) -> impl Future<Output = StoreResult<bool>> + Send {
+    fn create(
+        &self,
+        _: &RecordKey,
+        _: &Record,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         ready(Ok(true))
     }
 
-    fn load(&self, key: &RecordKey) -> impl Future<Output = StoreResult<Option<Record>>> + Send {
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
         ready(Ok(self.load_now(key)))
     }
 
@@ -674,11 +681,11 @@ impl SessionStore for FuzzStore {
         _: &RecordKey,
         _: &Record,
         _: u64,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         ready(Ok(true))
     }
 
-    fn delete(&self, _: &RecordKey) -> impl Future<Output = StoreResult<()>> + Send {
+    fn delete(&self, _: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
         ready(Ok(()))
     }
 
@@ -686,11 +693,11 @@ impl SessionStore for FuzzStore {
         &self,
         _: &RecordKey,
         _: SystemTime,
-    ) -> impl Future<Output = StoreResult<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         ready(Ok(true))
     }
 
-    fn delete_by_owner(&self, _: &str) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn delete_by_owner(&self, _: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         ready(Ok(0))
     }
 

@@ -62,6 +62,49 @@ pub use self::envelope::envelope_open;
 pub use self::layer::layer;
 pub use self::plaintext::session_plaintext;
 pub use self::seeds::{seeds, Seed};
+pub use crate::key::Purpose;
+
+/// Seals under any purpose, the crate's own included: the crate's tests
+/// and fuzz targets forge session cookies, ids and records with it. Not
+/// for applications, which seal under
+/// [`AppPurpose`](crate::envelope::AppPurpose).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::fuzzing::{fuzz_key_ring, open_as, seal_as, Purpose};
+///
+/// let sealed = seal_as(fuzz_key_ring(), Purpose::Session, "id", b"x");
+/// assert!(open_as(fuzz_key_ring(), Purpose::SessionId, "id", &sealed).is_err());
+/// ```
+#[must_use]
+pub fn seal_as(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
+    crate::envelope::seal_as(ring, purpose, name, plaintext)
+}
+
+/// Opens under any purpose; see [`seal_as`].
+///
+/// # Errors
+///
+/// Why the value did not open.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::fuzzing::{fuzz_key_ring, open_as, seal_as, Purpose};
+///
+/// let sealed = seal_as(fuzz_key_ring(), Purpose::Session, "id", b"x");
+/// let opened = open_as(fuzz_key_ring(), Purpose::Session, "id", &sealed).unwrap();
+/// assert_eq!(opened.plaintext, b"x");
+/// ```
+pub fn open_as(
+    ring: &KeyRing,
+    purpose: Purpose,
+    name: &str,
+    value: &str,
+) -> Result<crate::envelope::Opened, crate::envelope::OpenError> {
+    crate::envelope::open_as(ring, purpose, name, value)
+}
 
 /// One fuzz target: its name (that of its file in `fuzz/fuzz_targets/`
 /// and of its corpus directory) and its function.
@@ -135,12 +178,12 @@ const OLD_KEY_ID: u8 = 0;
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::{envelope, fuzzing, Purpose};
+/// use tower_cookie_sessions::fuzzing::{self, Purpose};
 ///
 /// let ring = fuzzing::fuzz_key_ring();
 /// assert_eq!(ring.ids().collect::<Vec<_>>(), [1, 0]);
-/// let sealed = envelope::seal(ring, Purpose::Session, "id", b"x");
-/// assert!(envelope::open(ring, Purpose::Session, "id", &sealed).is_ok());
+/// let sealed = fuzzing::seal_as(ring, Purpose::Session, "id", b"x");
+/// assert!(fuzzing::open_as(ring, Purpose::Session, "id", &sealed).is_ok());
 /// ```
 #[must_use]
 pub fn fuzz_key_ring() -> &'static KeyRing {

@@ -100,7 +100,7 @@ fn sample_plaintext() -> Vec<u8> {
 }
 
 fn sealed_session() -> String {
-    envelope::seal(fuzz_key_ring(), Purpose::Session, "id", &sample_plaintext())
+    envelope::seal_as(fuzz_key_ring(), Purpose::Session, "id", &sample_plaintext())
 }
 
 fn cookie_header_seeds() -> Vec<(&'static str, Vec<u8>)> {
@@ -154,7 +154,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let config = crate::session::config::SessionConfig::new(ring.clone());
     let trusted_record = seal_record(&config, true, &key, &plaintext);
     let sealed_record = seal_record(&config, false, &key, &plaintext);
-    let sealed = envelope::seal(ring, Purpose::Session, "id", &plaintext);
+    let sealed = envelope::seal_as(ring, Purpose::Session, "id", &plaintext);
     let mut truncated = sealed.clone();
     truncated.truncate(sealed.len() - 3);
     vec![
@@ -170,35 +170,35 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
             "old-key",
             with(
                 envelope_choice(0, 0, 0),
-                envelope::seal(old_key_ring(), Purpose::Session, "id", b"old").as_bytes(),
+                envelope::seal_as(old_key_ring(), Purpose::Session, "id", b"old").as_bytes(),
             ),
         ),
         (
             "private-cookie",
             with(
                 envelope_choice(0, 1, 1),
-                envelope::seal(ring, Purpose::PrivateCookie, "theme", b"dark").as_bytes(),
+                envelope::seal_as(ring, Purpose::PrivateCookie, "theme", b"dark").as_bytes(),
             ),
         ),
         (
             "session-id",
             with(
                 envelope_choice(0, 2, 0),
-                envelope::seal(ring, Purpose::SessionId, "id", &RECORD_SESSION_ID).as_bytes(),
+                envelope::seal_as(ring, Purpose::SessionId, "id", &RECORD_SESSION_ID).as_bytes(),
             ),
         ),
         (
             "empty-name-empty-plaintext",
             with(
                 envelope_choice(0, 3, 2),
-                envelope::seal(ring, Purpose::Flash, "", b"").as_bytes(),
+                envelope::seal_as(ring, Purpose::Flash, "", b"").as_bytes(),
             ),
         ),
         (
             "long-name",
             with(
                 envelope_choice(0, 0, 3),
-                envelope::seal(ring, Purpose::Session, long_name, b"x").as_bytes(),
+                envelope::seal_as(ring, Purpose::Session, long_name, b"x").as_bytes(),
             ),
         ),
         (

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use crate::session::error_response::ErrorBody;
+
 pin_project! {
     /// The body of a response from [`SessionService`](super::SessionService):
     /// the inner service's body, or the layer's own error body when the
@@ -50,7 +52,7 @@ pin_project! {
     #[project = KindProj]
     enum Kind<B> {
         Inner { #[pin] body: B },
-        Error { text: Option<Bytes> },
+        Error { #[pin] body: ErrorBody },
     }
 }
 
@@ -63,12 +65,9 @@ impl<B> SessionBody<B> {
     }
 
     /// The layer's own error body.
-    pub(crate) fn error(text: impl Into<Bytes>) -> Self {
-        let text: Bytes = text.into();
+    pub(crate) fn error(body: ErrorBody) -> Self {
         Self {
-            kind: Kind::Error {
-                text: (!text.is_empty()).then_some(text),
-            },
+            kind: Kind::Error { body },
         }
     }
 }
@@ -87,25 +86,32 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Error { text } => {
-                Poll::Ready(text.take().map(|text| Ok(Frame::data(text.into()))))
-            }
+            // The inner body's error type cannot carry the error body's
+            // error: log it and end the body, which the client sees as a
+            // short response (a reset, under HTTP/2).
+            KindProj::Error { body } => match body.poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame.map_data(Into::into)))),
+                Poll::Ready(Some(Err(error))) => {
+                    tracing::error!(%error, "session error response's body failed; ending it");
+                    Poll::Ready(None)
+                }
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
-            Kind::Error { text } => text.is_none(),
+            Kind::Error { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
-            Kind::Error { text } => {
-                SizeHint::with_exact(text.as_ref().map_or(0, |text| text.len() as u64))
-            }
+            Kind::Error { body } => body.size_hint(),
         }
     }
 }
@@ -122,17 +128,24 @@ impl<B: fmt::Debug> fmt::Debug for SessionBody<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::IntoErrorResponse;
+    use http::Response;
     use http_body_util::BodyExt;
 
     #[tokio::test]
     async fn an_error_body_is_its_text_once_with_an_exact_size() {
-        let body = SessionBody::<String>::error("503 store down\n");
+        let error = |text: &str| {
+            Response::new(text.to_owned())
+                .into_error_response()
+                .into_body()
+        };
+        let body = SessionBody::<String>::error(error("503 store down\n"));
         assert_eq!(body.size_hint().exact(), Some(15));
         assert!(!body.is_end_stream());
         let bytes = body.collect().await.expect("infallible").to_bytes();
         assert_eq!(&bytes[..], b"503 store down\n");
 
-        let empty = SessionBody::<String>::error("");
+        let empty = SessionBody::<String>::error(error(""));
         assert!(empty.is_end_stream());
     }
 

@@ -13,19 +13,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cookie::SameSite;
-use http::Response;
 
 use crate::clock::Clock;
 use crate::codec::{self, Codec};
 use crate::key::KeyRing;
 use crate::layer_id::LayerId;
 use crate::session::backend::ErasedBackend;
-use crate::session::config::{
-    ConfigError, ConfigProblem, ErrorHandler, Expiry, LoadFailure, SessionConfig,
-};
+use crate::session::config::{ConfigError, ConfigProblem, Expiry, LoadFailure, SessionConfig};
 use crate::session::conflict::ConflictPolicy;
 use crate::session::cookie_backend::{CookieBackend, HookedCookies};
 use crate::session::error::SessionError;
+use crate::session::error_response::{ErrorHandler, IntoErrorResponse};
 use crate::session::layer::SessionLayer;
 use crate::session::revocation::{load_hook, LoadHook};
 use crate::session::store_backend::{StoreBackend, StoreSessions};
@@ -387,11 +385,12 @@ impl<T, B> SessionLayerBuilder<T, B> {
     ///     .build();
     /// assert!(layer.is_ok());
     /// ```
-    pub fn on_error<F>(mut self, handler: F) -> Self
+    pub fn on_error<F, R>(mut self, handler: F) -> Self
     where
-        F: Fn(&SessionError) -> Response<String> + Send + Sync + 'static,
+        F: Fn(&SessionError) -> R + Send + Sync + 'static,
+        R: IntoErrorResponse,
     {
-        let handler: ErrorHandler = Arc::new(handler);
+        let handler: ErrorHandler = Arc::new(move |error| handler(error).into_error_response());
         self.config.on_error = handler;
         self
     }

@@ -5,27 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cookie::SameSite;
-use http::Response;
 
 use crate::clock::{Clock, SystemClock};
 use crate::codec::Codec;
 use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
-use crate::session::error::SessionError;
+use crate::session::error_response::{default_handler, ErrorHandler};
 use crate::session::revocation::Revocation;
 use crate::session::undecodable::Undecodable;
 use crate::syntax::{is_attribute_value, is_token};
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::DEFAULT_ABSOLUTE_TIMEOUT;
-///
-/// assert_eq!(DEFAULT_ABSOLUTE_TIMEOUT.as_secs(), 14 * 24 * 60 * 60);
-/// ```
-pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+pub(crate) const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// The longest lifetime browsers keep a cookie: Chromium and the cookie
 /// specification draft (RFC 6265bis) clip `Max-Age` and `Expires` to 400
@@ -44,43 +35,19 @@ pub const MAX_COOKIE_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60
 /// The longest `Path` or `Domain` attribute browsers accept: Chromium
 /// ignores a longer one (RFC 6265bis), which would leave the cookie on
 /// the wrong paths or host.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::MAX_ATTRIBUTE_LEN;
-///
-/// assert_eq!(MAX_ATTRIBUTE_LEN, 1024);
-/// ```
-pub const MAX_ATTRIBUTE_LEN: usize = 1024;
+pub(crate) const MAX_ATTRIBUTE_LEN: usize = 1024;
 
 /// The most a client-side session's cookies may take by default, names
 /// plus values: 8 KB, two full cookies. Servers refuse larger `Cookie`
 /// headers (nginx answers `400` to a header line over its 8 KB buffer, on
 /// every request, logout included), and browsers keep a limited number of
 /// cookies per site (Chromium 180, shared with its subdomains).
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::DEFAULT_MAX_COOKIE_SIZE;
-///
-/// assert_eq!(DEFAULT_MAX_COOKIE_SIZE, 8 * 1024);
-/// ```
-pub const DEFAULT_MAX_COOKIE_SIZE: usize = 2 * MAX_COOKIE_SIZE;
+pub(crate) const DEFAULT_MAX_COOKIE_SIZE: usize = 2 * MAX_COOKIE_SIZE;
 
 /// The most cookies a client-side session is split across: `NAME.0` to
 /// `NAME.49`, so [`SessionLayerBuilder::max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size)
 /// accepts at most `MAX_COOKIE_CHUNKS` full cookies (200 KB).
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::MAX_COOKIE_CHUNKS;
-///
-/// assert_eq!(MAX_COOKIE_CHUNKS, 50);
-/// ```
-pub const MAX_COOKIE_CHUNKS: usize = 50;
+pub(crate) const MAX_COOKIE_CHUNKS: usize = 50;
 
 /// The largest `max_cookie_size` a layer accepts: every chunk full.
 pub(crate) const MAX_SESSION_COOKIES_SIZE: usize = MAX_COOKIE_CHUNKS * MAX_COOKIE_SIZE;
@@ -159,7 +126,7 @@ pub enum ConfigProblem {
     SameSiteNoneRequiresSecure,
     /// The rolling refresh fraction is not in `(0, 1]`.
     InvalidRefreshFraction,
-    /// A `Path` or `Domain` longer than [`MAX_ATTRIBUTE_LEN`] bytes, which
+    /// A `Path` or `Domain` longer than 1024 bytes, which
     /// browsers ignore.
     AttributeTooLong {
         /// `"Path"` or `"Domain"`.
@@ -176,7 +143,7 @@ pub enum ConfigProblem {
         duration: Duration,
     },
     /// A [`max_cookie_size`](crate::session::SessionLayerBuilder::max_cookie_size) below
-    /// one cookie (4096 bytes) or above [`MAX_COOKIE_CHUNKS`] of them.
+    /// one cookie (4096 bytes) or above 50 of them.
     CookieSizeOutOfRange(usize),
     /// The session type's default value does not survive a round trip
     /// through the layer's [`Codec`].
@@ -347,9 +314,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Maps a session error to the response sent instead of the handler's.
-pub(crate) type ErrorHandler = Arc<dyn Fn(&SessionError) -> Response<String> + Send + Sync>;
-
 /// Everything the session layer needs at run time, shared by every request.
 #[derive(Clone)]
 pub(crate) struct SessionConfig {
@@ -380,41 +344,17 @@ pub(crate) struct SessionConfig {
 }
 
 /// How long one store operation may take by default.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::DEFAULT_STORE_TIMEOUT;
-///
-/// assert_eq!(DEFAULT_STORE_TIMEOUT.as_secs(), 2);
-/// ```
-pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The largest store record a layer writes by default: 1 MB of record data.
 /// A session that grows past it is refused before it reaches the store, so
 /// one visitor cannot fill a shared store (or a Redis value's memory).
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::DEFAULT_MAX_RECORD_SIZE;
-///
-/// assert_eq!(DEFAULT_MAX_RECORD_SIZE, 1024 * 1024);
-/// ```
-pub const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
 
 /// How deeply nested session data may be by default when decoded: 128
 /// levels, far more than any session type needs and far less than would
 /// overflow a thread's stack.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::session::DEFAULT_MAX_DECODE_DEPTH;
-///
-/// assert_eq!(DEFAULT_MAX_DECODE_DEPTH, 128);
-/// ```
-pub const DEFAULT_MAX_DECODE_DEPTH: usize = crate::codec::DEFAULT_MAX_DEPTH;
+pub(crate) const DEFAULT_MAX_DECODE_DEPTH: usize = crate::codec::DEFAULT_MAX_DEPTH;
 
 /// What a server-side session layer does when its store cannot load a
 /// session (an error or a timeout).
@@ -460,7 +400,7 @@ impl SessionConfig {
             refresh_fraction: 0.5,
             schema_version: 0,
             clock: Arc::new(SystemClock),
-            on_error: Arc::new(default_error_response),
+            on_error: Arc::new(default_handler),
             store_timeout: DEFAULT_STORE_TIMEOUT,
             load_failure: LoadFailure::Fail,
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
@@ -586,19 +526,6 @@ impl fmt::Debug for SessionConfig {
             .field("revocation", &self.revocation)
             .finish_non_exhaustive()
     }
-}
-
-/// The response for a session error when the application set no
-/// [`on_error`](crate::session::SessionLayerBuilder::on_error) hook: its status and generic
-/// text. Whoever answers with it has logged the cause.
-pub(crate) fn default_error_response(error: &SessionError) -> Response<String> {
-    let mut response = Response::new(format!("{}\n", error.public_message()));
-    *response.status_mut() = error.status();
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
 
 #[cfg(test)]

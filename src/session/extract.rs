@@ -6,8 +6,8 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::session::config::default_error_response;
 use crate::session::error::SessionError;
+use crate::session::error_response::{default_error_response, ErrorBody};
 use crate::session::handle::Session;
 use crate::session::open::Opening;
 use crate::session::SessionData;
@@ -29,7 +29,7 @@ use crate::session::SessionData;
 #[derive(Debug)]
 pub struct SessionRejection {
     error: SessionError,
-    response: Option<http::Response<String>>,
+    response: Option<http::Response<ErrorBody>>,
 }
 
 impl SessionRejection {
@@ -61,10 +61,10 @@ impl From<SessionError> for SessionRejection {
 
 impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
-        let response = self
-            .response
-            .unwrap_or_else(|| default_error_response(&self.error));
-        response.map(axum_core::body::Body::from)
+        match self.response {
+            Some(response) => response.map(axum_core::body::Body::new),
+            None => default_error_response(&self.error).map(axum_core::body::Body::from),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::session::backend::{Committed, SetCookie};
 use crate::session::body::SessionBody;
 use crate::session::config::SessionConfig;
 use crate::session::error::SessionError;
+use crate::session::error_response::ErrorBody;
 use crate::session::source::SessionSource;
 use crate::session::state::Shared;
 use crate::session::SessionData;
@@ -57,7 +58,7 @@ pin_project! {
         // inner service.
         #[pin]
         future: Option<F>,
-        refused: Option<Response<String>>,
+        refused: Option<Response<ErrorBody>>,
         // This layer's place in the request's jar; `None` when the same
         // layer further out answers for the request.
         own: Option<Own>,
@@ -92,7 +93,7 @@ struct Sending {
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
-    fn new(future: Option<F>, refused: Option<Response<String>>, own: Option<Own>) -> Self {
+    fn new(future: Option<F>, refused: Option<Response<ErrorBody>>, own: Option<Own>) -> Self {
         Self {
             future,
             refused,
@@ -129,7 +130,7 @@ impl<F: Future, T> ResponseFuture<F, T> {
     }
 
     /// The future of a request refused without calling the inner service.
-    pub(crate) fn refused(response: Response<String>) -> Self {
+    pub(crate) fn refused(response: Response<ErrorBody>) -> Self {
         Self::new(None, Some(response), None)
     }
 }

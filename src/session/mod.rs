@@ -100,6 +100,7 @@ pub(crate) mod config;
 mod conflict;
 mod cookie_backend;
 mod error;
+mod error_response;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
@@ -121,14 +122,11 @@ mod undecodable;
 
 pub use body::SessionBody;
 pub use builder::SessionLayerBuilder;
-pub use config::{
-    ConfigError, ConfigProblem, Expiry, LoadFailure, DEFAULT_ABSOLUTE_TIMEOUT,
-    DEFAULT_MAX_COOKIE_SIZE, DEFAULT_MAX_DECODE_DEPTH, DEFAULT_MAX_RECORD_SIZE,
-    DEFAULT_STORE_TIMEOUT, MAX_ATTRIBUTE_LEN, MAX_COOKIE_CHUNKS, MAX_COOKIE_LIFETIME,
-};
+pub use config::{ConfigError, ConfigProblem, Expiry, LoadFailure, MAX_COOKIE_LIFETIME};
 pub use conflict::ConflictPolicy;
 pub use cookie_backend::CookieBackend;
 pub use error::SessionError;
+pub use error_response::{ErrorBody, IntoErrorResponse};
 #[cfg(feature = "axum")]
 pub use extract::SessionRejection;
 pub use future::ResponseFuture;

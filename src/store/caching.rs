@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::store::{Record, RecordKey, Result, SessionStore};
+use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
 /// Serves loads from a cache (typically a [`MemoryStore`]) and sends every
 /// write to the backing store first, then to the cache.
@@ -188,7 +188,7 @@ impl<Cache: SessionStore, Store: SessionStore> CachingStore<Cache, Store> {
 }
 
 impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cache, Store> {
-    async fn create(&self, key: &RecordKey, record: &Record) -> Result<bool> {
+    async fn create(&self, key: &RecordKey, record: &Record) -> Result<bool, StoreError> {
         let mine = self.generations.begin(key);
         let created = self.store.create(key, record).await;
         self.generations.end(key);
@@ -199,7 +199,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         created
     }
 
-    async fn load(&self, key: &RecordKey) -> Result<Option<Record>> {
+    async fn load(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         match self.cache.load(key).await {
             Ok(Some(record)) => return Ok(Some(record)),
             Ok(None) => {}
@@ -214,7 +214,12 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         Ok(record)
     }
 
-    async fn save(&self, key: &RecordKey, record: &Record, expected_version: u64) -> Result<bool> {
+    async fn save(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected_version: u64,
+    ) -> Result<bool, StoreError> {
         let mine = self.generations.begin(key);
         let saved = self.store.save(key, record, expected_version).await;
         self.generations.end(key);
@@ -230,7 +235,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         saved
     }
 
-    async fn delete(&self, key: &RecordKey) -> Result<()> {
+    async fn delete(&self, key: &RecordKey) -> Result<(), StoreError> {
         self.generations.begin(key);
         let deleted = self.store.delete(key).await;
         self.generations.end(key);
@@ -238,7 +243,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         deleted
     }
 
-    async fn touch(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool> {
+    async fn touch(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool, StoreError> {
         // A touch is a write too: a load racing it would cache the old
         // expiry.
         let mine = self.generations.begin(key);
@@ -254,7 +259,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         touched
     }
 
-    async fn delete_by_owner(&self, owner: &str) -> Result<u64> {
+    async fn delete_by_owner(&self, owner: &str) -> Result<u64, StoreError> {
         self.generations.epoch.fetch_add(1, SeqCst);
         let deleted = self.store.delete_by_owner(owner).await;
         self.generations.epoch.fetch_add(1, SeqCst);
@@ -264,7 +269,7 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         deleted
     }
 
-    async fn delete_expired(&self) -> Result<u64> {
+    async fn delete_expired(&self) -> Result<u64, StoreError> {
         let _ = self.cache.delete_expired().await;
         self.store.delete_expired().await
     }

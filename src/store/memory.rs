@@ -9,19 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::clock::{Clock, SystemClock};
-use crate::store::{Record, RecordKey, Result, SessionStore};
+use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
 /// How many sessions a [`MemoryStore`] keeps by default.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::store::{MemoryStore, DEFAULT_CAPACITY};
-///
-/// let store = MemoryStore::new().with_capacity(DEFAULT_CAPACITY * 10);
-/// # let _ = store;
-/// ```
-pub const DEFAULT_CAPACITY: usize = 100_000;
+pub(crate) const DEFAULT_CAPACITY: usize = 100_000;
 
 /// How many protected sessions one owner keeps by default.
 const DEFAULT_PROTECTED_PER_OWNER: usize = 10;
@@ -252,7 +243,7 @@ impl Hasher for RecordKeyHasher {
 }
 
 impl MemoryStore {
-    /// An empty store holding at most [`DEFAULT_CAPACITY`] sessions.
+    /// An empty store holding at most 100,000 sessions.
     ///
     /// # Examples
     ///
@@ -765,11 +756,14 @@ impl SessionStore for MemoryStore {
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         std::future::ready(Ok(self.create_now(key, record)))
     }
 
-    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
         let mut inner = self.lock();
         let now = inner.clock.now();
         let record = inner
@@ -783,11 +777,11 @@ impl SessionStore for MemoryStore {
         key: &RecordKey,
         record: &Record,
         expected_version: u64,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         std::future::ready(Ok(self.save_now(key, record, expected_version)))
     }
 
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.lock().remove(key);
         std::future::ready(Ok(()))
     }
@@ -796,15 +790,15 @@ impl SessionStore for MemoryStore {
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         std::future::ready(Ok(self.touch_now(key, expires_at)))
     }
 
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         std::future::ready(Ok(self.lock().remove_owned_by(owner)))
     }
 
-    fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let mut inner = self.lock();
         let now = inner.clock.now();
         std::future::ready(Ok(inner.sweep(now)))

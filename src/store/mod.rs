@@ -54,7 +54,7 @@ mod sqlite;
 
 pub use caching::CachingStore;
 #[cfg(feature = "memory-store")]
-pub use memory::{MemoryStore, DEFAULT_CAPACITY};
+pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "redis")]
@@ -343,20 +343,6 @@ impl std::error::Error for StoreError {
     }
 }
 
-/// The result of a store operation.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::store::{Result, StoreError};
-///
-/// fn timed_out() -> Result<u64> {
-///     Err(StoreError::Timeout)
-/// }
-/// assert!(timed_out().is_err());
-/// ```
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
 /// Where server-side sessions live: records of opaque bytes, keyed by
 /// [`RecordKey`], written only conditionally.
 ///
@@ -372,28 +358,28 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// ```
 /// use std::future::Future;
 /// use std::time::SystemTime;
-/// use tower_cookie_sessions::store::{Record, RecordKey, Result, SessionStore};
+/// use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, StoreError};
 ///
 /// #[derive(Clone)]
 /// struct Nowhere;
 ///
 /// impl SessionStore for Nowhere {
-///     fn create(&self, _: &RecordKey, _: &Record) -> impl Future<Output = Result<bool>> + Send {
+///     fn create(&self, _: &RecordKey, _: &Record) -> impl Future<Output = Result<bool, StoreError>> + Send {
 ///         async { Ok(true) }
 ///     }
-///     fn load(&self, _: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+///     fn load(&self, _: &RecordKey) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
 ///         async { Ok(None) }
 ///     }
-///     fn save(&self, _: &RecordKey, _: &Record, _: u64) -> impl Future<Output = Result<bool>> + Send {
+///     fn save(&self, _: &RecordKey, _: &Record, _: u64) -> impl Future<Output = Result<bool, StoreError>> + Send {
 ///         async { Ok(false) }
 ///     }
-///     fn delete(&self, _: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+///     fn delete(&self, _: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
 ///         async { Ok(()) }
 ///     }
-///     fn touch(&self, _: &RecordKey, _: SystemTime) -> impl Future<Output = Result<bool>> + Send {
+///     fn touch(&self, _: &RecordKey, _: SystemTime) -> impl Future<Output = Result<bool, StoreError>> + Send {
 ///         async { Ok(false) }
 ///     }
-///     fn delete_by_owner(&self, _: &str) -> impl Future<Output = Result<u64>> + Send {
+///     fn delete_by_owner(&self, _: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
 ///         async { Ok(0) }
 ///     }
 /// }
@@ -401,12 +387,18 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait SessionStore: Send + Sync + 'static {
     /// Inserts `record` under `key` only if no live record is there.
     /// Returns `false`, writing nothing, if one is.
-    fn create(&self, key: &RecordKey, record: &Record)
-        -> impl Future<Output = Result<bool>> + Send;
+    fn create(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The record under `key`, if there is one. A store should not return
     /// an expired record; the layer refuses it if it does.
-    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send;
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
 
     /// Replaces the record under `key` with `record` only if the stored
     /// version is `expected_version` (compare-and-set). `record.version` is
@@ -417,10 +409,10 @@ pub trait SessionStore: Send + Sync + 'static {
         key: &RecordKey,
         record: &Record,
         expected_version: u64,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the record under `key`; deleting a missing record succeeds.
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send;
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Moves the expiry of the record under `key`, leaving its data and
     /// version alone. Returns `false` when the record is gone.
@@ -428,15 +420,15 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes every record whose owner is `owner` ("log this user out
     /// everywhere"); returns how many were deleted.
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send;
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes expired records, for stores that do not expire them on their
     /// own; returns how many were deleted. The default does nothing.
-    fn delete_expired(&self) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
         async { Ok(0) }
     }
 

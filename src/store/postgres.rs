@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::store::sql::{self, Dialect, Queries, TableName};
-use crate::store::{Result, StoreError};
+use crate::store::StoreError;
 
 /// Sessions in a PostgreSQL table, shared by every instance of a service.
 ///
@@ -110,7 +110,7 @@ impl PostgresStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPool::connect(url).await.map_err(StoreError::backend)?;
         Ok(Self::new(pool))
     }
@@ -138,7 +138,7 @@ impl PostgresStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn with_table(self, name: &str) -> Result<Self> {
+    pub fn with_table(self, name: &str) -> Result<Self, StoreError> {
         Ok(Self::with(self.pool, TableName::parse(name)?))
     }
 
@@ -204,7 +204,7 @@ impl PostgresStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn migrate(&self) -> Result<()> {
+    pub async fn migrate(&self) -> Result<(), StoreError> {
         // Concurrent `CREATE TABLE IF NOT EXISTS` can still collide in the
         // catalog, so instances migrating the same table serialize.
         let digest = Sha256::digest(format!("tower-cookie-sessions:{}", self.table()));

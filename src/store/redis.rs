@@ -9,7 +9,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisResult, Script, ScriptInvocation};
 
-use crate::store::{Record, RecordKey, Result, SessionStore, StoreError};
+use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
 /// The key prefix of a store that was given none.
 const DEFAULT_PREFIX: &str = "tcs:";
@@ -311,7 +311,7 @@ impl RedisStore<ConnectionManager> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(IO_TIMEOUT))
@@ -350,7 +350,9 @@ impl RedisStore<ClusterConnection> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn connect_cluster(nodes: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Self> {
+    pub async fn connect_cluster(
+        nodes: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, StoreError> {
         let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
         let connection = redis::cluster::ClusterClient::builder(nodes)
             .connection_timeout(IO_TIMEOUT)
@@ -381,7 +383,10 @@ where
     /// was then never sent, and a [`ConnectionManager`] whose reconnect
     /// attempts gave up starts new ones on that error, so the second try
     /// reaches a server that came back.
-    async fn invoke<T: FromRedisValue>(&self, script: &ScriptInvocation<'_>) -> Result<T> {
+    async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
         let mut outcome: RedisResult<T> = script.invoke_async(&mut connection).await;
         if matches!(&outcome, Err(error) if error.is_connection_refusal()) {
@@ -391,7 +396,7 @@ where
     }
 
     /// Runs a command, retried as in [`invoke`](Self::invoke).
-    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
         let mut outcome: RedisResult<T> = command.query_async(&mut connection).await;
         if matches!(&outcome, Err(error) if error.is_connection_refusal()) {
@@ -404,7 +409,7 @@ where
     /// `expires_ms`. Done before the record is written: a member whose
     /// record was not written is harmless, a record missing from its
     /// owner's set is not.
-    async fn index(&self, owner: &str, key: &RecordKey, expires_ms: u64) -> Result<()> {
+    async fn index(&self, owner: &str, key: &RecordKey, expires_ms: u64) -> Result<(), StoreError> {
         let mut script = INDEX.prepare_invoke();
         script
             .key(self.owner_key(owner))
@@ -413,7 +418,7 @@ where
         self.invoke::<i64>(&script).await.map(drop)
     }
 
-    async fn create_record(&self, key: &RecordKey, record: &Record) -> Result<bool> {
+    async fn create_record(&self, key: &RecordKey, record: &Record) -> Result<bool, StoreError> {
         let expires = unix_ms(record.expires_at);
         if let Some(owner) = &record.owner {
             self.index(owner, key, expires).await?;
@@ -428,7 +433,7 @@ where
         Ok(self.invoke::<i64>(&script).await? == 1)
     }
 
-    async fn load_record(&self, key: &RecordKey) -> Result<Option<Record>> {
+    async fn load_record(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         let mut command = redis::cmd("HMGET");
         command
             .arg(self.record_key(key))
@@ -438,7 +443,12 @@ where
         Ok(record.filter(|record| !record.is_expired(SystemTime::now())))
     }
 
-    async fn save_record(&self, key: &RecordKey, record: &Record, expected: u64) -> Result<bool> {
+    async fn save_record(
+        &self,
+        key: &RecordKey,
+        record: &Record,
+        expected: u64,
+    ) -> Result<bool, StoreError> {
         let expires = unix_ms(record.expires_at);
         if let Some(owner) = &record.owner {
             self.index(owner, key, expires).await?;
@@ -454,7 +464,11 @@ where
         Ok(self.invoke::<i64>(&script).await? == 1)
     }
 
-    async fn touch_record(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool> {
+    async fn touch_record(
+        &self,
+        key: &RecordKey,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
         let expires = unix_ms(expires_at);
         let mut script = TOUCH.prepare_invoke();
         script.key(self.record_key(key)).arg(expires);
@@ -471,7 +485,7 @@ where
         Ok(true)
     }
 
-    async fn delete_owned(&self, owner: &str) -> Result<u64> {
+    async fn delete_owned(&self, owner: &str) -> Result<u64, StoreError> {
         let set = self.owner_key(owner);
         let mut members = redis::cmd("SMEMBERS");
         members.arg(&set);
@@ -504,11 +518,14 @@ where
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.create_record(key, record)
     }
 
-    fn load(&self, key: &RecordKey) -> impl Future<Output = Result<Option<Record>>> + Send {
+    fn load(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
         self.load_record(key)
     }
 
@@ -517,11 +534,11 @@ where
         key: &RecordKey,
         record: &Record,
         expected_version: u64,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.save_record(key, record, expected_version)
     }
 
-    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<()>> + Send {
+    fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut command = redis::cmd("DEL");
         command.arg(self.record_key(key));
         async move { self.query::<i64>(&command).await.map(drop) }
@@ -531,11 +548,11 @@ where
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl Future<Output = Result<bool>> + Send {
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.touch_record(key, expires_at)
     }
 
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.delete_owned(owner)
     }
 
@@ -558,7 +575,7 @@ fn owner_args(script: &mut ScriptInvocation<'_>, owner: Option<&str>) {
 
 /// A record from `HMGET data version owner expires`; `None` when the hash
 /// does not exist.
-fn parse_record(fields: Vec<Option<Vec<u8>>>) -> Result<Option<Record>> {
+fn parse_record(fields: Vec<Option<Vec<u8>>>) -> Result<Option<Record>, StoreError> {
     let corrupt = |reason: &str| StoreError::Corrupt(reason.to_owned());
     let Ok([data, version, owner, expires]) = <[Option<Vec<u8>>; 4]>::try_from(fields) else {
         return Err(corrupt("HMGET returned the wrong number of fields"));
@@ -566,7 +583,7 @@ fn parse_record(fields: Vec<Option<Vec<u8>>>) -> Result<Option<Record>> {
     if data.is_none() && version.is_none() && owner.is_none() && expires.is_none() {
         return Ok(None);
     }
-    let number = |field: Option<Vec<u8>>, name: &str| -> Result<u64> {
+    let number = |field: Option<Vec<u8>>, name: &str| -> Result<u64, StoreError> {
         field
             .as_deref()
             .and_then(|bytes| std::str::from_utf8(bytes).ok())

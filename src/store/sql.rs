@@ -10,7 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::store::{Record, Result, SessionStore, StoreError};
+use crate::store::{Record, SessionStore, StoreError};
 
 /// The table both stores use unless told otherwise.
 pub(crate) const DEFAULT_TABLE: &str = "tcs_sessions";
@@ -32,7 +32,7 @@ pub(crate) struct TableName {
 }
 
 impl TableName {
-    pub(crate) fn parse(text: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str) -> Result<Self, StoreError> {
         let invalid = || StoreError::backend(InvalidTableName(text.to_owned()));
         let (schema, name) = match text.split_once('.') {
             Some((schema, name)) => (Some(schema), name),
@@ -204,7 +204,9 @@ macro_rules! impl_session_store {
                 &self,
                 key: &$crate::store::RecordKey,
                 record: &$crate::store::Record,
-            ) -> impl ::std::future::Future<Output = $crate::store::Result<bool>> + Send {
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<bool, $crate::store::StoreError>,
+            > + Send {
                 async move {
                     let done = ::sqlx::query(&self.queries.create)
                         .bind(key.as_bytes().as_slice())
@@ -224,7 +226,10 @@ macro_rules! impl_session_store {
                 &self,
                 key: &$crate::store::RecordKey,
             ) -> impl ::std::future::Future<
-                Output = $crate::store::Result<Option<$crate::store::Record>>,
+                Output = ::std::result::Result<
+                    Option<$crate::store::Record>,
+                    $crate::store::StoreError,
+                >,
             > + Send {
                 async move {
                     ::sqlx::query_as(&self.queries.load)
@@ -243,7 +248,9 @@ macro_rules! impl_session_store {
                 key: &$crate::store::RecordKey,
                 record: &$crate::store::Record,
                 expected_version: u64,
-            ) -> impl ::std::future::Future<Output = $crate::store::Result<bool>> + Send {
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<bool, $crate::store::StoreError>,
+            > + Send {
                 async move {
                     // No stored row can hold a version past `i64::MAX`.
                     let Ok(expected) = i64::try_from(expected_version) else {
@@ -267,7 +274,9 @@ macro_rules! impl_session_store {
             fn delete(
                 &self,
                 key: &$crate::store::RecordKey,
-            ) -> impl ::std::future::Future<Output = $crate::store::Result<()>> + Send {
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<(), $crate::store::StoreError>,
+            > + Send {
                 async move {
                     ::sqlx::query(&self.queries.delete)
                         .bind(key.as_bytes().as_slice())
@@ -282,7 +291,9 @@ macro_rules! impl_session_store {
                 &self,
                 key: &$crate::store::RecordKey,
                 expires_at: ::std::time::SystemTime,
-            ) -> impl ::std::future::Future<Output = $crate::store::Result<bool>> + Send {
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<bool, $crate::store::StoreError>,
+            > + Send {
                 async move {
                     let done = ::sqlx::query(&self.queries.touch)
                         .bind(key.as_bytes().as_slice())
@@ -298,7 +309,9 @@ macro_rules! impl_session_store {
             fn delete_by_owner(
                 &self,
                 owner: &str,
-            ) -> impl ::std::future::Future<Output = $crate::store::Result<u64>> + Send {
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<u64, $crate::store::StoreError>,
+            > + Send {
                 async move {
                     let done = ::sqlx::query(&self.queries.delete_by_owner)
                         .bind(owner)
@@ -311,7 +324,9 @@ macro_rules! impl_session_store {
 
             fn delete_expired(
                 &self,
-            ) -> impl ::std::future::Future<Output = $crate::store::Result<u64>> + Send {
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<u64, $crate::store::StoreError>,
+            > + Send {
                 async move {
                     let done = ::sqlx::query(&self.queries.delete_expired)
                         .bind($crate::store::sql::now())
@@ -342,7 +357,7 @@ pub(crate) fn to_millis(time: SystemTime) -> i64 {
 }
 
 /// The time `millis` after the Unix epoch.
-pub(crate) fn from_millis(millis: i64) -> Result<SystemTime> {
+pub(crate) fn from_millis(millis: i64) -> Result<SystemTime, StoreError> {
     let offset = Duration::from_millis(millis.unsigned_abs());
     let time = if millis >= 0 {
         UNIX_EPOCH.checked_add(offset)
@@ -353,7 +368,7 @@ pub(crate) fn from_millis(millis: i64) -> Result<SystemTime> {
 }
 
 /// A record version as the `BIGINT` it is stored as.
-pub(crate) fn version_to_sql(version: u64) -> Result<i64> {
+pub(crate) fn version_to_sql(version: u64) -> Result<i64, StoreError> {
     i64::try_from(version).map_err(|_| {
         StoreError::backend(std::io::Error::other(format!(
             "record version {version} does not fit in a signed 64-bit column"
@@ -364,7 +379,7 @@ pub(crate) fn version_to_sql(version: u64) -> Result<i64> {
 /// A record read back as `data, version, owner, expires_at`.
 pub(crate) fn record_from_row(
     (data, version, owner, expires_at): (Vec<u8>, i64, Option<String>, i64),
-) -> Result<Record> {
+) -> Result<Record, StoreError> {
     let version = u64::try_from(version)
         .map_err(|_| StoreError::Corrupt(format!("negative record version {version}")))?;
     Ok(Record::new(data, from_millis(expires_at)?)

@@ -10,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::SqlitePool;
 
 use crate::store::sql::{self, Dialect, Queries, TableName};
-use crate::store::{Result, StoreError};
+use crate::store::StoreError;
 
 /// How long a connection waits for another's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -130,7 +130,7 @@ impl SqliteStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::backend)?
             .create_if_missing(true)
@@ -165,7 +165,7 @@ impl SqliteStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn with_table(self, name: &str) -> Result<Self> {
+    pub fn with_table(self, name: &str) -> Result<Self, StoreError> {
         Ok(Self::with(self.pool, TableName::parse(name)?))
     }
 
@@ -234,7 +234,7 @@ impl SqliteStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn migrate(&self) -> Result<()> {
+    pub async fn migrate(&self) -> Result<(), StoreError> {
         for statement in &self.queries.migrate {
             sqlx::query(statement)
                 .execute(&self.pool)

@@ -20,10 +20,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use tokio::sync::Barrier;
+use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::session::ConflictPolicy;
 use tower_cookie_sessions::session::SessionLayerBuilder;
 use tower_cookie_sessions::store::{Record, RecordKey, SessionStore};
-use tower_cookie_sessions::{envelope, Key, KeyRing, Purpose, Session, SessionLayer, SessionMap};
+use tower_cookie_sessions::{Key, KeyRing, Session, SessionLayer, SessionMap};
 
 use super::*;
 
@@ -220,7 +221,7 @@ fn inactivity_layer<S: SessionStore + Clone>(
 /// The session id sealed in an `id=…` cookie pair.
 pub fn session_id(cookie: &str) -> Vec<u8> {
     let value = cookie.trim_start_matches("id=");
-    envelope::open(&KeyRing::from(suite_key()), Purpose::SessionId, "id", value)
+    fuzzing::open_as(&KeyRing::from(suite_key()), Purpose::SessionId, "id", value)
         .expect("an id cookie")
         .plaintext
 }
@@ -441,7 +442,7 @@ pub async fn forged_cookie_makes_no_store_call<S: SessionStore + Clone>(store: S
             .build()
             .expect("layer"),
     );
-    let forged = envelope::seal(
+    let forged = fuzzing::seal_as(
         &KeyRing::from(Key::generate()),
         Purpose::SessionId,
         "id",
@@ -487,7 +488,8 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
         &self,
         key: &RecordKey,
         record: &Record,
-    ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<bool>> + Send {
+    ) -> impl std::future::Future<Output = Result<bool, tower_cookie_sessions::store::StoreError>> + Send
+    {
         self.creates
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.create(key, record)
@@ -495,8 +497,9 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     fn load(
         &self,
         key: &RecordKey,
-    ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<Option<Record>>> + Send
-    {
+    ) -> impl std::future::Future<
+        Output = Result<Option<Record>, tower_cookie_sessions::store::StoreError>,
+    > + Send {
         self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.load(key)
     }
@@ -505,26 +508,30 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
         key: &RecordKey,
         record: &Record,
         expected: u64,
-    ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<bool>> + Send {
+    ) -> impl std::future::Future<Output = Result<bool, tower_cookie_sessions::store::StoreError>> + Send
+    {
         self.inner.save(key, record, expected)
     }
     fn delete(
         &self,
         key: &RecordKey,
-    ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<()>> + Send {
+    ) -> impl std::future::Future<Output = Result<(), tower_cookie_sessions::store::StoreError>> + Send
+    {
         self.inner.delete(key)
     }
     fn touch(
         &self,
         key: &RecordKey,
         expires_at: SystemTime,
-    ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<bool>> + Send {
+    ) -> impl std::future::Future<Output = Result<bool, tower_cookie_sessions::store::StoreError>> + Send
+    {
         self.inner.touch(key, expires_at)
     }
     fn delete_by_owner(
         &self,
         owner: &str,
-    ) -> impl std::future::Future<Output = tower_cookie_sessions::store::Result<u64>> + Send {
+    ) -> impl std::future::Future<Output = Result<u64, tower_cookie_sessions::store::StoreError>> + Send
+    {
         self.inner.delete_by_owner(owner)
     }
 }
