@@ -24,8 +24,8 @@ use super::input::Reader;
 use crate::cookies::parse::values_named_or_under;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
-use crate::session::chunks::{chunk_values, join_chunks, plan, ChunkRefusal, Joined};
-use crate::session::config::{DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
+use crate::session::client::chunks::{chunk_values, join_chunks, plan, ChunkRefusal, Joined};
+use crate::session::shared::config::{DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
 
 /// The names a session's chunks are tried under: the default, a prefixed
 /// one, and one long enough to leave each chunk noticeably less room.

@@ -7,8 +7,8 @@ use super::input::Reader;
 use super::{fuzz_key_ring, seal_record};
 use crate::envelope::{self, OpenError, Opened, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
-use crate::session::config::SessionConfig;
-use crate::session::record;
+use crate::session::shared::config::SessionConfig;
+use crate::session::store::record;
 use crate::store::RecordKey;
 
 const PURPOSES: [Purpose; 5] = [

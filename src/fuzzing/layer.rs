@@ -60,9 +60,11 @@ use crate::cookies::parse::values_named_or_under;
 use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::{KeyRing, Purpose};
-use crate::session::chunks::{chunk_index, chunk_values, join_chunks};
-use crate::session::config::{SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_SESSION_COOKIES_SIZE};
-use crate::session::plaintext::decode_session;
+use crate::session::client::chunks::{chunk_index, chunk_values, join_chunks};
+use crate::session::shared::config::{
+    SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_SESSION_COOKIES_SIZE,
+};
+use crate::session::shared::plaintext::decode_session;
 use crate::session::{Expiry, Session, SessionError, SessionLayer};
 use crate::store::{Record, RecordKey, SessionStore, StoreError};
 

@@ -53,7 +53,7 @@ use std::sync::LazyLock;
 use std::convert::Infallible;
 
 use crate::key::{Key, KeyRing};
-use crate::session::config::SessionConfig;
+use crate::session::shared::config::SessionConfig;
 use crate::store::RecordKey;
 
 pub use self::chunks::chunks;
@@ -206,7 +206,7 @@ fn seal_record(
     key: &RecordKey,
     plaintext: &[u8],
 ) -> Vec<u8> {
-    crate::session::record::seal(config, trusted, key, |out| {
+    crate::session::store::record::seal(config, trusted, key, |out| {
         out.extend_from_slice(plaintext);
         Ok::<_, Infallible>(())
     })

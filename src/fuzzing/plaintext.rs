@@ -5,8 +5,8 @@ use super::input::Reader;
 use super::session_type::FuzzSession;
 use super::FUZZ_NOW;
 use crate::codec::Codec;
-use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS};
-use crate::session::plaintext::{self, decode_session, Decoded, Format};
+use crate::session::shared::config::{SessionConfig, CLOCK_SKEW_SECONDS};
+use crate::session::shared::plaintext::{self, decode_session, Decoded, Format};
 
 /// Decodes the rest of `data` as an opened session's plaintext, as the
 /// layer does once a cookie or record has authenticated.

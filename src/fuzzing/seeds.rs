@@ -9,7 +9,7 @@ use super::{fuzz_key_ring, old_key_ring, seal_record, FUZZ_NOW};
 use crate::codec::{self, Codec};
 use crate::envelope;
 use crate::key::Purpose;
-use crate::session::plaintext::{self, Deadlines, Format};
+use crate::session::shared::plaintext::{self, Deadlines, Format};
 use crate::store::RecordKey;
 
 /// One seed input: the target it is for, a name for its file, its bytes.
@@ -151,7 +151,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let long_name = "a-cookie-name-longer-than-the-sixty-four-bytes-kept-inline-by-the-aad";
     let with = |choice: u8, value: &[u8]| [&[choice][..], value].concat();
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let config = crate::session::config::SessionConfig::new(ring.clone());
+    let config = crate::session::shared::config::SessionConfig::new(ring.clone());
     let trusted_record = seal_record(&config, true, &key, &plaintext);
     let sealed_record = seal_record(&config, false, &key, &plaintext);
     let sealed = envelope::seal_as(ring, Purpose::Session, "id", &plaintext);
@@ -388,7 +388,7 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             .rest(payload)
     };
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let config = crate::session::config::SessionConfig::new(fuzz_key_ring().clone());
+    let config = crate::session::shared::config::SessionConfig::new(fuzz_key_ring().clone());
     let bound = seal_record(&config, true, &key, &sample);
     let mut seeds: Vec<(String, Vec<u8>)> = [
         (

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::session::error_response::ErrorBody;
+use crate::session::shared::error_response::ErrorBody;
 
 pin_project! {
     /// The body of a response from [`SessionService`](super::SessionService):

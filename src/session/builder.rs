@@ -18,15 +18,17 @@ use crate::clock::Clock;
 use crate::codec::{self, Codec};
 use crate::key::KeyRing;
 use crate::layer_id::LayerId;
-use crate::session::backend::ErasedBackend;
-use crate::session::config::{ConfigError, ConfigProblem, Expiry, LoadFailure, SessionConfig};
-use crate::session::conflict::ConflictPolicy;
-use crate::session::cookie_backend::{CookieBackend, HookedCookies};
-use crate::session::error::SessionError;
-use crate::session::error_response::{ErrorHandler, IntoErrorResponse};
+use crate::session::client::backend::{CookieBackend, HookedCookies};
 use crate::session::layer::SessionLayer;
-use crate::session::revocation::{load_hook, LoadHook};
-use crate::session::store_backend::{StoreBackend, StoreSessions};
+use crate::session::shared::backend::ErasedBackend;
+use crate::session::shared::config::{
+    ConfigError, ConfigProblem, Expiry, LoadFailure, SessionConfig,
+};
+use crate::session::shared::error::SessionError;
+use crate::session::shared::error_response::{ErrorHandler, IntoErrorResponse};
+use crate::session::shared::revocation::{load_hook, LoadHook};
+use crate::session::store::backend::{StoreBackend, StoreSessions};
+use crate::session::store::conflict::ConflictPolicy;
 use crate::session::SessionData;
 use crate::store::{SessionStore, StoreError};
 

@@ -6,10 +6,10 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::session::error::SessionError;
-use crate::session::error_response::{default_error_response, ErrorBody};
-use crate::session::handle::Session;
-use crate::session::open::Opening;
+use crate::session::shared::error::SessionError;
+use crate::session::shared::error_response::{default_error_response, ErrorBody};
+use crate::session::shared::handle::Session;
+use crate::session::shared::open::Opening;
 use crate::session::SessionData;
 
 /// Why a `Session<T>` could not be extracted; answers with the layer's

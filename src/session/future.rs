@@ -14,13 +14,13 @@ use pin_project_lite::pin_project;
 
 use crate::cookies::Cookies;
 use crate::headers;
-use crate::session::backend::{Committed, SetCookie};
 use crate::session::body::SessionBody;
-use crate::session::config::SessionConfig;
-use crate::session::error::SessionError;
-use crate::session::error_response::ErrorBody;
-use crate::session::source::SessionSource;
-use crate::session::state::Shared;
+use crate::session::shared::backend::{Committed, SetCookie};
+use crate::session::shared::config::SessionConfig;
+use crate::session::shared::error::SessionError;
+use crate::session::shared::error_response::ErrorBody;
+use crate::session::shared::source::SessionSource;
+use crate::session::shared::state::Shared;
 use crate::session::SessionData;
 
 pin_project! {

@@ -7,14 +7,14 @@ use tower_layer::Layer;
 
 use crate::key::KeyRing;
 use crate::layer_id::LayerId;
-use crate::session::backend::ErasedBackend;
 use crate::session::builder::SessionLayerBuilder;
-use crate::session::config::{ConfigError, SessionConfig};
-use crate::session::cookie_backend::CookieBackend;
-use crate::session::revocation::Revocation;
+use crate::session::client::backend::CookieBackend;
 use crate::session::service::SessionService;
-use crate::session::source::SessionSource;
-use crate::session::store_backend::StoreBackend;
+use crate::session::shared::backend::ErasedBackend;
+use crate::session::shared::config::{ConfigError, SessionConfig};
+use crate::session::shared::revocation::Revocation;
+use crate::session::shared::source::SessionSource;
+use crate::session::store::backend::StoreBackend;
 use crate::session::SessionData;
 use crate::store::SessionStore;
 

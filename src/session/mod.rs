@@ -7,14 +7,17 @@
 //! handler sends to another layered service has sessions of its own.
 //! A request follows one path through the code: `layer.rs` (the
 //! configuration), `service.rs` (registering with the request's jar),
-//! `open.rs` (opening the session when a handler asks), `future.rs`
-//! (committing it on the way out). With the default [`CookieBackend`] the whole session is
-//! serialized with bincode, sealed with XChaCha20-Poly1305 (see
+//! `shared/open.rs` (opening the session when a handler asks), `future.rs`
+//! (committing it on the way out). What only client-side sessions do lives
+//! in `client/`, what only store sessions do in `store/`, and what both
+//! share in `shared/`. With the default [`CookieBackend`] the whole session
+//! is serialized (with bincode unless the layer's [`Codec`](crate::Codec)
+//! says otherwise), sealed with XChaCha20-Poly1305 (see
 //! [`envelope`](crate::envelope)) and sent as one cookie, or split across a
 //! few when it is larger than one (up to
 //! [`SessionLayerBuilder::max_cookie_size`]); nothing is kept on the server.
 //! [`SessionLayer::revocation`] and [`SessionLayerBuilder::on_load`] refuse
-//! client-side sessions before their deadlines.
+//! sessions before their deadlines, client-side or in a store.
 //!
 //! # Examples
 //!
@@ -87,54 +90,39 @@
 //!
 //! # Limits
 //!
-//! bincode writes no field names, so serde attributes that rely on them lose
-//! data: `skip_serializing_if`, `flatten`, untagged and internally tagged
-//! enums. [`SessionLayer::new`] refuses a type whose default value does not
-//! survive a round trip.
+//! bincode, the default codec, writes no field names, so serde attributes
+//! that rely on them (`skip_serializing_if`, `flatten`, untagged and
+//! internally tagged enums) cannot round-trip: building the layer refuses
+//! a type whose default value does not survive, and debug builds panic on
+//! a write that would not read back. [`Codec::Cbor`](crate::Codec::Cbor)
+//! carries them all.
 
-mod backend;
 mod body;
 mod builder;
-pub(crate) mod chunks;
-pub(crate) mod config;
-mod conflict;
-mod cookie_backend;
-mod error;
-mod error_response;
+pub(crate) mod client;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
-mod handle;
-mod ids;
 mod layer;
-mod log_tag;
-mod map_access;
-mod open;
-pub(crate) mod plaintext;
-pub(crate) mod record;
-mod revocation;
 mod service;
-mod set_cookie;
-mod source;
-mod state;
-mod store_backend;
-mod undecodable;
+pub(crate) mod shared;
+pub(crate) mod store;
 
 pub use body::SessionBody;
 pub use builder::SessionLayerBuilder;
-pub use config::{ConfigError, ConfigProblem, Expiry, LoadFailure, MAX_COOKIE_LIFETIME};
-pub use conflict::ConflictPolicy;
-pub use cookie_backend::CookieBackend;
-pub use error::SessionError;
-pub use error_response::{ErrorBody, IntoErrorResponse};
+pub use client::backend::CookieBackend;
 #[cfg(feature = "axum")]
 pub use extract::SessionRejection;
 pub use future::ResponseFuture;
-pub use handle::Session;
 pub use layer::SessionLayer;
-pub use revocation::Revocation;
 pub use service::SessionService;
-pub use store_backend::StoreBackend;
+pub use shared::config::{ConfigError, ConfigProblem, Expiry, LoadFailure, MAX_COOKIE_LIFETIME};
+pub use shared::error::SessionError;
+pub use shared::error_response::{ErrorBody, IntoErrorResponse};
+pub use shared::handle::Session;
+pub use shared::revocation::Revocation;
+pub use store::backend::StoreBackend;
+pub use store::conflict::ConflictPolicy;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -10,9 +10,9 @@ use tower_service::Service;
 
 use crate::cookies::owners::{Registered, Registration};
 use crate::cookies::Cookies;
-use crate::session::error::SessionError;
 use crate::session::future::ResponseFuture;
-use crate::session::source::SessionSource;
+use crate::session::shared::error::SessionError;
+use crate::session::shared::source::SessionSource;
 use crate::session::SessionData;
 
 /// The service built by [`SessionLayer`](crate::SessionLayer).

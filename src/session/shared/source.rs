@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::cookies::owners::CookieOwner;
 use crate::cookies::parse::suffix_of;
 use crate::layer_id::LayerId;
-use crate::session::backend::ErasedBackend;
-use crate::session::chunks::chunk_index;
-use crate::session::config::SessionConfig;
+use crate::session::client::chunks::chunk_index;
+use crate::session::shared::backend::ErasedBackend;
+use crate::session::shared::config::SessionConfig;
 
 /// A session layer as a request's jar knows it: registered under `id`,
 /// it owns the cookie its configuration names.

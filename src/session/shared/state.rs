@@ -14,9 +14,9 @@ use std::time::Duration;
 use parking_lot::lock_api::GetThreadId;
 use parking_lot::RawThreadId;
 
-use crate::session::chunks::Carried;
-use crate::session::config::SessionConfig;
-use crate::session::plaintext::Deadlines;
+use crate::session::client::chunks::Carried;
+use crate::session::shared::config::SessionConfig;
+use crate::session::shared::plaintext::Deadlines;
 use crate::session::SessionData;
 
 /// What the handles of one request's session share. The request keeps it

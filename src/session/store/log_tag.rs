@@ -8,7 +8,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::key::Purpose;
-use crate::session::config::SessionConfig;
+use crate::session::shared::config::SessionConfig;
 use crate::store::RecordKey;
 
 /// Eight hex digits naming one session in `tracing` events. The hash is

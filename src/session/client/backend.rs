@@ -8,15 +8,17 @@ use crate::cookies::parse::MAX_CANDIDATES;
 use crate::cookies::Cookies;
 use crate::envelope::{self, MAX_COOKIE_SIZE};
 use crate::key::Purpose;
-use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
-use crate::session::chunks::{self, indexes, join_chunks, low_bits, Carried, ChunkRefusal, Opened};
-use crate::session::config::SessionConfig;
-use crate::session::error::SessionError;
-use crate::session::plaintext::{self, decode_session, Format, Refusal};
-use crate::session::revocation::LoadHook;
-use crate::session::set_cookie;
-use crate::session::state::{record_activity, Shared, State, Status};
-use crate::session::store_backend::timed;
+use crate::session::client::chunks::{
+    self, indexes, join_chunks, low_bits, Carried, ChunkRefusal, Opened,
+};
+use crate::session::shared::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
+use crate::session::shared::config::SessionConfig;
+use crate::session::shared::error::SessionError;
+use crate::session::shared::plaintext::{self, decode_session, Format, Refusal};
+use crate::session::shared::revocation::LoadHook;
+use crate::session::shared::set_cookie;
+use crate::session::shared::state::{record_activity, Shared, State, Status};
+use crate::session::store::backend::timed;
 use crate::session::SessionData;
 
 /// The default backend: the whole session, sealed, is the cookie.

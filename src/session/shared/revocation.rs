@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::clock::from_unix_seconds;
-use crate::session::backend::BoxFuture;
+use crate::session::shared::backend::BoxFuture;
 use crate::store::StoreError;
 
 /// Signs out every client-side session issued before a point in time:

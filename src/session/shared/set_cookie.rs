@@ -14,8 +14,8 @@ use http::HeaderValue;
 
 use crate::envelope;
 use crate::key::Purpose;
-use crate::session::chunks::{chunk_name_len, digits};
-use crate::session::config::SessionConfig;
+use crate::session::client::chunks::{chunk_name_len, digits};
+use crate::session::shared::config::SessionConfig;
 
 /// `Set-Cookie` for a session cookie whose value is `plaintext`, sealed for
 /// `purpose` straight into the line (one allocation for both); persistent

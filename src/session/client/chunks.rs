@@ -25,7 +25,7 @@ use std::fmt;
 use std::ops::Range;
 
 use crate::envelope::MAX_COOKIE_SIZE;
-use crate::session::config::MAX_COOKIE_CHUNKS;
+use crate::session::shared::config::MAX_COOKIE_CHUNKS;
 
 /// Which of a session's cookies a request carried, and which of them the
 /// session was read from: what the response may have to remove.

@@ -10,9 +10,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::codec::Codec;
 use crate::envelope::MAX_COOKIE_SIZE;
 use crate::key::KeyRing;
-use crate::session::error_response::{default_handler, ErrorHandler};
-use crate::session::revocation::Revocation;
-use crate::session::undecodable::Undecodable;
+use crate::session::shared::error_response::{default_handler, ErrorHandler};
+use crate::session::shared::revocation::Revocation;
+use crate::session::shared::undecodable::Undecodable;
 use crate::syntax::{is_attribute_value, is_token};
 
 /// How long a session lasts when [`Expiry`] does not say: two weeks.

@@ -1,7 +1,7 @@
 //! What the layer answers instead of the handler when a session cannot be
 //! loaded or sent: the `on_error` hook's response, with its body boxed so
 //! that any body type (axum's, a `String`, a `Full<Bytes>`) fits in the
-//! layer's own [`SessionBody`](super::SessionBody).
+//! layer's own [`SessionBody`](crate::session::SessionBody).
 
 use std::fmt;
 use std::pin::Pin;
@@ -12,11 +12,11 @@ use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 
-use crate::session::error::SessionError;
+use crate::session::shared::error::SessionError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The body of an [`on_error`](super::SessionLayerBuilder::on_error)
+/// The body of an [`on_error`](crate::session::SessionLayerBuilder::on_error)
 /// response, whatever its type was.
 ///
 /// # Examples
@@ -66,7 +66,7 @@ impl fmt::Debug for ErrorBody {
     }
 }
 
-/// What an [`on_error`](super::SessionLayerBuilder::on_error) hook may
+/// What an [`on_error`](crate::session::SessionLayerBuilder::on_error) hook may
 /// return: with the `axum` feature, anything that implements axum's
 /// `IntoResponse` (a `(StatusCode, Json<_>)` tuple, a `Redirect`...);
 /// without it, an [`http::Response`] with any body of [`Bytes`] chunks.
@@ -111,7 +111,7 @@ pub(crate) type ErrorHandler =
     std::sync::Arc<dyn Fn(&SessionError) -> Response<ErrorBody> + Send + Sync>;
 
 /// The response for a session error when the application set no
-/// [`on_error`](super::SessionLayerBuilder::on_error) hook: its status and
+/// [`on_error`](crate::session::SessionLayerBuilder::on_error) hook: its status and
 /// generic text. Whoever answers with it has logged the cause.
 pub(crate) fn default_error_response(error: &SessionError) -> Response<String> {
     let mut response = Response::new(format!("{}\n", error.public_message()));

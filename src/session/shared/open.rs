@@ -9,11 +9,11 @@ use http::Extensions;
 
 use crate::cookies::owners::Kept;
 use crate::cookies::Cookies;
-use crate::session::backend::{BoxFuture, Loading, MaybeReady};
-use crate::session::error::SessionError;
-use crate::session::handle::Session;
-use crate::session::source::SessionSource;
-use crate::session::state::{Shared, State};
+use crate::session::shared::backend::{BoxFuture, Loading, MaybeReady};
+use crate::session::shared::error::SessionError;
+use crate::session::shared::handle::Session;
+use crate::session::shared::source::SessionSource;
+use crate::session::shared::state::{Shared, State};
 use crate::session::SessionData;
 
 /// A session of type `T` on its way to the handler: already kept by the
@@ -71,7 +71,7 @@ impl<T: SessionData> Opening<T> {
 
     /// The layer's configuration, for the extractor's error response.
     #[cfg(feature = "axum")]
-    pub(crate) fn config(&self) -> &Arc<crate::session::config::SessionConfig> {
+    pub(crate) fn config(&self) -> &Arc<crate::session::shared::config::SessionConfig> {
         self.shared.config()
     }
 }

@@ -13,17 +13,19 @@ use crate::cookies::parse::MAX_CANDIDATES;
 use crate::cookies::Cookies;
 use crate::envelope;
 use crate::key::Purpose;
-use crate::session::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
-use crate::session::config::{LoadFailure, SessionConfig};
-use crate::session::conflict::ConflictPolicy;
-use crate::session::error::SessionError;
-use crate::session::ids;
-use crate::session::log_tag::LogTag;
-use crate::session::plaintext::{self, decode_session, Deadlines, Format};
-use crate::session::record;
-use crate::session::revocation::LoadHook;
-use crate::session::set_cookie;
-use crate::session::state::{record_activity, RecordState, SessionId, Shared, State, Status};
+use crate::session::shared::backend::{Committed, ErasedBackend, Loading, MaybeReady, SetCookie};
+use crate::session::shared::config::{LoadFailure, SessionConfig};
+use crate::session::shared::error::SessionError;
+use crate::session::shared::plaintext::{self, decode_session, Deadlines, Format};
+use crate::session::shared::revocation::LoadHook;
+use crate::session::shared::set_cookie;
+use crate::session::shared::state::{
+    record_activity, RecordState, SessionId, Shared, State, Status,
+};
+use crate::session::store::conflict::ConflictPolicy;
+use crate::session::store::ids;
+use crate::session::store::log_tag::LogTag;
+use crate::session::store::record;
 use crate::session::SessionData;
 use crate::store::{Record, RecordKey, SessionStore, StoreError};
 

@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 use http::{Extensions, Request};
 
 use crate::clock::{from_unix_seconds, unix_seconds};
-use crate::session::config::MAX_COOKIE_LIFETIME;
-use crate::session::error::SessionError;
-use crate::session::open::Opening;
-use crate::session::state::{fresh_deadlines, Locked, Shared, State};
+use crate::session::shared::config::MAX_COOKIE_LIFETIME;
+use crate::session::shared::error::SessionError;
+use crate::session::shared::open::Opening;
+use crate::session::shared::state::{fresh_deadlines, Locked, Shared, State};
 use crate::session::SessionData;
 
 /// The session of one request, typed by the application's own `T`.

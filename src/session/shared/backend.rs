@@ -14,9 +14,9 @@ use http::HeaderValue;
 
 use crate::cookies::Cookies;
 
-use crate::session::config::SessionConfig;
-use crate::session::error::SessionError;
-use crate::session::state::{Shared, State};
+use crate::session::shared::config::SessionConfig;
+use crate::session::shared::error::SessionError;
+use crate::session::shared::state::{Shared, State};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>;

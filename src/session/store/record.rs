@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use crate::envelope;
 use crate::key::Purpose;
-use crate::session::config::SessionConfig;
+use crate::session::shared::config::SessionConfig;
 use crate::store::RecordKey;
 
 const SEALED: u8 = 0x01;

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 
 use zeroize::Zeroize;
 
-use crate::session::state::SessionId;
+use crate::session::shared::state::SessionId;
 
 /// How many ids one system call fetches: 1 KiB of randomness.
 pub(crate) const IDS_PER_BATCH: usize = 64;

@@ -11,7 +11,7 @@
 //! and the cookie refused, without decoding `T`.
 
 use crate::codec::{self, Codec, CodecError};
-use crate::session::config::{SessionConfig, CLOCK_SKEW_SECONDS, MAX_COOKIE_LIFETIME};
+use crate::session::shared::config::{SessionConfig, CLOCK_SKEW_SECONDS, MAX_COOKIE_LIFETIME};
 use crate::session::SessionData;
 
 /// The format byte of a plaintext whose data `codec` wrote.
