@@ -54,22 +54,32 @@ pin_project! {
     /// # }
     /// ```
     pub struct ResponseFuture<F: Future, T> {
-        // `None` when the layer refused the request without calling the
-        // inner service.
         #[pin]
-        future: Option<F>,
-        refused: Option<Response<ErrorBody>>,
-        // This layer's place in the request's jar; `None` when the same
-        // layer further out answers for the request.
-        own: Option<Own>,
-        // Only while a store that had to wait saves the session: boxed so
-        // the common future stays small.
-        committing: Option<Box<Committing<F::Output>>>,
+        mode: Mode<F>,
         _session: PhantomData<fn() -> T>,
     }
 }
 
+pin_project! {
+    /// What the future is doing, one request at a time.
+    #[project = ModeProj]
+    enum Mode<F: Future> {
+        /// The same layer further out answers for the request: pass the
+        /// inner service's response on.
+        Passing { #[pin] future: F },
+        /// Waiting for the inner service, then committing this layer's
+        /// session.
+        Serving { #[pin] future: F, own: Own },
+        /// A store that had to wait is saving the session; boxed so the
+        /// common future stays small.
+        Committing { own: Own, pending: Option<Box<Committing<F::Output>>> },
+        /// Refused without calling the inner service.
+        Refused { response: Option<Response<ErrorBody>> },
+    }
+}
+
 /// This layer's registration with the request's jar.
+#[derive(Clone)]
 struct Own {
     jar: Cookies,
     index: usize,
@@ -93,12 +103,9 @@ struct Sending {
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
-    fn new(future: Option<F>, refused: Option<Response<ErrorBody>>, own: Option<Own>) -> Self {
+    fn new(mode: Mode<F>) -> Self {
         Self {
-            future,
-            refused,
-            own,
-            committing: None,
+            mode,
             _session: PhantomData,
         }
     }
@@ -110,7 +117,7 @@ impl<F: Future, T> ResponseFuture<F, T> {
             index: 0,
             writes_jar: true,
         };
-        Self::new(Some(future), None, Some(own))
+        Self::new(Mode::Serving { future, own })
     }
 
     /// The future of a request whose jar an outer layer made, where this
@@ -121,17 +128,19 @@ impl<F: Future, T> ResponseFuture<F, T> {
             index,
             writes_jar: false,
         };
-        Self::new(Some(future), None, Some(own))
+        Self::new(Mode::Serving { future, own })
     }
 
     /// The future of a request that the same layer further out answers for.
     pub(crate) fn passing(future: F) -> Self {
-        Self::new(Some(future), None, None)
+        Self::new(Mode::Passing { future })
     }
 
     /// The future of a request refused without calling the inner service.
     pub(crate) fn refused(response: Response<ErrorBody>) -> Self {
-        Self::new(None, Some(response), None)
+        Self::new(Mode::Refused {
+            response: Some(response),
+        })
     }
 }
 
@@ -143,30 +152,31 @@ where
     type Output = Result<Response<SessionBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Some(pending) = this.committing.as_mut() {
-            let result = ready!(Pin::new(&mut pending.commit).poll(cx));
-            let Committing {
-                output, sending, ..
-            } = *this
-                .committing
-                .take()
-                .expect("ResponseFuture polled after it completed");
-            let own = this.own.as_ref().expect("a commit belongs to a layer");
-            return Poll::Ready(
-                output.map(|response| finish(response, Some(result), own, &sending)),
-            );
-        }
-        let Some(future) = this.future.as_pin_mut() else {
-            let response = this
-                .refused
-                .take()
-                .expect("ResponseFuture polled after it completed");
-            return Poll::Ready(Ok(response.map(SessionBody::error)));
-        };
-        let output = ready!(future.poll(cx));
-        let Some(own) = this.own.as_ref() else {
-            return Poll::Ready(output.map(|response| response.map(SessionBody::inner)));
+        let mut mode = self.project().mode;
+        let (output, own) = match mode.as_mut().project() {
+            ModeProj::Passing { future } => {
+                let output = ready!(future.poll(cx));
+                return Poll::Ready(output.map(|response| response.map(SessionBody::inner)));
+            }
+            ModeProj::Refused { response } => {
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after it completed");
+                return Poll::Ready(Ok(response.map(SessionBody::error)));
+            }
+            ModeProj::Committing { own, pending } => {
+                let waiting = pending
+                    .as_mut()
+                    .expect("ResponseFuture polled after it completed");
+                let result = ready!(Pin::new(&mut waiting.commit).poll(cx));
+                let Committing {
+                    output, sending, ..
+                } = *pending.take().expect("checked above");
+                return Poll::Ready(
+                    output.map(|response| finish(response, Some(result), own, &sending)),
+                );
+            }
+            ModeProj::Serving { future, own } => (ready!(future.poll(cx)), own),
         };
         // An inner error passes through untouched: no cookie is sent and
         // the session is not saved.
@@ -183,11 +193,16 @@ where
                 Poll::Ready(result) => Some(result),
                 Poll::Pending => {
                     // A store has to wait: keep the answer until it is done.
-                    *this.committing = Some(Box::new(Committing {
-                        output,
-                        commit,
-                        sending,
-                    }));
+                    // The inner future is finished, so it is dropped here.
+                    let own = own.clone();
+                    mode.set(Mode::Committing {
+                        own,
+                        pending: Some(Box::new(Committing {
+                            output,
+                            commit,
+                            sending,
+                        })),
+                    });
                     return Poll::Pending;
                 }
             },
@@ -272,8 +287,15 @@ impl<F: Future, T> fmt::Debug for ResponseFuture<F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture")
             .field("type", &std::any::type_name::<T>())
-            .field("refused", &self.refused.is_some())
-            .field("committing", &self.committing.is_some())
+            .field(
+                "mode",
+                &match self.mode {
+                    Mode::Passing { .. } => "passing",
+                    Mode::Serving { .. } => "serving",
+                    Mode::Committing { .. } => "committing",
+                    Mode::Refused { .. } => "refused",
+                },
+            )
             .finish_non_exhaustive()
     }
 }
