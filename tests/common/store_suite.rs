@@ -33,6 +33,8 @@ use super::*;
 macro_rules! store_conformance {
     ($make:expr) => {
         mod conformance {
+            // `$make` may name what the store's module defines.
+            #[allow(unused_imports)]
             use super::*;
 
             $crate::store_conformance!(@tests $make;

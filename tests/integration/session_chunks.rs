@@ -1,8 +1,6 @@
 //! Client-side sessions larger than one cookie: split across `id.0 … id.k`,
 //! joined on the way in, stale chunks removed, tampering refused.
 
-mod common;
-
 use axum::Router;
 use http::StatusCode;
 use tower_cookie_sessions::session::ConfigProblem;
@@ -13,7 +11,7 @@ const DEFAULT_MAX_COOKIE_SIZE: usize = 8 * 1024;
 const MAX_COOKIE_CHUNKS: usize = 50;
 use tower_cookie_sessions::{Key, SessionLayer};
 
-use common::{
+use crate::common::{
     body_text, counter_app, get_with, removed_names, send, set_cookie_bytes, set_cookies,
     set_names, Browser, Counter, Logs,
 };
@@ -117,7 +115,7 @@ async fn logging_out_without_cookies_removes_the_first_chunk_too() {
     // left behind is a session.
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
     let mut browser = browser_with(&app, 9000).await;
-    let response = send(&app, common::request("POST", "/logout", None)).await;
+    let response = send(&app, crate::common::request("POST", "/logout", None)).await;
     assert_eq!(removed_names(&response), names(&["id", "id.0"]));
     browser.receive(&response);
     let response = browser.get(&app, "/read").await;
@@ -365,7 +363,7 @@ async fn chunks_beside_a_cookie_that_opens_are_stale_and_removed() {
     // cookies started a new one in `id`: `id` is the newer.
     let (app, chunks) = three_chunks().await;
     let response = get_with(&app, "/resize?bytes=7", None).await;
-    let (_, fresh) = common::cookie_pair(&response, "id")
+    let (_, fresh) = crate::common::cookie_pair(&response, "id")
         .expect("a new session")
         .split_once('=')
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
@@ -414,7 +412,7 @@ async fn a_new_session_over_chunks_that_do_not_open_removes_them() {
 
 #[tokio::test]
 async fn an_expired_chunked_session_removes_its_chunks() {
-    let clock = common::TestClock::new();
+    let clock = crate::common::TestClock::new();
     let layer = SessionLayer::<Counter>::builder(Key::generate())
         .max_cookie_size(THREE_CHUNKS)
         .clock(clock.source())

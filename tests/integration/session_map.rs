@@ -1,12 +1,10 @@
 //! `Session<SessionMap>` through the layer: one key at a time, values that
 //! outlive their types' names, and maps of the first format refused.
 
-mod common;
-
+use crate::common::*;
 use axum::extract::Query;
 use axum::routing::get;
 use axum::Router;
-use common::*;
 use serde::Deserialize;
 use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::store::MemoryStore;

@@ -2,14 +2,12 @@
 //! message that says what happened, instead of hanging the request; other
 //! threads still wait their turn.
 
-mod common;
-
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::common::{body_text, cookie_pair, get_with};
 use axum::routing::get;
 use axum::Router;
-use common::{body_text, cookie_pair, get_with};
 use http::StatusCode;
 use tower_cookie_sessions::{Key, MemoryStore, Session, SessionLayer};
 use tower_http::catch_panic::CatchPanicLayer;

@@ -3,13 +3,11 @@
 //! builds on the write), and a change of codec or type starts fresh
 //! sessions with one warning.
 
-mod common;
-
 use std::fmt::Debug;
 
+use crate::common::{body_text, cookie_pair, get_with, Logs};
 use axum::routing::get;
 use axum::Router;
-use common::{body_text, cookie_pair, get_with, Logs};
 use serde::{Deserialize, Serialize};
 use tower_cookie_sessions::{Codec, ConfigError, Key, MemoryStore, Session, SessionLayer};
 

@@ -1,19 +1,16 @@
 //! `RedisStore` on the machine's Redis (`REDIS_URL`) runs the store
 //! conformance suite, plus checks of what it leaves in Redis.
-#![cfg(feature = "redis")]
-
-mod common;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::redis_server::{keys_under_prefix, redis_store_for_test};
-use common::store_suite::{map_app, session_id, suite_key, SuiteStore};
-use common::{cookie_pair, get_with};
+use crate::common::redis_server::{keys_under_prefix, redis_store_for_test};
+use crate::common::store_suite::{map_app, session_id, suite_key, SuiteStore};
+use crate::common::{cookie_pair, get_with};
 use tower_cookie_sessions::store::{Record, RecordKey, RedisStore, SessionStore, StoreError};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
-store_conformance!(async { common::redis_server::redis_store_for_test().await });
+crate::store_conformance!(async { crate::common::redis_server::redis_store_for_test().await });
 
 /// Runs `test` on a fresh store, then tears the store down even if the
 /// test failed.

@@ -1,16 +1,13 @@
 //! `RedisStore` through the layer while its server dies, stalls and comes
 //! back: each test runs a private `redis-server` it can kill.
-#![cfg(feature = "redis")]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::redis_server::{unique_prefix, RedisServer};
+use crate::common::store_suite::{map_app, map_app_with_barrier, suite_key};
+use crate::common::{body_text, cookie_pair, get_with, set_cookies};
 use axum::Router;
-use common::redis_server::{unique_prefix, RedisServer};
-use common::store_suite::{map_app, map_app_with_barrier, suite_key};
-use common::{body_text, cookie_pair, get_with, set_cookies};
 use tokio::sync::Barrier;
 use tower_cookie_sessions::session::{Expiry, LoadFailure, SessionLayerBuilder, StoreBackend};
 use tower_cookie_sessions::store::RedisStore;

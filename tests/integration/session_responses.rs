@@ -2,13 +2,11 @@
 //! `Cache-Control`, the oversized-session error, and the extractor's
 //! answer when no layer is there.
 
-mod common;
-
 use std::convert::Infallible;
 
+use crate::common::*;
 use axum::routing::get;
 use axum::Router;
-use common::*;
 use http::{Request, Response, StatusCode};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_cookie_sessions::fuzzing::{self, Purpose};

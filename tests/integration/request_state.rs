@@ -3,8 +3,6 @@
 //! tasks, `Buffer`, stacked layers and other middleware all follow from
 //! that one rule.
 
-mod common;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,12 +10,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
+use crate::common::store_suite::CountingStore;
+use crate::common::{body_text, cookie_pair, set_cookie_for, set_cookies, Logs};
 use axum::extract::Extension;
 use axum::middleware::{from_fn, Next};
 use axum::routing::get;
 use axum::Router;
-use common::store_suite::CountingStore;
-use common::{body_text, cookie_pair, set_cookie_for, set_cookies, Logs};
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE};
 use http::{Request, Response, StatusCode};
 use tower::buffer::BufferLayer;
@@ -35,7 +33,7 @@ fn cookie_request(cookie: &str) -> Request<String> {
 }
 
 fn axum_request(path: &str, cookie: Option<&str>) -> Request<axum::body::Body> {
-    common::request("GET", path, cookie)
+    crate::common::request("GET", path, cookie)
 }
 
 /// A visitor's session cookie for `layer` (whose cookie is `name`),
@@ -287,11 +285,11 @@ async fn middleware_that_spawns_the_rest_of_the_stack_keeps_the_session() {
         )
         .layer(from_fn(spawning))
         .layer(layer);
-    let first = common::send(&app, axum_request("/", None)).await;
+    let first = crate::common::send(&app, axum_request("/", None)).await;
     assert_eq!(first.status(), StatusCode::OK);
     let cookie = cookie_pair(&first, "id").expect("the session was sent");
     assert_eq!(body_text(first).await, "1");
-    let second = common::send(&app, axum_request("/", Some(&cookie))).await;
+    let second = crate::common::send(&app, axum_request("/", Some(&cookie))).await;
     assert_eq!(body_text(second).await, "2");
 }
 
@@ -407,14 +405,14 @@ async fn two_layers_with_their_own_names_each_send_their_own_cookie() {
         )
         .layer(inner)
         .layer(outer);
-    let first = common::send(&app, axum_request("/", None)).await;
+    let first = crate::common::send(&app, axum_request("/", None)).await;
     let lines = set_cookies(&first);
     assert_eq!(lines.len(), 2, "{lines:?}");
     let outer_cookie = cookie_pair(&first, "outer").expect("outer cookie");
     let inner_cookie = cookie_pair(&first, "inner").expect("inner cookie");
     assert_eq!(body_text(first).await, "1 x");
     let both = format!("{outer_cookie}; {inner_cookie}");
-    let second = common::send(&app, axum_request("/", Some(&both))).await;
+    let second = crate::common::send(&app, axum_request("/", Some(&both))).await;
     assert_eq!(body_text(second).await, "2 xx");
 }
 
@@ -455,18 +453,18 @@ async fn with_two_layers_of_one_type_each_code_sees_its_innermost_layer() {
         .layer(inner)
         .layer(from_fn(between))
         .layer(outer);
-    let first = common::send(&app, axum_request("/", None)).await;
+    let first = crate::common::send(&app, axum_request("/", None)).await;
     assert_eq!(first.headers()["x-outer"], "10");
     let outer_cookie = cookie_pair(&first, "outer").expect("outer cookie");
     let inner_cookie = cookie_pair(&first, "inner").expect("inner cookie");
     assert_eq!(body_text(first).await, "1");
     let both = format!("{outer_cookie}; {inner_cookie}");
-    let second = common::send(&app, axum_request("/", Some(&both))).await;
+    let second = crate::common::send(&app, axum_request("/", Some(&both))).await;
     assert_eq!(second.headers()["x-outer"], "20");
     let outer_next = cookie_pair(&second, "outer").expect("outer saved");
     assert_eq!(body_text(second).await, "2");
 
-    let third = common::send(&app, axum_request("/", Some(&outer_next))).await;
+    let third = crate::common::send(&app, axum_request("/", Some(&outer_next))).await;
     assert_eq!(third.headers()["x-outer"], "30", "the outer session kept");
     assert_eq!(body_text(third).await, "1", "a fresh inner session");
 }
@@ -490,7 +488,7 @@ async fn the_same_layer_applied_twice_is_one_session_saved_once() {
         .layer(sessions.clone());
     let app = Router::new().merge(api).layer(sessions);
 
-    let first = common::send(&app, axum_request("/api", None)).await;
+    let first = crate::common::send(&app, axum_request("/api", None)).await;
     assert_eq!(first.status(), StatusCode::OK);
     let lines = set_cookies(&first);
     assert_eq!(lines.len(), 1, "one Set-Cookie: {lines:?}");
@@ -500,7 +498,7 @@ async fn the_same_layer_applied_twice_is_one_session_saved_once() {
     assert_eq!(body_text(first).await, "1");
 
     for expected in 2..=3 {
-        let next = common::send(&app, axum_request("/api", Some(&cookie))).await;
+        let next = crate::common::send(&app, axum_request("/api", Some(&cookie))).await;
         assert_eq!(next.status(), StatusCode::OK, "no conflict with itself");
         assert_eq!(body_text(next).await, expected.to_string());
     }
@@ -619,7 +617,7 @@ async fn the_jar_is_an_extension() {
             }),
         )
         .layer(CookieLayer::new());
-    let response = common::send(&app, axum_request("/", Some("who=ada"))).await;
+    let response = crate::common::send(&app, axum_request("/", Some("who=ada"))).await;
     assert_eq!(set_cookies(&response), ["seen=1"]);
     assert_eq!(body_text(response).await, "ada");
 
@@ -659,12 +657,12 @@ async fn optional_extractors_say_whether_a_layer_is_there() {
         )
     };
     let bare = routes();
-    let response = common::send(&bare, axum_request("/", None)).await;
+    let response = crate::common::send(&bare, axum_request("/", None)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_text(response).await, "none false");
 
     let layered = routes().layer(SessionLayer::<u64>::new(Key::generate()).expect("layer"));
-    let response = common::send(&layered, axum_request("/", None)).await;
+    let response = crate::common::send(&layered, axum_request("/", None)).await;
     assert!(cookie_pair(&response, "id").is_some());
     assert_eq!(body_text(response).await, "1 true");
 }
@@ -705,7 +703,7 @@ where
         vary.contains("accept-encoding") && vary.contains("cookie"),
         "{vary}"
     );
-    let bytes = common::body_bytes(response).await;
+    let bytes = crate::common::body_bytes(response).await;
     assert_eq!(&bytes[..2], [0x1f, 0x8b], "a gzip stream");
 }
 

@@ -1,13 +1,11 @@
 //! Inactivity timeouts, rolling refresh and the absolute cap, checked at
 //! their edges by moving the layer's clock.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use tower_cookie_sessions::session::Expiry;
 use tower_cookie_sessions::store::MemoryStore;
 use tower_cookie_sessions::{Key, SessionLayer};

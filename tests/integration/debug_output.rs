@@ -1,11 +1,9 @@
 //! `Debug` output and log events end up in logs: none of them may show key
 //! bytes, a session id or session data.
 
-mod common;
-
 use std::convert::Infallible;
 
-use common::{cookie_pair, Logs};
+use crate::common::{cookie_pair, Logs};
 use http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use tower::{service_fn, Layer, ServiceExt};
@@ -79,7 +77,7 @@ async fn no_public_type_prints_keys_ids_or_data() {
         .body(String::new())
         .expect("request");
     let response = service.oneshot(request).await.expect("ok");
-    let shown = common::body_text(response).await;
+    let shown = crate::common::body_text(response).await;
     assert!(shown.contains("Session"), "{shown}");
     assert_clean("Session, Cookies and PrivateCookies", &shown);
 

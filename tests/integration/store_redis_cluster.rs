@@ -1,14 +1,11 @@
 //! `RedisStore` on a three-node Redis Cluster it starts itself runs the
 //! store conformance suite: every script touches one key, so none is
 //! refused as cross-slot, and owner indexes work across slots.
-#![cfg(feature = "redis")]
-
-mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::redis_server::{cluster_keys_under_prefix, unique_prefix, RedisCluster};
-use common::store_suite::SuiteStore;
+use crate::common::redis_server::{cluster_keys_under_prefix, unique_prefix, RedisCluster};
+use crate::common::store_suite::SuiteStore;
 use redis::cluster_async::ClusterConnection;
 use tower_cookie_sessions::store::{Record, RecordKey, RedisStore, SessionStore};
 
@@ -26,7 +23,7 @@ async fn cluster_store(test: &str) -> Option<RedisStore<ClusterConnection>> {
     Some(store.with_prefix(unique_prefix()))
 }
 
-store_conformance!(async { cluster_store("conformance").await });
+crate::store_conformance!(async { cluster_store("conformance").await });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_owners_sessions_spread_over_the_nodes_are_all_deleted() {

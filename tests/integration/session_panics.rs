@@ -1,13 +1,11 @@
 //! A change that panics half-way poisons the session: its data goes back
 //! to what was loaded, and nothing of it is saved.
 
-mod common;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::common::{body_text, cookie_pair, get_with, set_cookies};
 use axum::routing::get;
 use axum::Router;
-use common::{body_text, cookie_pair, get_with, set_cookies};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tower_cookie_sessions::store::{MemoryStore, RecordKey, SessionStore};

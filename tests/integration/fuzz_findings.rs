@@ -2,11 +2,9 @@
 //! API. The inputs that found them are in `fuzz/regressions/<target>/`,
 //! which `tests/fuzz_corpus.rs` replays.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
 use tower_cookie_sessions::{Key, SessionLayer};

@@ -1,19 +1,19 @@
 //! `MemoryStore` runs the store conformance suite, plus its own limits.
 
-mod common;
-
 use tower_cookie_sessions::store::{CachingStore, MemoryStore};
 
-store_conformance!(async { Some(MemoryStore::new()) });
+crate::store_conformance!(async { Some(MemoryStore::new()) });
 
 mod caching {
     use super::*;
 
-    store_conformance!(async { Some(CachingStore::new(MemoryStore::new(), MemoryStore::new())) });
+    crate::store_conformance!(async {
+        Some(CachingStore::new(MemoryStore::new(), MemoryStore::new()))
+    });
 }
 
-use common::store_suite::{map_app, suite_key};
-use common::{body_text, cookie_pair, get_with};
+use crate::common::store_suite::{map_app, suite_key};
+use crate::common::{body_text, cookie_pair, get_with};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
 fn app(store: &MemoryStore) -> axum::Router {

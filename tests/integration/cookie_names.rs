@@ -3,13 +3,13 @@
 //! subdomain that sets the look-alike (which browsers do not hold to the
 //! `__Host-` rules) can neither plant a session nor break the real one.
 
-mod common;
-
 use axum::Router;
 use tower_cookie_sessions::store::MemoryStore;
 use tower_cookie_sessions::{Key, SessionLayer};
 
-use common::{body_text, cookie_pair, counter_app, get_with, removed_names, set_cookies, Browser};
+use crate::common::{
+    body_text, cookie_pair, counter_app, get_with, removed_names, set_cookies, Browser,
+};
 
 const NAME: &str = "__Host-id";
 
@@ -24,7 +24,7 @@ const LOOK_ALIKES: [&str; 5] = [
 
 fn cookie_app(key: Key) -> Router {
     counter_app(
-        SessionLayer::<common::Counter>::builder(key)
+        SessionLayer::<crate::common::Counter>::builder(key)
             .cookie_name(NAME)
             .max_cookie_size(3 * 4096)
             .build()
@@ -34,7 +34,7 @@ fn cookie_app(key: Key) -> Router {
 
 fn store_app(key: Key, store: &MemoryStore) -> Router {
     counter_app(
-        SessionLayer::<common::Counter>::store_builder(key, store.clone())
+        SessionLayer::<crate::common::Counter>::store_builder(key, store.clone())
             .cookie_name(NAME)
             .build()
             .expect("layer"),

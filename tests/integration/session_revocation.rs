@@ -2,8 +2,6 @@
 //! by issue time, through the layer's `Revocation` handle, and by the
 //! application's load hook.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +16,7 @@ use tower_cookie_sessions::session::{Revocation, SessionLayerBuilder, StoreBacke
 use tower_cookie_sessions::store::StoreError;
 use tower_cookie_sessions::{Key, MemoryStore, Session, SessionLayer};
 
-use common::{
+use crate::common::{
     body_text, counter_app, removed_names, set_cookies, Browser, Counter, Logs, TestClock, START,
 };
 
@@ -333,7 +331,7 @@ async fn signing_out_other_devices_refuses_their_sessions() {
 
     // Requests without a session never call the hook.
     let before = calls.load(Ordering::SeqCst);
-    common::get_with(&app, "/", None).await;
+    crate::common::get_with(&app, "/", None).await;
     assert_eq!(calls.load(Ordering::SeqCst), before);
 }
 

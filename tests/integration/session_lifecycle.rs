@@ -1,13 +1,11 @@
 //! A session's life through the layer: created, read, changed, renewed,
 //! destroyed, and what each sends back.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use axum::routing::get;
 use axum::Router;
-use common::*;
 use tower_cookie_sessions::session::{Expiry, MAX_COOKIE_LIFETIME};
 use tower_cookie_sessions::{Key, Session, SessionLayer, SessionMap};
 

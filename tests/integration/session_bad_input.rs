@@ -1,11 +1,9 @@
 //! Every kind of bad session cookie gives the handler a fresh session,
 //! never an error, and says why at debug level.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::*;
 use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::{CookieLayer, Key, KeyRing, SessionLayer};
 

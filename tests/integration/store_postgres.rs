@@ -2,14 +2,11 @@
 //! `DATABASE_URL`, each test on its own table, plus its own checks.
 //! Without `DATABASE_URL` the server tests are skipped (a failure under
 //! `CI=true`).
-#![cfg(feature = "postgres")]
 
-mod common;
-
-use common::sql::{self, *};
+use crate::common::sql::{self, *};
 use tower_cookie_sessions::store::{PostgresStore, Record, RecordKey, SessionStore};
 
-store_conformance!(postgres_store_for_test());
+crate::store_conformance!(postgres_store_for_test());
 
 /// A pool that connects on first use: for tests that need no server.
 fn lazy_pool() -> sqlx::PgPool {

@@ -1,16 +1,13 @@
 //! `SqliteStore` runs the store conformance suite on a temp file, plus
 //! what a file database adds: sessions survive a restart.
-#![cfg(feature = "sqlite")]
 
-mod common;
-
-use common::sql::{self, *};
-use common::store_suite::{map_app, suite_key};
-use common::{body_text, cookie_pair, get_with};
+use crate::common::sql::{self, *};
+use crate::common::store_suite::{map_app, suite_key};
+use crate::common::{body_text, cookie_pair, get_with};
 use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, SqliteStore};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
-store_conformance!(sqlite_store_for_test());
+crate::store_conformance!(sqlite_store_for_test());
 
 async fn store() -> SqliteStore {
     sqlite_store_for_test()
