@@ -23,6 +23,15 @@ pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
+/// A fixed key for the tests, one per `byte`: two tests that need two
+/// different keys pass two bytes.
+pub fn key(byte: u8) -> tower_cookie_sessions::Key {
+    let mut bytes = [byte; 32];
+    // All-equal bytes are refused as a key.
+    bytes[31] = byte.wrapping_add(1);
+    tower_cookie_sessions::Key::from_bytes(&bytes).expect("key")
+}
+
 /// The start of every test's clock: 2023-11-14T22:13:20Z.
 pub const START: u64 = 1_700_000_000;
 

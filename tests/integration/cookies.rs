@@ -1,6 +1,7 @@
 //! The cookie jar through `CookieLayer`, driven with real `Cookie` and
 //! `Set-Cookie` headers.
 
+use crate::common::key;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +10,7 @@ use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use http::{HeaderValue, Request, Response};
 use tower::{service_fn, Layer, ServiceExt};
 use tower_cookie_sessions::cookies::CookieError;
-use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, Key, KeyRing, SameSite};
+use tower_cookie_sessions::{Cookie, CookieLayer, Cookies, KeyRing, SameSite};
 
 /// Runs `handler` with the jar of a request carrying `cookie_headers` (one
 /// `Cookie` field each), behind `layer`.
@@ -52,10 +53,6 @@ fn cookie_header(set_cookies: &[String]) -> String {
         .map(|set_cookie| set_cookie.split(';').next().unwrap_or_default())
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn key(byte: u8) -> Key {
-    Key::from_bytes(&[byte; 31].iter().chain(&[0]).copied().collect::<Vec<_>>()).expect("key")
 }
 
 fn value_of(cookie: Option<Cookie<'static>>) -> String {

@@ -1,15 +1,12 @@
 //! Every kind of bad session cookie gives the handler a fresh session,
 //! never an error, and says why at debug level.
 
+use crate::common::key;
 use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::{CookieLayer, Key, KeyRing, SessionLayer};
-
-fn key() -> Key {
-    Key::from_hex("8f1c2a0e5b7d9f3a6c4e2b1d0f9e8d7c6b5a49382716051f2e3d4c5b6a798081").expect("key")
-}
 
 fn app_with(key: Key, clock: &TestClock) -> axum::Router {
     counter_app(
@@ -22,7 +19,7 @@ fn app_with(key: Key, clock: &TestClock) -> axum::Router {
 
 /// A valid `id=…` pair with one visit counted.
 async fn valid_cookie(clock: &TestClock) -> String {
-    let app = app_with(key(), clock);
+    let app = app_with(key(0x8f), clock);
     cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie")
 }
 
@@ -30,7 +27,7 @@ async fn valid_cookie(clock: &TestClock) -> String {
 /// normally, and that the log says why.
 async fn assert_fresh(cookie: &str, clock: &TestClock, reason: &str) {
     let logs = Logs::capture();
-    let app = app_with(key(), clock);
+    let app = app_with(key(0x8f), clock);
     let response = get_with(&app, "/read", Some(cookie)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -48,7 +45,7 @@ async fn assert_fresh(cookie: &str, clock: &TestClock, reason: &str) {
 
 #[tokio::test]
 async fn missing_cookie_starts_a_fresh_session() {
-    let app = app_with(key(), &TestClock::new());
+    let app = app_with(key(0x8f), &TestClock::new());
     let response = get_with(&app, "/read", None).await;
     assert_eq!(body_text(response).await, "visits: 0");
 }
@@ -106,7 +103,7 @@ async fn cookie_from_another_key_starts_a_fresh_session() {
 async fn renamed_cookie_starts_a_fresh_session() {
     let clock = TestClock::new();
     let named = counter_app(
-        SessionLayer::builder(key())
+        SessionLayer::builder(key(0x8f))
             .cookie_name("other")
             .clock(clock.source())
             .build()
@@ -131,7 +128,7 @@ async fn private_cookie_replayed_as_session_is_refused() {
                     .expect("a valid cookie");
             }),
         )
-        .layer(CookieLayer::new().with_key(key()));
+        .layer(CookieLayer::new().with_key(key(0x8f)));
     let response = get_with(&jar_app, "/", None).await;
     let cookie = cookie_pair(&response, "id").expect("private cookie");
     assert_fresh(&cookie, &clock, "failed authentication").await;
@@ -143,7 +140,7 @@ async fn expired_cookie_starts_a_fresh_session() {
     let cookie = valid_cookie(&clock).await;
     let two_weeks = 14 * 24 * 60 * 60;
     clock.set(two_weeks - 1);
-    let app = app_with(key(), &clock);
+    let app = app_with(key(0x8f), &clock);
     let response = get_with(&app, "/read", Some(&cookie)).await;
     assert_eq!(
         body_text(response).await,
@@ -170,7 +167,7 @@ async fn changed_schema_version_starts_a_fresh_session() {
     let cookie = valid_cookie(&clock).await;
     let logs = Logs::capture();
     let app = counter_app(
-        SessionLayer::builder(key())
+        SessionLayer::builder(key(0x8f))
             .schema_version(2)
             .clock(clock.source())
             .build()
@@ -199,7 +196,7 @@ async fn undecodable_session_data_starts_a_fresh_session() {
             ),
         )
         .layer(
-            SessionLayer::<Vec<u64>>::builder(key())
+            SessionLayer::<Vec<u64>>::builder(key(0x8f))
                 .clock(clock.source())
                 .build()
                 .expect("layer"),
@@ -212,7 +209,7 @@ async fn undecodable_session_data_starts_a_fresh_session() {
 async fn several_cookie_headers_are_all_read() {
     let clock = TestClock::new();
     let cookie = valid_cookie(&clock).await;
-    let app = app_with(key(), &clock);
+    let app = app_with(key(0x8f), &clock);
     let request = http::Request::get("/read")
         .header("cookie", "theme=dark; lang=en")
         .header("cookie", format!("a=b; {cookie}"))
@@ -225,7 +222,7 @@ async fn several_cookie_headers_are_all_read() {
 async fn duplicate_names_use_the_first_that_authenticates_in_either_order() {
     let clock = TestClock::new();
     let valid = valid_cookie(&clock).await;
-    let app = app_with(key(), &clock);
+    let app = app_with(key(0x8f), &clock);
     for header in [format!("id=bogus; {valid}"), format!("{valid}; id=bogus")] {
         let response = get_with(&app, "/read", Some(&header)).await;
         assert_eq!(body_text(response).await, "visits: 1", "{header}");
@@ -235,7 +232,7 @@ async fn duplicate_names_use_the_first_that_authenticates_in_either_order() {
 #[tokio::test]
 async fn duplicate_names_are_never_merged() {
     let clock = TestClock::new();
-    let app = app_with(key(), &clock);
+    let app = app_with(key(0x8f), &clock);
     let one = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
     let two_response = get_with(&app, "/", Some(&one)).await;
     let two = cookie_pair(&two_response, "id").expect("cookie");
@@ -249,7 +246,7 @@ async fn duplicate_names_are_never_merged() {
 async fn at_most_three_candidates_are_tried() {
     let clock = TestClock::new();
     let valid = valid_cookie(&clock).await;
-    let app = app_with(key(), &clock);
+    let app = app_with(key(0x8f), &clock);
     let third = format!("id=x; id=y; {valid}");
     assert_eq!(
         body_text(get_with(&app, "/read", Some(&third)).await).await,

@@ -3,17 +3,14 @@
 //! builds on the write), and a change of codec or type starts fresh
 //! sessions with one warning.
 
+use crate::common::key;
 use std::fmt::Debug;
 
 use crate::common::{body_text, cookie_pair, get_with, Logs};
 use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use tower_cookie_sessions::{Codec, ConfigError, Key, MemoryStore, Session, SessionLayer};
-
-fn key() -> Key {
-    Key::from_hex("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f").expect("key")
-}
+use tower_cookie_sessions::{Codec, ConfigError, MemoryStore, Session, SessionLayer};
 
 /// A session type and a value of it that is not its default.
 trait Shape: Clone + Default + Debug + PartialEq + Serialize + for<'de> Deserialize<'de> {
@@ -140,7 +137,7 @@ async fn across_two_requests<T: Shape + Send + Sync + 'static, B: Clone + Send +
 }
 
 async fn cbor_round_trips<T: Shape + Send + Sync + 'static>() {
-    let layer = SessionLayer::<T>::builder(key())
+    let layer = SessionLayer::<T>::builder(key(0x20))
         .codec(Codec::Cbor)
         .build()
         .expect("CBOR takes every shape");
@@ -150,7 +147,7 @@ async fn cbor_round_trips<T: Shape + Send + Sync + 'static>() {
         "a cookie session of `{}`",
         std::any::type_name::<T>()
     );
-    let layer = SessionLayer::<T>::store_builder(key(), MemoryStore::new())
+    let layer = SessionLayer::<T>::store_builder(key(0x20), MemoryStore::new())
         .codec(Codec::Cbor)
         .build()
         .expect("CBOR takes every shape");
@@ -172,13 +169,13 @@ async fn cbor_carries_every_shape_across_requests() {
 }
 
 fn refused_by_bincode<T: Shape + Send + Sync + 'static>() -> ConfigError {
-    let error = SessionLayer::<T>::new(key()).expect_err("bincode cannot carry this shape");
+    let error = SessionLayer::<T>::new(key(0x20)).expect_err("bincode cannot carry this shape");
     let text = error.to_string();
     assert!(
         text.contains(std::any::type_name::<T>()) && text.contains(".codec(Codec::Cbor)"),
         "the error names the type and the switch: {text}"
     );
-    let store = SessionLayer::<T>::store_builder(key(), MemoryStore::new()).build();
+    let store = SessionLayer::<T>::store_builder(key(0x20), MemoryStore::new()).build();
     assert!(store.is_err(), "a store layer checks the type too");
     error
 }
@@ -193,7 +190,7 @@ fn bincode_refuses_the_shapes_it_cannot_carry_when_the_layer_is_built() {
 
 #[tokio::test]
 async fn bincode_carries_the_default_of_maybe_tagged_and_plain_values() {
-    let layer = SessionLayer::<MaybeTagged>::new(key()).expect("None round-trips");
+    let layer = SessionLayer::<MaybeTagged>::new(key(0x20)).expect("None round-trips");
     let app = Router::new()
         .route(
             "/",
@@ -210,7 +207,7 @@ async fn bincode_carries_the_default_of_maybe_tagged_and_plain_values() {
 #[tokio::test]
 #[should_panic(expected = "does not round-trip through bincode")]
 async fn in_debug_builds_a_bincode_write_that_would_not_come_back_panics() {
-    let layer = SessionLayer::<MaybeTagged>::new(key()).expect("None round-trips");
+    let layer = SessionLayer::<MaybeTagged>::new(key(0x20)).expect("None round-trips");
     across_two_requests(layer, "id").await;
 }
 
@@ -218,7 +215,7 @@ async fn in_debug_builds_a_bincode_write_that_would_not_come_back_panics() {
 #[tokio::test]
 #[should_panic(expected = ".codec(Codec::Cbor)")]
 async fn the_debug_panic_names_the_switch_for_store_sessions_too() {
-    let layer = SessionLayer::<MaybeTagged>::store_builder(key(), MemoryStore::new())
+    let layer = SessionLayer::<MaybeTagged>::store_builder(key(0x20), MemoryStore::new())
         .build()
         .expect("None round-trips");
     across_two_requests(layer, "id").await;
@@ -244,7 +241,7 @@ fn counting(codec: Codec) -> Router {
             }),
         )
         .layer(
-            SessionLayer::<Plain>::builder(key())
+            SessionLayer::<Plain>::builder(key(0x20))
                 .codec(codec)
                 .build()
                 .expect("layer"),
@@ -288,7 +285,7 @@ async fn a_session_that_no_longer_decodes_is_fresh_and_warned_about_once() {
                 session.set(Before { name: "ada".into() });
             }),
         )
-        .layer(SessionLayer::<Before>::new(key()).expect("layer"));
+        .layer(SessionLayer::<Before>::new(key(0x20)).expect("layer"));
     let cookie = cookie_pair(&get_with(&before, "/", None).await, "id").expect("cookie");
 
     let after = Router::new()
@@ -296,7 +293,7 @@ async fn a_session_that_no_longer_decodes_is_fresh_and_warned_about_once() {
             "/",
             get(|session: Session<After>| async move { format!("{:?}", session.is_new()) }),
         )
-        .layer(SessionLayer::<After>::new(key()).expect("layer"));
+        .layer(SessionLayer::<After>::new(key(0x20)).expect("layer"));
     let logs = Logs::capture();
     for _ in 0..3 {
         assert_eq!(

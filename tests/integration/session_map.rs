@@ -1,6 +1,7 @@
 //! `Session<SessionMap>` through the layer: one key at a time, values that
 //! outlive their types' names, and maps of the first format refused.
 
+use crate::common::key;
 use crate::common::*;
 use axum::extract::Query;
 use axum::routing::get;
@@ -8,11 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::store::MemoryStore;
-use tower_cookie_sessions::{Key, KeyRing, Session, SessionLayer, SessionMap};
-
-fn key() -> Key {
-    Key::from_hex("3b7c2a0e5b7d9f3a6c4e2b1d0f9e8d7c6b5a49382716051f2e3d4c5b6a798081").expect("key")
-}
+use tower_cookie_sessions::{KeyRing, Session, SessionLayer, SessionMap};
 
 /// What a handler of the release before wrote: a cart line, in a module
 /// of its own.
@@ -126,12 +123,12 @@ fn app<B: Clone + Send + Sync + 'static>(layer: SessionLayer<SessionMap, B>) -> 
 }
 
 fn cookie_app() -> Router {
-    app(SessionLayer::<SessionMap>::new(key()).expect("layer"))
+    app(SessionLayer::<SessionMap>::new(key(0x3b)).expect("layer"))
 }
 
 fn store_app(store: &MemoryStore) -> Router {
     app(
-        SessionLayer::<SessionMap>::store_builder(key(), store.clone())
+        SessionLayer::<SessionMap>::store_builder(key(0x3b), store.clone())
             .build()
             .expect("layer"),
     )
@@ -213,7 +210,7 @@ fn sealed_session(map: &[u8]) -> String {
         .expect("after 1970")
         .as_secs();
     let plaintext = session_plaintext(0, now, now + 3600, map);
-    let ring = KeyRing::from(key());
+    let ring = KeyRing::from(key(0x3b));
     format!(
         "id={}",
         fuzzing::seal_as(&ring, Purpose::Session, "id", &plaintext)

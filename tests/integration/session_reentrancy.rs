@@ -2,6 +2,7 @@
 //! message that says what happened, instead of hanging the request; other
 //! threads still wait their turn.
 
+use crate::common::key;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -9,12 +10,8 @@ use crate::common::{body_text, cookie_pair, get_with};
 use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
-use tower_cookie_sessions::{Key, MemoryStore, Session, SessionLayer};
+use tower_cookie_sessions::{MemoryStore, Session, SessionLayer};
 use tower_http::catch_panic::CatchPanicLayer;
-
-fn key() -> Key {
-    Key::from_hex("404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f").expect("key")
-}
 
 /// `/read-in-update`, `/update-in-read`, `/set-in-update` and
 /// `/clone-in-read` each use the session again from inside a closure;
@@ -111,9 +108,9 @@ async fn reentering_panics<B: Clone + Send + Sync + 'static>(layer: SessionLayer
 
 #[tokio::test]
 async fn using_a_session_inside_its_own_closure_panics_instead_of_hanging() {
-    reentering_panics(SessionLayer::<u64>::new(key()).expect("layer")).await;
+    reentering_panics(SessionLayer::<u64>::new(key(0x40)).expect("layer")).await;
     reentering_panics(
-        SessionLayer::<u64>::store_builder(key(), MemoryStore::new())
+        SessionLayer::<u64>::store_builder(key(0x40), MemoryStore::new())
             .build()
             .expect("layer"),
     )
@@ -143,6 +140,6 @@ async fn another_thread_waits_for_the_closure_to_finish() {
                 session.cloned().to_string()
             }),
         )
-        .layer(SessionLayer::<u64>::new(key()).expect("layer"));
+        .layer(SessionLayer::<u64>::new(key(0x40)).expect("layer"));
     assert_eq!(body_text(get_with(&app, "/", None).await).await, "11");
 }

@@ -2,6 +2,7 @@
 //! `Cache-Control`, the oversized-session error, and the extractor's
 //! answer when no layer is there.
 
+use crate::common::key;
 use std::convert::Infallible;
 
 use crate::common::*;
@@ -13,10 +14,6 @@ use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::{
     Cookie, CookieLayer, Cookies, Key, KeyRing, Session, SessionError, SessionLayer,
 };
-
-fn key(byte: u8) -> Key {
-    Key::from_bytes(&[byte; 31].iter().chain(&[0]).copied().collect::<Vec<_>>()).expect("key")
-}
 
 #[tokio::test]
 async fn rotation_keeps_old_cookies_readable_and_reseals_them() {
