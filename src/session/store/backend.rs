@@ -113,7 +113,13 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         let hook = self.hook.clone();
         MaybeReady::Pending(Box::pin(async move {
             let state = load_record(&*store, &config, id, reseal, keep_original, now).await?;
-            refuse_revoked(&*store, &config, hook.as_ref(), id, state).await
+            let revoked = config.revocation.refuses(state.deadlines.issued);
+            if !state.status.existed || (hook.is_none() && !revoked) {
+                return Ok(state);
+            }
+            // Boxed: the hook's and the delete's futures would otherwise
+            // make every load's future larger, and it is moved as a whole.
+            Box::pin(refuse_revoked(&*store, &config, hook.as_ref(), id, state)).await
         }))
     }
 
