@@ -12,6 +12,7 @@ mod clock;
 mod codec;
 pub mod cookies;
 pub mod envelope;
+pub mod flash;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod headers;
@@ -25,6 +26,7 @@ mod syntax;
 pub use clock::{Clock, SystemClock};
 pub use codec::Codec;
 pub use cookies::{CookieError, CookieLayer, Cookies, PrivateCookies};
+pub use flash::Flash;
 pub use key::{Key, KeyError, KeyRing};
 pub use map::{MergeConflict, SessionMap, SessionMapError};
 pub use session::{

@@ -13,7 +13,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use crate::flash::state::FlashState;
 use crate::layer_id::LayerId;
+use crate::session::shared::config::SessionConfig;
 
 /// A layer that sets a cookie of its own, as the jar sees it.
 pub(crate) trait CookieOwner: Any + Send + Sync {
@@ -24,6 +26,12 @@ pub(crate) trait CookieOwner: Any + Send + Sync {
     /// other it may set beside it.
     fn sets(&self, name: &str) -> bool {
         name == self.cookie_name()
+    }
+
+    /// The configuration flash messages take their cookie's settings and
+    /// keys from, for a layer that carries them (a session layer).
+    fn flash_config(&self) -> Option<&Arc<SessionConfig>> {
+        None
     }
 }
 
@@ -37,6 +45,8 @@ pub(crate) struct Registration {
     pub(crate) owner: Arc<dyn CookieOwner>,
     /// What the layer keeps for this request, if anything yet.
     pub(crate) kept: Option<Kept>,
+    /// The request's flash messages, once a handler asked for them.
+    pub(crate) flash: Option<Arc<FlashState>>,
 }
 
 impl Registration {
@@ -45,6 +55,7 @@ impl Registration {
             id,
             owner,
             kept: None,
+            flash: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::cookies::Cookies;
+use crate::flash::state::FlashResponse;
 use crate::headers;
 use crate::session::body::SessionBody;
 use crate::session::shared::backend::{Committed, SetCookie};
@@ -100,6 +101,8 @@ struct Sending {
     config: Arc<SessionConfig>,
     /// The jar's changes go out with this response.
     write_jar: bool,
+    /// What the flash sends, when a handler used it.
+    flash: Option<FlashResponse>,
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
@@ -227,7 +230,12 @@ fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
             // a change that panicked left nothing that may be sent.
             .filter(|session| session.is_opened() && !session.is_poisoned());
         let write_jar = own.writes_jar && jar_changed;
-        if session.is_none() && !write_jar {
+        let flash = registration
+            .flash
+            .as_ref()
+            .map(|flash| flash.response())
+            .filter(|flash| flash.read || flash.set_cookie.is_some());
+        if session.is_none() && !write_jar && flash.is_none() {
             return None;
         }
         let commit = session.map(|session| {
@@ -237,14 +245,16 @@ fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
         let sending = Sending {
             config: Arc::clone(&source.config),
             write_jar,
+            flash,
         };
         Some((sending, commit))
     })
 }
 
-/// The response with the jar's headers (when this layer writes them) and
-/// the session's, or the error response when the session could not be
-/// sent. `commit` is `None` when the handler did not open the session.
+/// The response with the jar's headers (when this layer writes them), the
+/// session's and the flash's, or the error response when the session could
+/// not be sent (the flash's changes then go unsent with the rest). `commit`
+/// is `None` when the handler did not open the session.
 fn finish<B>(
     response: Response<B>,
     commit: Option<Result<SetCookie, SessionError>>,
@@ -271,11 +281,16 @@ fn finish<B>(
     if sending.write_jar {
         own.jar.write_to(headers);
     }
-    if session_opened {
+    let flash_read = sending.flash.as_ref().is_some_and(|flash| flash.read);
+    if session_opened || flash_read {
         headers::add_vary_cookie(headers);
     }
-    if !set_cookie.is_empty() {
-        for line in set_cookie {
+    let flash_cookie = sending
+        .flash
+        .as_ref()
+        .and_then(|flash| flash.set_cookie.clone());
+    if !set_cookie.is_empty() || flash_cookie.is_some() {
+        for line in set_cookie.into_iter().chain(flash_cookie) {
             headers.append(SET_COOKIE, line);
         }
         headers::make_private(headers);

@@ -12,6 +12,7 @@ mod cookie_names;
 mod cookies;
 mod debug_output;
 mod envelope_properties;
+mod flash;
 mod fuzz_findings;
 mod request_state;
 mod session_bad_input;

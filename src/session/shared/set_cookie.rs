@@ -26,21 +26,37 @@ pub(crate) fn sealed_cookie(
     plaintext: &[u8],
     max_age: Option<u64>,
 ) -> HeaderValue {
-    let value_len = envelope::sealed_len(plaintext.len());
-    let len = config.cookie_name.len() + 1 + value_len + attributes_len(config, max_age);
+    sealed_cookie_named(config, &config.cookie_name, purpose, plaintext, max_age)
+}
+
+/// [`sealed_cookie`] for another cookie of the layer (its flash cookie),
+/// with the session cookie's attributes.
+pub(crate) fn sealed_cookie_named(
+    config: &SessionConfig,
+    name: &str,
+    purpose: Purpose,
+    plaintext: &[u8],
+    max_age: Option<u64>,
+) -> HeaderValue {
+    let len = sealed_cookie_len(config, name, plaintext.len(), max_age);
     let mut line = Vec::with_capacity(len);
-    line.extend_from_slice(config.cookie_name.as_bytes());
+    line.extend_from_slice(name.as_bytes());
     line.push(b'=');
-    envelope::seal_into(
-        &config.keys,
-        purpose,
-        &config.cookie_name,
-        plaintext,
-        &mut line,
-    );
+    envelope::seal_into(&config.keys, purpose, name, plaintext, &mut line);
     push_attributes(&mut line, config, max_age);
     debug_assert_eq!(line.len(), len, "the line is sized exactly");
     to_header(line)
+}
+
+/// The length of the line [`sealed_cookie_named`] writes for a plaintext
+/// of `plaintext_len` bytes.
+pub(crate) fn sealed_cookie_len(
+    config: &SessionConfig,
+    name: &str,
+    plaintext_len: usize,
+    max_age: Option<u64>,
+) -> usize {
+    name.len() + 1 + envelope::sealed_len(plaintext_len) + attributes_len(config, max_age)
 }
 
 /// `Set-Cookie` for chunk `index` of a session larger than one cookie:
@@ -61,7 +77,7 @@ pub(crate) fn chunk(
         + text.len()
         + attributes_len(config, max_age);
     let mut line = Vec::with_capacity(len);
-    push_name(&mut line, config, Some(index));
+    push_name(&mut line, &config.cookie_name, Some(index));
     line.push(b'=');
     if let Some(count) = count {
         // Writing to a Vec cannot fail.
@@ -77,22 +93,25 @@ pub(crate) fn chunk(
 /// the cookie's attributes: browsers refuse a `__Host-` or `__Secure-`
 /// cookie without them, removal included.
 pub(crate) fn removal(config: &SessionConfig) -> HeaderValue {
-    removal_of(config, None)
+    removal_of(config, &config.cookie_name, None)
+}
+
+/// [`removal`] of another cookie of the layer (its flash cookie).
+pub(crate) fn removal_named(config: &SessionConfig, name: &str) -> HeaderValue {
+    removal_of(config, name, None)
 }
 
 /// [`removal`] of chunk `NAME.index`.
 pub(crate) fn chunk_removal(config: &SessionConfig, index: usize) -> HeaderValue {
-    removal_of(config, Some(index))
+    removal_of(config, &config.cookie_name, Some(index))
 }
 
-fn removal_of(config: &SessionConfig, chunk: Option<usize>) -> HeaderValue {
+fn removal_of(config: &SessionConfig, name: &str, chunk: Option<usize>) -> HeaderValue {
     const EXPIRED: &[u8] = b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
-    let name_len = chunk.map_or(config.cookie_name.len(), |index| {
-        chunk_name_len(config.cookie_name.len(), index)
-    });
+    let name_len = chunk.map_or(name.len(), |index| chunk_name_len(name.len(), index));
     let len = name_len + 1 + attributes_len(config, Some(0)) + EXPIRED.len();
     let mut line = Vec::with_capacity(len);
-    push_name(&mut line, config, chunk);
+    push_name(&mut line, name, chunk);
     line.push(b'=');
     push_attributes(&mut line, config, Some(0));
     line.extend_from_slice(EXPIRED);
@@ -101,8 +120,8 @@ fn removal_of(config: &SessionConfig, chunk: Option<usize>) -> HeaderValue {
 }
 
 /// `NAME`, or `NAME.index` for a chunk.
-fn push_name(line: &mut Vec<u8>, config: &SessionConfig, chunk: Option<usize>) {
-    line.extend_from_slice(config.cookie_name.as_bytes());
+fn push_name(line: &mut Vec<u8>, name: &str, chunk: Option<usize>) {
+    line.extend_from_slice(name.as_bytes());
     if let Some(index) = chunk {
         // Writing to a Vec cannot fail.
         let _ = write!(line, ".{index}");

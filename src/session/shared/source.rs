@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::cookies::owners::CookieOwner;
 use crate::cookies::parse::suffix_of;
+use crate::flash::state::FLASH_SUFFIX;
 use crate::layer_id::LayerId;
 use crate::session::client::chunks::chunk_index;
 use crate::session::shared::backend::ErasedBackend;
@@ -32,13 +33,18 @@ impl<T: 'static> CookieOwner for SessionSource<T> {
         &self.config.cookie_name
     }
 
-    /// The session's cookie, and the chunks `NAME.0 … NAME.49` of a
-    /// session larger than one cookie.
+    /// The session's cookie, the chunks `NAME.0 … NAME.49` of a session
+    /// larger than one cookie, and the flash cookie `NAME-flash`.
     fn sets(&self, name: &str) -> bool {
-        match suffix_of(name.as_bytes(), &self.config.cookie_name) {
+        let own = &self.config.cookie_name;
+        match suffix_of(name.as_bytes(), own) {
             Some(None) => true,
             Some(Some(index)) => chunk_index(index).is_some(),
-            None => false,
+            None => name.strip_prefix(own.as_str()) == Some(FLASH_SUFFIX),
         }
+    }
+
+    fn flash_config(&self) -> Option<&Arc<SessionConfig>> {
+        Some(&self.config)
     }
 }
