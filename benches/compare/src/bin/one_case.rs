@@ -1,4 +1,4 @@
-//! Runs one store-backed case of the comparison a given number of times,
+//! Runs one case of the comparison a given number of times,
 //! with nothing else in the process, for a profiler (`perf`, or
 //! `valgrind --tool=callgrind`, whose instruction counts repeat run to run
 //! however loaded the machine is).
@@ -10,7 +10,9 @@
 //!
 //! Cases: `this_memory_read`, `this_memory_write`, `ts_read`, `ts_insert`
 //! (the rows `this/memory_read`, `this/memory_write`, `tower_sessions/read`
-//! and `tower_sessions/insert` of `benches/compare`), and `bare`.
+//! and `tower_sessions/insert` of `benches/compare`), `this_read` (the row
+//! `this/read`), `this_read_busy` (the same with five other cookies before
+//! the session's, as browsers send them) and `bare`.
 
 use std::hint::black_box;
 
@@ -94,6 +96,20 @@ fn main() {
             let cookie = first_cookie(&rt, &mut layer.layer(service_fn(this_write)));
             let mut reader = layer.layer(service_fn(this_read));
             run(&rt, &mut reader, Some(&cookie), times);
+        }
+        "this_read" | "this_read_busy" => {
+            let layer = SessionLayer::<Profile>::builder(Key::generate())
+                .cookie_name(COOKIE_NAME)
+                .build()
+                .expect("Profile round-trips");
+            let mut cookie = first_cookie(&rt, &mut layer.layer(service_fn(this_write)));
+            if case == "this_read_busy" {
+                // What a browser sends beside a session: analytics, preferences.
+                let mut busy = b"_ga=GA1.2.1234567890.1700000000; _gid=GA1.2.987654321.1700000000; theme=dark; lang=en-GB; consent=%7B%22ads%22%3Afalse%7D; ".to_vec();
+                busy.extend_from_slice(cookie.as_bytes());
+                cookie = HeaderValue::from_bytes(&busy).expect("valid");
+            }
+            run(&rt, &mut layer.layer(service_fn(this_read)), Some(&cookie), times);
         }
         "this_memory_write" => run(&rt, &mut layer().layer(service_fn(this_write)), None, times),
         "ts_read" => {
