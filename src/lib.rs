@@ -22,6 +22,8 @@ mod map;
 pub mod session;
 pub mod store;
 mod syntax;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use clock::{Clock, SystemClock};
 pub use codec::Codec;

@@ -253,6 +253,14 @@ impl<T, B: Clone> Clone for SessionLayer<T, B> {
     }
 }
 
+impl<T, B> SessionLayer<T, B> {
+    /// The layer's clock, for the test helpers' notion of now.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn clock(&self) -> &Arc<dyn crate::clock::Clock> {
+        &self.config.clock
+    }
+}
+
 impl<T, B> fmt::Debug for SessionLayer<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionLayer")

@@ -40,3 +40,4 @@ mod store_redis_cluster;
 mod store_redis_faults;
 #[cfg(feature = "sqlite")]
 mod store_sqlite;
+mod testing_helpers;
