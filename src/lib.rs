@@ -13,6 +13,7 @@ mod codec;
 pub mod cookies;
 pub mod envelope;
 #[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 mod headers;
 mod key;
