@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod envelope;
 pub mod flash;
 #[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 mod headers;
 mod key;

@@ -1,7 +1,7 @@
 //! Replays the fuzz corpus (`fuzz/corpus/<target>/`) and the fuzzers'
 //! findings (`fuzz/regressions/<target>/`) through the same functions the
-//! cargo-fuzz targets call, so every `cargo test --all-features` runs them
-//! without cargo-fuzz.
+//! cargo-fuzz targets call (the harness crate `fuzz/harness/`), so every
+//! `cargo test --all-features` runs them without cargo-fuzz.
 //!
 //! To write the hand-made seeds (sealed with the targets' fixed key) into
 //! the corpus again:
@@ -11,7 +11,7 @@ use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use tower_cookie_sessions::fuzzing::{seeds, Target, TARGETS};
+use fuzz_harness::{seeds, Target, TARGETS};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -96,7 +96,7 @@ fn every_input_directory_belongs_to_a_target() {
             let name = entry.file_name().to_string_lossy().into_owned();
             assert!(
                 TARGETS.iter().any(|target| target.name == name),
-                "fuzz/{kind}/{name} has no function in tower_cookie_sessions::fuzzing::TARGETS"
+                "fuzz/{kind}/{name} has no function in fuzz_harness::TARGETS"
             );
         }
     }
@@ -111,8 +111,8 @@ fn every_target_has_a_cargo_fuzz_binary() {
             .join(format!("{}.rs", target.name));
         let source = fs::read_to_string(&file).expect("the target's file");
         assert!(
-            source.contains(&format!("fuzzing::{}(", target.name)),
-            "{} does not call fuzzing::{}",
+            source.contains(&format!("fuzz_harness::{}(", target.name)),
+            "{} does not call fuzz_harness::{}",
             file.display(),
             target.name
         );

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tower_cookie_sessions::fuzzing::cookie_header(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_harness::cookie_header(data));

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tower_cookie_sessions::fuzzing::envelope_open(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_harness::envelope_open(data));

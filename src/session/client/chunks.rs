@@ -154,9 +154,11 @@ pub(crate) struct Joined {
 }
 
 /// Why a request's chunks are not a session. Safe to log: none carries a
-/// cookie's bytes.
+/// cookie's bytes. Public only through the `fuzzing` bridge.
+#[doc(hidden)]
+#[allow(unreachable_pub)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ChunkRefusal {
+pub enum ChunkRefusal {
     /// There is no `NAME.0`.
     NoFirstChunk,
     /// A chunk name came more than once.

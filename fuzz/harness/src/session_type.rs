@@ -1,6 +1,6 @@
 //! The session type of the targets that decode session data.
 //!
-//! A plain serde struct, not [`SessionMap`](crate::SessionMap), whose
+//! A plain serde struct, not [`SessionMap`](tower_cookie_sessions::SessionMap), whose
 //! encoding is its own concern: every shape bincode reads is here once
 //! (integers of both signs, text, bytes, `char`, options, sequences,
 //! maps, enums with data, a recursive type for the depth limit). No

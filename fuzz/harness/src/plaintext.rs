@@ -1,12 +1,14 @@
 //! The session plaintext: its hand-written header, then bincode data.
 
-use super::fuzz_key_ring;
+use tower_cookie_sessions::fuzzing::{
+    self, decode_header, decode_session, encode_plaintext, DecodedHeader, PlaintextFormat,
+    CLOCK_SKEW_SECONDS,
+};
+use tower_cookie_sessions::Codec;
+
 use super::input::Reader;
 use super::session_type::FuzzSession;
 use super::FUZZ_NOW;
-use crate::codec::Codec;
-use crate::session::shared::config::{SessionConfig, CLOCK_SKEW_SECONDS};
-use crate::session::shared::plaintext::{self, decode_session, Decoded, Format};
 
 /// Decodes the rest of `data` as an opened session's plaintext, as the
 /// layer does once a cookie or record has authenticated.
@@ -18,7 +20,7 @@ use crate::session::shared::plaintext::{self, decode_session, Decoded, Format};
 ///
 /// Asserts that a header that decodes, encoded again, decodes to the same
 /// header and payload; and that a session that decodes is within its
-/// deadlines at [`FUZZ_NOW`](super::FUZZ_NOW) and, encoded again (on the
+/// deadlines at [`FUZZ_NOW`] and, encoded again (on the
 /// heap and on the stack alike), decodes to the same data and deadlines.
 ///
 /// # Panics
@@ -31,29 +33,28 @@ use crate::session::shared::plaintext::{self, decode_session, Decoded, Format};
 /// // Expected schema 0; format 1, no flags, schema 0, issued at 1,
 /// // ending at 2 (long past): refused, not a panic.
 /// let input = [0, 1, 0, 0, 1, 2, 0xff];
-/// tower_cookie_sessions::fuzzing::session_plaintext(&input);
+/// fuzz_harness::session_plaintext(&input);
 /// ```
 pub fn session_plaintext(data: &[u8]) {
     let mut input = Reader::new(data);
     let choice = input.byte();
     let bytes = input.rest();
     let record_expiry = (choice & 0b1 != 0).then_some(FUZZ_NOW + 3600);
-    let mut config = SessionConfig::new(fuzz_key_ring().clone());
+    let mut format = PlaintextFormat::default();
     if choice & 0b10 != 0 {
-        config.max_decode_depth = 8;
+        format.max_decode_depth = 8;
     }
-    config.schema_version = u32::from(choice >> 2 & 0b11);
+    format.schema = u32::from(choice >> 2 & 0b11);
     if choice & 0b1_0000 != 0 {
-        config.codec = Codec::Cbor;
+        format.codec = Codec::Cbor;
     }
-    let format = Format::of(&config);
 
-    if let Some(decoded) = plaintext::decode(bytes, config.codec) {
-        header_round_trips(config.codec, &decoded);
+    if let Some(decoded) = decode_header(bytes, format.codec) {
+        header_round_trips(format.codec, &decoded);
     }
 
     let Ok((data, deadlines)) =
-        decode_session::<FuzzSession>(&config, bytes, FUZZ_NOW, record_expiry)
+        decode_session::<FuzzSession>(format, bytes, FUZZ_NOW, record_expiry)
     else {
         return;
     };
@@ -64,27 +65,28 @@ pub fn session_plaintext(data: &[u8]) {
         assert_eq!(idle, expiry, "a store's expiry replaces the idle deadline");
     }
 
-    let encoded = plaintext::encode(&deadlines, format, &data).expect("encodes");
+    let encoded = encode_plaintext(&deadlines, format, &data).expect("encodes");
     let mut stack = [0u8; 256];
-    match plaintext::encode_to_slice(&deadlines, format, &data, &mut stack) {
+    match fuzzing::encode_plaintext_to_slice(&deadlines, format, &data, &mut stack) {
         Some(len) => assert_eq!(&stack[..len], &encoded[..]),
         None => assert!(encoded.len() > stack.len()),
     }
-    let again = decode_session::<FuzzSession>(&config, &encoded, FUZZ_NOW, record_expiry)
+    let again = decode_session::<FuzzSession>(format, &encoded, FUZZ_NOW, record_expiry)
         .expect("a decoded session encoded again decodes");
     assert_eq!(again, (data, deadlines));
 }
 
-fn header_round_trips(codec: Codec, decoded: &Decoded<'_>) {
+fn header_round_trips(codec: Codec, decoded: &DecodedHeader<'_>) {
     // Encoding a byte string adds a length: write the header alone by
     // encoding the unit value and cutting its encoding off again.
-    let format = Format {
+    let format = PlaintextFormat {
         schema: decoded.schema,
         codec,
+        ..PlaintextFormat::default()
     };
-    let mut bytes = plaintext::encode(&decoded.deadlines, format, &()).expect("encodes");
-    let unit = crate::codec::encode(codec, &()).expect("encodes").len();
+    let mut bytes = encode_plaintext(&decoded.deadlines, format, &()).expect("encodes");
+    let unit = fuzzing::codec_encode(codec, &()).expect("encodes").len();
     bytes.truncate(bytes.len() - unit);
     bytes.extend_from_slice(decoded.payload);
-    assert_eq!(plaintext::decode(&bytes, codec).as_ref(), Some(decoded));
+    assert_eq!(decode_header(&bytes, codec).as_ref(), Some(decoded));
 }

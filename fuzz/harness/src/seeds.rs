@@ -2,22 +2,24 @@
 //! with the targets' fixed key, valid plaintexts, and edge cases, so the
 //! fuzzer starts from inputs that reach past the first refusal.
 
+use tower_cookie_sessions::fuzzing::{
+    codec_encode, encode_plaintext, seal_as, seal_raw, seal_record, Deadlines, PlaintextFormat,
+    Purpose,
+};
+use tower_cookie_sessions::store::RecordKey;
+use tower_cookie_sessions::Codec;
+
 use super::envelope::RECORD_SESSION_ID;
 use super::input::Writer;
 use super::session_type::{FuzzSession, Tree};
-use super::{fuzz_key_ring, old_key_ring, seal_record, FUZZ_NOW};
-use crate::codec::{self, Codec};
-use crate::envelope;
-use crate::key::Purpose;
-use crate::session::shared::plaintext::{self, Deadlines, Format};
-use crate::store::RecordKey;
+use super::{fuzz_key_ring, old_key_ring, FUZZ_NOW};
 
 /// One seed input: the target it is for, a name for its file, its bytes.
 ///
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::fuzzing::{seeds, TARGETS};
+/// use fuzz_harness::{seeds, TARGETS};
 ///
 /// for seed in seeds() {
 ///     let target = TARGETS.iter().find(|target| target.name == seed.target).unwrap();
@@ -41,7 +43,7 @@ pub struct Seed {
 /// # Examples
 ///
 /// ```
-/// let seeds = tower_cookie_sessions::fuzzing::seeds();
+/// let seeds = fuzz_harness::seeds();
 /// assert!(seeds.iter().any(|seed| seed.target == "layer"));
 /// ```
 #[must_use]
@@ -84,15 +86,12 @@ fn live() -> Deadlines {
 }
 
 fn session_plaintext_of(deadlines: &Deadlines, data: &FuzzSession) -> Vec<u8> {
-    plaintext::encode(
-        deadlines,
-        Format {
-            schema: 0,
-            codec: Codec::Bincode,
-        },
-        data,
-    )
-    .expect("the sample encodes")
+    let format = PlaintextFormat {
+        schema: 0,
+        codec: Codec::Bincode,
+        ..PlaintextFormat::default()
+    };
+    encode_plaintext(deadlines, format, data).expect("the sample encodes")
 }
 
 fn sample_plaintext() -> Vec<u8> {
@@ -100,7 +99,7 @@ fn sample_plaintext() -> Vec<u8> {
 }
 
 fn sealed_session() -> String {
-    envelope::seal_as(fuzz_key_ring(), Purpose::Session, "id", &sample_plaintext())
+    seal_as(fuzz_key_ring(), Purpose::Session, "id", &sample_plaintext())
 }
 
 fn cookie_header_seeds() -> Vec<(&'static str, Vec<u8>)> {
@@ -151,10 +150,9 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let long_name = "a-cookie-name-longer-than-the-sixty-four-bytes-kept-inline-by-the-aad";
     let with = |choice: u8, value: &[u8]| [&[choice][..], value].concat();
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let config = crate::session::shared::config::SessionConfig::new(ring.clone());
-    let trusted_record = seal_record(&config, true, &key, &plaintext);
-    let sealed_record = seal_record(&config, false, &key, &plaintext);
-    let sealed = envelope::seal_as(ring, Purpose::Session, "id", &plaintext);
+    let trusted_record = seal_record(ring, true, &key, &plaintext);
+    let sealed_record = seal_record(ring, false, &key, &plaintext);
+    let sealed = seal_as(ring, Purpose::Session, "id", &plaintext);
     let mut truncated = sealed.clone();
     truncated.truncate(sealed.len() - 3);
     vec![
@@ -170,42 +168,42 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
             "old-key",
             with(
                 envelope_choice(0, 0, 0),
-                envelope::seal_as(old_key_ring(), Purpose::Session, "id", b"old").as_bytes(),
+                seal_as(old_key_ring(), Purpose::Session, "id", b"old").as_bytes(),
             ),
         ),
         (
             "private-cookie",
             with(
                 envelope_choice(0, 1, 1),
-                envelope::seal_as(ring, Purpose::PrivateCookie, "theme", b"dark").as_bytes(),
+                seal_as(ring, Purpose::PrivateCookie, "theme", b"dark").as_bytes(),
             ),
         ),
         (
             "session-id",
             with(
                 envelope_choice(0, 2, 0),
-                envelope::seal_as(ring, Purpose::SessionId, "id", &RECORD_SESSION_ID).as_bytes(),
+                seal_as(ring, Purpose::SessionId, "id", &RECORD_SESSION_ID).as_bytes(),
             ),
         ),
         (
             "empty-name-empty-plaintext",
             with(
                 envelope_choice(0, 3, 2),
-                envelope::seal_as(ring, Purpose::Flash, "", b"").as_bytes(),
+                seal_as(ring, Purpose::Flash, "", b"").as_bytes(),
             ),
         ),
         (
             "long-name",
             with(
                 envelope_choice(0, 0, 3),
-                envelope::seal_as(ring, Purpose::Session, long_name, b"x").as_bytes(),
+                seal_as(ring, Purpose::Session, long_name, b"x").as_bytes(),
             ),
         ),
         (
             "binary",
             with(
                 envelope_choice(2, 4, 0),
-                &envelope::seal_raw(ring, Purpose::StoreRecord, "id", &plaintext),
+                &seal_raw(ring, Purpose::StoreRecord, "id", &plaintext),
             ),
         ),
         ("trusted-record", with(0b11 | 0x80, &trusted_record)),
@@ -303,7 +301,7 @@ fn plaintext_seeds() -> Vec<(&'static str, Vec<u8>)> {
             "bare-data",
             with(
                 0,
-                &codec::encode(Codec::Bincode, &FuzzSession::sample()).expect("encodes"),
+                &codec_encode(Codec::Bincode, &FuzzSession::sample()).expect("encodes"),
             ),
         ),
     ]
@@ -388,8 +386,7 @@ fn layer_seeds() -> Vec<(String, Vec<u8>)> {
             .rest(payload)
     };
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let config = crate::session::shared::config::SessionConfig::new(fuzz_key_ring().clone());
-    let bound = seal_record(&config, true, &key, &sample);
+    let bound = seal_record(fuzz_key_ring(), true, &key, &sample);
     let mut seeds: Vec<(String, Vec<u8>)> = [
         (
             "no-cookie",

@@ -19,13 +19,14 @@
 
 use std::collections::BTreeMap;
 
+use tower_cookie_sessions::envelope::MAX_COOKIE_SIZE;
+use tower_cookie_sessions::fuzzing::{
+    chunk_values, join_chunks, open_within, plan_chunks, seal_as, values_named_or_under,
+    ChunkRefusal, JoinedChunks, Purpose, DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS,
+};
+
 use super::fuzz_key_ring;
 use super::input::Reader;
-use crate::cookies::parse::values_named_or_under;
-use crate::envelope::{self, MAX_COOKIE_SIZE};
-use crate::key::Purpose;
-use crate::session::client::chunks::{chunk_values, join_chunks, plan, ChunkRefusal, Joined};
-use crate::session::shared::config::{DEFAULT_MAX_COOKIE_SIZE, MAX_COOKIE_CHUNKS};
 
 /// The names a session's chunks are tried under: the default, a prefixed
 /// one, and one long enough to leave each chunk noticeably less room.
@@ -57,8 +58,6 @@ const LONG_NAME: &str = "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::fuzzing;
-///
 /// // A 3072-byte session named `id`, its chunks in order, an unrelated
 /// // cookie, and one edit: swap chunks 0 and 1.
 /// let others = b"theme=dark";
@@ -68,7 +67,7 @@ const LONG_NAME: &str = "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn
 /// input.extend_from_slice(&2u16.to_le_bytes());
 /// input.extend_from_slice(&[0, 0]);
 /// input.extend_from_slice(b"a session");
-/// fuzzing::chunks(&input);
+/// fuzz_harness::chunks(&input);
 /// ```
 pub fn chunks(data: &[u8]) {
     let mut input = Reader::new(data);
@@ -80,12 +79,12 @@ pub fn chunks(data: &[u8]) {
 
     let name = NAMES[usize::from(shape & 0b11) % NAMES.len()];
     let plaintext = plaintext_of(seed, MIN_PLAINTEXT + 256 * usize::from(shape >> 2));
-    let sealed = envelope::seal_as(fuzz_key_ring(), Purpose::Session, name, &plaintext);
+    let sealed = seal_as(fuzz_key_ring(), Purpose::Session, name, &plaintext);
     let (cut, size) = round_trip(name, &sealed, &plaintext);
 
     // The same plaintext sealed again: same length, same cut, another
     // nonce, so its chunks fit in place of the first's, and must not open.
-    let other = envelope::seal_as(fuzz_key_ring(), Purpose::Session, name, &plaintext);
+    let other = seal_as(fuzz_key_ring(), Purpose::Session, name, &plaintext);
     let other_cut =
         chunk_values(name.len(), other.as_bytes()).expect("the same length cuts the same");
 
@@ -114,7 +113,6 @@ pub fn chunks(data: &[u8]) {
     let pairs: Vec<(Option<Vec<u8>>, Vec<u8>)> = fields
         .iter()
         .flat_map(|field| values_named_or_under(field, name))
-        .map(|(suffix, value)| (suffix.map(<[u8]>::to_vec), value.into_owned()))
         .collect();
 
     let joined = join_chunks(name, pairs.iter().map(|(s, v)| (s.as_ref(), v)), limit);
@@ -122,21 +120,17 @@ pub fn chunks(data: &[u8]) {
     let Ok(joined) = joined else {
         return;
     };
-    let opened = envelope::open_within(
-        fuzz_key_ring(),
-        Purpose::Session,
-        name,
-        &joined.text,
-        limit,
-        |opened, _| opened.to_vec(),
-    );
+    let opened = open_within(fuzz_key_ring(), Purpose::Session, name, &joined.text, limit);
     match opened {
         Ok(opened) => {
             assert!(
                 joined.text == sealed.as_bytes() || joined.text == other.as_bytes(),
                 "chunks that are neither sealed text opened"
             );
-            assert_eq!(opened, plaintext, "the chunks opened to another plaintext");
+            assert_eq!(
+                opened.plaintext, plaintext,
+                "the chunks opened to another plaintext"
+            );
         }
         Err(error) => assert!(
             joined.text != sealed.as_bytes() && joined.text != other.as_bytes(),
@@ -166,7 +160,8 @@ fn round_trip(name: &str, sealed: &str, plaintext: &[u8]) -> (Vec<Vec<u8>>, usiz
         name.len() + sealed.len() > MAX_COOKIE_SIZE,
         "the layer cuts only what does not fit"
     );
-    let plan = plan(name.len(), sealed.len()).expect("the plaintexts made here fit in 50 cookies");
+    let plan =
+        plan_chunks(name.len(), sealed.len()).expect("the plaintexts made here fit in 50 cookies");
     let cut = chunk_values(name.len(), sealed.as_bytes()).expect("planned");
     assert_eq!(cut.len(), plan.count);
     let mut size = 0;
@@ -194,16 +189,15 @@ fn round_trip(name: &str, sealed: &str, plaintext: &[u8]) -> (Vec<Vec<u8>>, usiz
         (joined.count, &joined.text[..]),
         (plan.count, sealed.as_bytes())
     );
-    let opened = envelope::open_within(
+    let opened = open_within(
         fuzz_key_ring(),
         Purpose::Session,
         name,
         &joined.text,
         plan.size,
-        |opened, _| opened.to_vec(),
     )
     .expect("a correct cut opens");
-    assert_eq!(opened, plaintext);
+    assert_eq!(opened.plaintext, plaintext);
     (cut, plan.size)
 }
 
@@ -305,7 +299,7 @@ fn model_join(
     name: &str,
     pairs: &[(Option<Vec<u8>>, Vec<u8>)],
     limit: usize,
-) -> Result<Joined, ChunkRefusal> {
+) -> Result<JoinedChunks, ChunkRefusal> {
     let mut by_index = BTreeMap::new();
     for (suffix, value) in pairs {
         let Some(index) = suffix
@@ -345,7 +339,7 @@ fn model_join(
     if total > limit {
         return Err(ChunkRefusal::TooLarge);
     }
-    Ok(Joined { text, count })
+    Ok(JoinedChunks { text, count })
 }
 
 /// A number written in decimal as the crate writes chunk indexes and

@@ -48,25 +48,22 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use percent_encoding::percent_decode;
+use tower_cookie_sessions::envelope::MAX_COOKIE_SIZE;
+use tower_cookie_sessions::fuzzing::{
+    chunk_index, chunk_values, decode_session, join_chunks, open_within, seal_as, seal_record,
+    values_named_or_under, PlaintextFormat, Purpose, DEFAULT_MAX_COOKIE_SIZE,
+    MAX_SESSION_COOKIES_SIZE,
+};
+use tower_cookie_sessions::session::SessionBody;
+use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, StoreError};
+use tower_cookie_sessions::{Cookies, Expiry, KeyRing, Session, SessionError, SessionLayer};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::envelope::RECORD_SESSION_ID;
 use super::input::Reader;
 use super::session_type::FuzzSession;
-use super::{fuzz_key_ring, old_key_ring, seal_record, FUZZ_NOW};
-use crate::clock::from_unix_seconds;
-use crate::cookies::parse::values_named_or_under;
-use crate::cookies::Cookies;
-use crate::envelope::{self, MAX_COOKIE_SIZE};
-use crate::key::{KeyRing, Purpose};
-use crate::session::client::chunks::{chunk_index, chunk_values, join_chunks};
-use crate::session::shared::config::{
-    SessionConfig, DEFAULT_MAX_COOKIE_SIZE, MAX_SESSION_COOKIES_SIZE,
-};
-use crate::session::shared::plaintext::decode_session;
-use crate::session::{Expiry, Session, SessionError, SessionLayer};
-use crate::store::{Record, RecordKey, SessionStore, StoreError};
+use super::{fuzz_key_ring, old_key_ring, FUZZ_NOW};
 
 /// The header the target's error hook names the error in.
 const ERROR_HEADER: HeaderName = HeaderName::from_static("x-fuzz-error");
@@ -96,14 +93,12 @@ const ECHO_MIN: usize = 22;
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::fuzzing;
-///
 /// // Client-side, a handler that flips a flag, a two-line `Cookie` header.
 /// let header = b"id=not-a-session\ntheme=dark";
 /// let mut input = vec![0b0010_0000, 0];
 /// input.extend_from_slice(&(header.len() as u16).to_le_bytes());
 /// input.extend_from_slice(header);
-/// fuzzing::layer(&input);
+/// fuzz_harness::layer(&input);
 /// ```
 pub fn layer(data: &[u8]) {
     let mut input = Reader::new(data);
@@ -193,7 +188,7 @@ pub fn layer(data: &[u8]) {
             let builder = SessionLayer::<FuzzSession>::builder(fuzz_key_ring().clone())
                 .expiry(expiry)
                 .max_cookie_size(limit)
-                .clock(|| from_unix_seconds(FUZZ_NOW))
+                .clock(|| unix_time(FUZZ_NOW))
                 .on_error(error_response)
                 .refresh_after(refresh);
             let builder = if setting & 0x20 != 0 {
@@ -207,7 +202,7 @@ pub fn layer(data: &[u8]) {
             if setting & 0x10 != 0 {
                 session_layer
                     .revocation()
-                    .revoke_issued_before(from_unix_seconds(FUZZ_NOW - 30));
+                    .revoke_issued_before(unix_time(FUZZ_NOW - 30));
             }
             call(session_layer.layer(handler), request)
         }
@@ -221,7 +216,7 @@ pub fn layer(data: &[u8]) {
             let session_layer =
                 SessionLayer::<FuzzSession>::store_builder(fuzz_key_ring().clone(), store)
                     .expiry(expiry)
-                    .clock(|| from_unix_seconds(FUZZ_NOW))
+                    .clock(|| unix_time(FUZZ_NOW))
                     .on_error(error_response)
                     .refresh_after(refresh)
                     .build()
@@ -272,7 +267,7 @@ impl Carried {
         let chunks = fields
             .iter()
             .flat_map(|field| values_named_or_under(field.as_bytes(), "id"))
-            .filter_map(|(suffix, _)| chunk_index(suffix?))
+            .filter_map(|(suffix, _)| chunk_index(&suffix?))
             .collect();
         Self { chunks }
     }
@@ -286,7 +281,7 @@ enum Backend {
 
 /// A `Cookie` field with one sealed value.
 fn sealed_cookie(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> HeaderValue {
-    let value = envelope::seal_as(ring, purpose, name, plaintext);
+    let value = seal_as(ring, purpose, name, plaintext);
     HeaderValue::try_from(format!("{name}={value}")).expect("base64url is a header value")
 }
 
@@ -295,7 +290,7 @@ fn sealed_cookie(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8])
 /// one field, cut by the crate's own plan, or into at least `least`
 /// pieces of about equal size.
 fn session_cookies(ring: &KeyRing, plaintext: &[u8], least: Option<usize>) -> HeaderValue {
-    let text = envelope::seal_as(ring, Purpose::Session, "id", plaintext);
+    let text = seal_as(ring, Purpose::Session, "id", plaintext);
     let fits = "id".len() + text.len() <= MAX_COOKIE_SIZE;
     let chunks = match least {
         None if fits => None,
@@ -347,8 +342,13 @@ fn values(field: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// The time `seconds` after the Unix epoch.
+fn unix_time(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
 fn record_expiry(choice: u8) -> SystemTime {
-    let now = from_unix_seconds(FUZZ_NOW);
+    let now = unix_time(FUZZ_NOW);
     match choice {
         0 => now + Duration::from_secs(3600),
         1 => now,
@@ -383,7 +383,7 @@ struct Answer {
 
 fn call<S>(mut service: S, request: Request<String>) -> Answer
 where
-    S: Service<Request<String>, Response = Response<crate::session::SessionBody<String>>>,
+    S: Service<Request<String>, Response = Response<SessionBody<String>>>,
     S::Error: std::fmt::Debug,
 {
     poll_ready_now(std::future::poll_fn(|cx| service.poll_ready(cx))).expect("ready");
@@ -545,16 +545,14 @@ fn opens(expected: &Expected, text: &[u8], limit: usize) {
         Backend::Store { .. } => Purpose::SessionId,
     };
     let ring = fuzz_key_ring();
-    let (plaintext, key_id) =
-        envelope::open_within(ring, purpose, "id", text, limit, |plaintext, key_id| {
-            (plaintext.to_vec(), key_id)
-        })
+    let opened = open_within(ring, purpose, "id", text, limit)
         .unwrap_or_else(|error| panic!("the layer's own cookie does not open: {error}"));
-    assert_eq!(key_id, ring.current_id());
+    assert!(opened.is_current_key);
+    let plaintext = opened.plaintext;
     match expected.backend {
         Backend::Cookie => {
-            let config = SessionConfig::new(ring.clone());
-            let decoded = decode_session::<FuzzSession>(&config, &plaintext, FUZZ_NOW, None);
+            let format = PlaintextFormat::default();
+            let decoded = decode_session::<FuzzSession>(format, &plaintext, FUZZ_NOW, None);
             assert!(
                 decoded.is_ok(),
                 "the layer sent a session it cannot read back: {decoded:?}"
@@ -646,16 +644,10 @@ struct FuzzStore {
 impl FuzzStore {
     fn load_now(&self, key: &RecordKey) -> Option<Record> {
         let stored = self.record.as_ref()?;
-        let config = SessionConfig::new(fuzz_key_ring().clone());
         let data = match stored.framing {
-            1 => seal_record(&config, true, key, &stored.data),
-            2 => seal_record(&config, false, key, &stored.data),
-            3 => seal_record(
-                &SessionConfig::new(old_key_ring().clone()),
-                false,
-                key,
-                &stored.data,
-            ),
+            1 => seal_record(fuzz_key_ring(), true, key, &stored.data),
+            2 => seal_record(fuzz_key_ring(), false, key, &stored.data),
+            3 => seal_record(old_key_ring(), false, key, &stored.data),
             _ => stored.data.clone(),
         };
         Some(Record::new(data, stored.expires_at))

@@ -3,13 +3,12 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
+use tower_cookie_sessions::envelope::{self, OpenError, MAX_COOKIE_SIZE};
+use tower_cookie_sessions::fuzzing::{self, Purpose};
+use tower_cookie_sessions::store::RecordKey;
+
+use super::fuzz_key_ring;
 use super::input::Reader;
-use super::{fuzz_key_ring, seal_record};
-use crate::envelope::{self, OpenError, Opened, MAX_COOKIE_SIZE};
-use crate::key::Purpose;
-use crate::session::shared::config::SessionConfig;
-use crate::session::store::record;
-use crate::store::RecordKey;
 
 const PURPOSES: [Purpose; 5] = [
     Purpose::Session,
@@ -54,10 +53,10 @@ pub(super) const RECORD_SESSION_ID: [u8; 16] = [7; 16];
 /// ```
 /// use tower_cookie_sessions::fuzzing::{self, Purpose};
 ///
-/// let sealed = fuzzing::seal_as(fuzzing::fuzz_key_ring(), Purpose::Session, "id", b"hello");
+/// let sealed = fuzzing::seal_as(fuzz_harness::fuzz_key_ring(), Purpose::Session, "id", b"hello");
 /// // Form 0 (text), purpose 0 (session), name 0 (`id`).
 /// let input = [&[0u8][..], sealed.as_bytes()].concat();
-/// fuzzing::envelope_open(&input);
+/// fuzz_harness::envelope_open(&input);
 /// ```
 pub fn envelope_open(data: &[u8]) {
     let mut input = Reader::new(data);
@@ -74,14 +73,10 @@ pub fn envelope_open(data: &[u8]) {
 
 fn cookie_value(purpose: Purpose, name: &str, value: &[u8]) {
     let ring = fuzz_key_ring();
-    let from_bytes = envelope::open_with(ring, purpose, name, value, |plaintext, key_id| Opened {
-        plaintext: plaintext.to_vec(),
-        key_id,
-        is_current_key: key_id == ring.current_id(),
-    });
+    let from_bytes = fuzzing::open_within(ring, purpose, name, value, MAX_COOKIE_SIZE);
     if let Ok(text) = std::str::from_utf8(value) {
         assert_eq!(
-            envelope::open_as(ring, purpose, name, text),
+            fuzzing::open_as(ring, purpose, name, text),
             from_bytes,
             "text and bytes disagree"
         );
@@ -94,7 +89,7 @@ fn cookie_value(purpose: Purpose, name: &str, value: &[u8]) {
     assert!(ring.ids().any(|id| id == opened.key_id));
     assert_eq!(opened.is_current_key, opened.key_id == ring.current_id());
 
-    let mut raw = URL_SAFE_NO_PAD
+    let raw = URL_SAFE_NO_PAD
         .decode(value)
         .expect("it opened, so it decodes");
     assert_eq!(
@@ -102,68 +97,53 @@ fn cookie_value(purpose: Purpose, name: &str, value: &[u8]) {
         value,
         "a second base64 spelling of a sealed value opened"
     );
-    let binary = envelope::open_raw(ring, purpose, name, &mut raw, |plaintext, key_id| {
-        (plaintext.to_vec(), key_id)
-    });
-    assert_eq!(binary, Ok((opened.plaintext.clone(), opened.key_id)));
+    let binary = fuzzing::open_raw(ring, purpose, name, &raw);
+    assert_eq!(binary.as_ref(), Ok(&opened));
 
-    let resealed = envelope::seal_as(ring, purpose, name, &opened.plaintext);
-    let reopened = envelope::open_as(ring, purpose, name, &resealed).expect("resealed value opens");
+    let resealed = fuzzing::seal_as(ring, purpose, name, &opened.plaintext);
+    let reopened = fuzzing::open_as(ring, purpose, name, &resealed).expect("resealed value opens");
     assert_eq!(reopened.plaintext, opened.plaintext);
     assert!(reopened.is_current_key);
 }
 
 fn binary(purpose: Purpose, name: &str, value: &[u8]) {
     let ring = fuzz_key_ring();
-    let mut raw = value.to_vec();
-    let opened = envelope::open_raw(ring, purpose, name, &mut raw, |plaintext, key_id| {
-        (plaintext.to_vec(), key_id)
-    });
+    let opened = fuzzing::open_raw(ring, purpose, name, value);
     // The same bytes as base64 text open the same way, unless the text
     // would be too long for a cookie.
     let text = URL_SAFE_NO_PAD.encode(value);
-    let as_text = envelope::open_as(ring, purpose, name, &text);
+    let as_text = fuzzing::open_as(ring, purpose, name, &text);
     match &as_text {
         Err(OpenError::TooLarge) => assert!(name.len() + text.len() > MAX_COOKIE_SIZE),
-        other => assert_eq!(
-            other
-                .as_ref()
-                .map(|opened| (&opened.plaintext, opened.key_id))
-                .ok(),
-            opened
-                .as_ref()
-                .map(|(plaintext, key_id)| (plaintext, *key_id))
-                .ok(),
-        ),
+        other => assert_eq!(other.as_ref().ok(), opened.as_ref().ok()),
     }
-    let Ok((plaintext, _)) = opened else {
+    let Ok(opened) = opened else {
         return;
     };
-    let mut resealed = envelope::seal_raw(ring, purpose, name, &plaintext);
-    let reopened = envelope::open_raw(ring, purpose, name, &mut resealed, |plaintext, key_id| {
-        (plaintext.to_vec(), key_id)
-    });
-    assert_eq!(reopened, Ok((plaintext, ring.current_id())));
+    let resealed = fuzzing::seal_raw(ring, purpose, name, &opened.plaintext);
+    let reopened = fuzzing::open_raw(ring, purpose, name, &resealed).expect("resealed opens");
+    assert_eq!(reopened.plaintext, opened.plaintext);
+    assert!(reopened.is_current_key);
 }
 
 fn store_record(trusted: bool, data: &[u8]) {
-    let config = SessionConfig::new(fuzz_key_ring().clone());
+    let ring = fuzz_key_ring();
     let key = RecordKey::for_session_id(&RECORD_SESSION_ID);
-    let Ok(plaintext) = record::open(&config, trusted, &key, data) else {
+    let Ok(plaintext) = fuzzing::open_record(ring, trusted, &key, data) else {
         return;
     };
     assert!(
         trusted || data.first() != Some(&0),
         "an untrusted store's unsealed record was accepted"
     );
-    let again = seal_record(&config, trusted, &key, &plaintext);
+    let again = fuzzing::seal_record(ring, trusted, &key, &plaintext);
     assert_eq!(
-        record::open(&config, trusted, &key, &again).as_deref(),
-        Ok(&plaintext[..])
+        fuzzing::open_record(ring, trusted, &key, &again),
+        Ok(plaintext)
     );
     let other = RecordKey::for_session_id(b"another session");
     assert!(
-        record::open(&config, trusted, &other, data).is_err(),
+        fuzzing::open_record(ring, trusted, &other, data).is_err(),
         "a record opened under another session's key"
     );
 }

@@ -1,4 +1,5 @@
-//! The fuzz targets, as plain functions over bytes (feature `fuzzing`).
+//! The fuzz targets of `tower-cookie-sessions`, as plain functions over
+//! bytes.
 //!
 //! Each function feeds arbitrary bytes to one parser of the crate and
 //! asserts what must hold for every input: it never panics, and where a
@@ -15,29 +16,38 @@
 //! | [`layer`] | a whole request through `SessionLayer`: `Cookie` headers and the bytes a store returns |
 //!
 //! `fuzz/fuzz_targets/<name>.rs` calls the function of the same name, and
-//! `tests/fuzz_corpus.rs` replays `fuzz/corpus/<name>/` and
+//! the crate's `tests/fuzz_corpus.rs` replays `fuzz/corpus/<name>/` and
 //! `fuzz/regressions/<name>/` through it on every `cargo test
 //! --all-features`, so CI runs the corpus without cargo-fuzz. [`TARGETS`]
 //! lists them all; a new target is a function here, an entry there, a file
 //! in `fuzz/fuzz_targets/` and a corpus directory.
 //!
-//! Everything sealed here uses [`fuzz_key_ring`], a fixed ring that the
-//! seed corpus ([`seeds`]) was sealed with too, and the layer runs on a
-//! fixed clock ([`FUZZ_NOW`]), so sealed seeds open, and keep opening, in
-//! every run. The keys are public: nothing here is for applications, and
-//! the module is outside the crate's semver promise.
+//! What the targets reach beyond the crate's public API (its own sealing
+//! purposes, the parsers, chunks, plaintexts and records) they reach
+//! through the crate's hidden `tower_cookie_sessions::fuzzing` bridge
+//! (feature `fuzzing`). Everything sealed here uses [`fuzz_key_ring`], a
+//! fixed ring that the seed corpus ([`seeds`]) was sealed with too, and
+//! the layer runs on a fixed clock ([`FUZZ_NOW`]), so sealed seeds open,
+//! and keep opening, in every run. The keys are public: nothing here is
+//! for applications, and the crate is not published.
 //!
 //! # Examples
 //!
 //! ```
-//! use tower_cookie_sessions::fuzzing;
-//!
 //! // Any bytes at all: a target returns, or panics with what went wrong.
-//! for target in fuzzing::TARGETS {
+//! for target in fuzz_harness::TARGETS {
 //!     (target.run)(b"id=1; theme=dark");
 //!     (target.run)(&[0xff, 0x00, 0x7f]);
 //! }
 //! ```
+
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    missing_debug_implementations,
+    rust_2018_idioms
+)]
 
 mod chunks;
 mod cookie_header;
@@ -50,11 +60,7 @@ mod session_type;
 
 use std::sync::LazyLock;
 
-use std::convert::Infallible;
-
-use crate::key::{Key, KeyRing};
-use crate::session::shared::config::SessionConfig;
-use crate::store::RecordKey;
+use tower_cookie_sessions::{Key, KeyRing};
 
 pub use self::chunks::chunks;
 pub use self::cookie_header::cookie_header;
@@ -62,49 +68,6 @@ pub use self::envelope::envelope_open;
 pub use self::layer::layer;
 pub use self::plaintext::session_plaintext;
 pub use self::seeds::{seeds, Seed};
-pub use crate::key::Purpose;
-
-/// Seals under any purpose, the crate's own included: the crate's tests
-/// and fuzz targets forge session cookies, ids and records with it. Not
-/// for applications, which seal under
-/// [`AppPurpose`](crate::envelope::AppPurpose).
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::fuzzing::{fuzz_key_ring, open_as, seal_as, Purpose};
-///
-/// let sealed = seal_as(fuzz_key_ring(), Purpose::Session, "id", b"x");
-/// assert!(open_as(fuzz_key_ring(), Purpose::SessionId, "id", &sealed).is_err());
-/// ```
-#[must_use]
-pub fn seal_as(ring: &KeyRing, purpose: Purpose, name: &str, plaintext: &[u8]) -> String {
-    crate::envelope::seal_as(ring, purpose, name, plaintext)
-}
-
-/// Opens under any purpose; see [`seal_as`].
-///
-/// # Errors
-///
-/// Why the value did not open.
-///
-/// # Examples
-///
-/// ```
-/// use tower_cookie_sessions::fuzzing::{fuzz_key_ring, open_as, seal_as, Purpose};
-///
-/// let sealed = seal_as(fuzz_key_ring(), Purpose::Session, "id", b"x");
-/// let opened = open_as(fuzz_key_ring(), Purpose::Session, "id", &sealed).unwrap();
-/// assert_eq!(opened.plaintext, b"x");
-/// ```
-pub fn open_as(
-    ring: &KeyRing,
-    purpose: Purpose,
-    name: &str,
-    value: &str,
-) -> Result<crate::envelope::Opened, crate::envelope::OpenError> {
-    crate::envelope::open_as(ring, purpose, name, value)
-}
 
 /// One fuzz target: its name (that of its file in `fuzz/fuzz_targets/`
 /// and of its corpus directory) and its function.
@@ -112,7 +75,7 @@ pub fn open_as(
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::fuzzing::TARGETS;
+/// use fuzz_harness::TARGETS;
 ///
 /// let target = TARGETS.iter().find(|target| target.name == "cookie_header").unwrap();
 /// (target.run)(b"a=1; b=2");
@@ -130,7 +93,7 @@ pub struct Target {
 /// # Examples
 ///
 /// ```
-/// use tower_cookie_sessions::fuzzing::TARGETS;
+/// use fuzz_harness::TARGETS;
 ///
 /// assert!(TARGETS.iter().any(|target| target.name == "layer"));
 /// ```
@@ -163,7 +126,7 @@ pub const TARGETS: &[Target] = &[
 /// # Examples
 ///
 /// ```
-/// assert_eq!(tower_cookie_sessions::fuzzing::FUZZ_NOW, 1_700_000_000);
+/// assert_eq!(fuzz_harness::FUZZ_NOW, 1_700_000_000);
 /// ```
 pub const FUZZ_NOW: u64 = 1_700_000_000;
 
@@ -180,7 +143,7 @@ const OLD_KEY_ID: u8 = 0;
 /// ```
 /// use tower_cookie_sessions::fuzzing::{self, Purpose};
 ///
-/// let ring = fuzzing::fuzz_key_ring();
+/// let ring = fuzz_harness::fuzz_key_ring();
 /// assert_eq!(ring.ids().collect::<Vec<_>>(), [1, 0]);
 /// let sealed = fuzzing::seal_as(ring, Purpose::Session, "id", b"x");
 /// assert!(fuzzing::open_as(ring, Purpose::Session, "id", &sealed).is_ok());
@@ -198,21 +161,6 @@ pub fn fuzz_key_ring() -> &'static KeyRing {
 /// The ring that sealed before the rotation: the old key as the sealing
 /// one, so its values open under [`fuzz_key_ring`] as "sealed with an
 /// older key".
-/// The record data a store holds for `plaintext` under `key`, as the layer
-/// writes it: bound to the key, and sealed unless `trusted`.
-fn seal_record(
-    config: &SessionConfig,
-    trusted: bool,
-    key: &RecordKey,
-    plaintext: &[u8],
-) -> Vec<u8> {
-    crate::session::store::record::seal(config, trusted, key, |out| {
-        out.extend_from_slice(plaintext);
-        Ok::<_, Infallible>(())
-    })
-    .unwrap_or_else(|never| match never {})
-}
-
 fn old_key_ring() -> &'static KeyRing {
     static RING: LazyLock<KeyRing> = LazyLock::new(|| KeyRing::new(OLD_KEY_ID, fixed_key(101)));
     &RING
