@@ -11,17 +11,19 @@ use std::task::{ready, Context, Poll};
 use http::header::SET_COOKIE;
 use http::Response;
 use pin_project_lite::pin_project;
+use tracing::Instrument;
 
 use crate::cookies::Cookies;
 use crate::flash::state::FlashResponse;
 use crate::headers;
 use crate::session::body::SessionBody;
-use crate::session::shared::backend::{Committed, SetCookie};
+use crate::session::shared::backend::{Committed, MaybeReady, SetCookie};
 use crate::session::shared::config::SessionConfig;
 use crate::session::shared::error::SessionError;
 use crate::session::shared::error_response::ErrorBody;
 use crate::session::shared::source::SessionSource;
 use crate::session::shared::state::Shared;
+use crate::session::shared::trace::{self, BeforeCommit};
 use crate::session::SessionData;
 
 pin_project! {
@@ -103,6 +105,8 @@ struct Sending {
     write_jar: bool,
     /// What the flash sends, when a handler used it.
     flash: Option<FlashResponse>,
+    /// The session's span and what it needs to say, when `debug` is on.
+    trace: Option<(tracing::Span, BeforeCommit)>,
 }
 
 impl<F: Future, T> ResponseFuture<F, T> {
@@ -238,14 +242,24 @@ fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
         if session.is_none() && !write_jar && flash.is_none() {
             return None;
         }
+        let mut trace = None;
         let commit = session.map(|session| {
             session.settle();
-            source.backend.commit(&source.config, &session)
+            let span = session.span();
+            trace = span.cloned().zip(trace::before_commit(&session));
+            let commit = trace::in_scope(span, || source.backend.commit(&source.config, &session));
+            match (commit, span) {
+                (MaybeReady::Pending(future), Some(span)) => {
+                    MaybeReady::Pending(Box::pin(future.instrument(span.clone())))
+                }
+                (commit, _) => commit,
+            }
         });
         let sending = Sending {
             config: Arc::clone(&source.config),
             write_jar,
             flash,
+            trace,
         };
         Some((sending, commit))
     })
@@ -262,6 +276,9 @@ fn finish<B>(
     sending: &Sending,
 ) -> Response<SessionBody<B>> {
     let session_opened = commit.is_some();
+    if let (Some((span, before)), Some(result)) = (&sending.trace, &commit) {
+        trace::record_outcome(span, before, result.as_ref());
+    }
     let set_cookie = match commit {
         Some(Err(error)) => {
             tracing::error!(%error, "session not sent");

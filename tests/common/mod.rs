@@ -349,6 +349,8 @@ impl Logs {
                 .with_max_level(tracing::Level::DEBUG)
                 .with_writer(|| ThreadWriter)
                 .with_ansi(false)
+                // A span's fields as they end, `session.outcome` among them.
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
                 .finish();
             tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
         });

@@ -108,7 +108,12 @@ async fn checked<T: SessionData>(
                 cookie = config.cookie_name.as_str(),
                 "session refused by the load hook; starting a fresh session"
             );
-            Ok(ended(config, state.opened_at, state.cookies))
+            Ok(ended(
+                config,
+                state.opened_at,
+                state.cookies,
+                "refused by the load hook",
+            ))
         }
         Err(error) => {
             tracing::error!(%error, "session load hook failed; answering with an error");
@@ -120,9 +125,15 @@ async fn checked<T: SessionData>(
 /// A fresh session in place of an authentic one that has ended (expired,
 /// revoked or refused by the hook): its response removes the cookies it
 /// came from, unless the handler starts a new session.
-fn ended<T: SessionData>(config: &SessionConfig, now: u64, cookies: Carried) -> State<T> {
+fn ended<T: SessionData>(
+    config: &SessionConfig,
+    now: u64,
+    cookies: Carried,
+    reason: &'static str,
+) -> State<T> {
     let mut state = State::fresh(config, now);
     state.status.ended = true;
+    state.status.refused = Some(reason);
     state.cookies = cookies;
     state
 }
@@ -174,7 +185,13 @@ fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<
             ),
         }
     }
-    let mut state = opened.unwrap_or_else(|| State::fresh(config, now));
+    let mut state = opened.unwrap_or_else(|| {
+        let mut state = State::fresh(config, now);
+        if tries > 0 || cookies.has_first_chunk() {
+            state.status.refused = Some("not authentic");
+        }
+        state
+    });
     state.cookies = cookies;
     state
 }
@@ -217,6 +234,7 @@ fn open_value<T: SessionData>(
                     );
                     let mut state = State::fresh(config, now);
                     state.status.ended = !unreadable;
+                    state.status.refused = Some(reason);
                     state
                 }
             }

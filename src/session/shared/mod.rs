@@ -14,4 +14,5 @@ pub(crate) mod revocation;
 pub(crate) mod set_cookie;
 pub(crate) mod source;
 pub(crate) mod state;
+pub(crate) mod trace;
 pub(crate) mod undecodable;

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::Extensions;
+use tracing::Instrument;
 
 use crate::cookies::owners::Kept;
 use crate::cookies::Cookies;
@@ -14,6 +15,7 @@ use crate::session::shared::error::SessionError;
 use crate::session::shared::handle::Session;
 use crate::session::shared::source::SessionSource;
 use crate::session::shared::state::{Shared, State};
+use crate::session::shared::trace;
 use crate::session::SessionData;
 
 /// A session of type `T` on its way to the handler: already kept by the
@@ -102,9 +104,19 @@ fn start<T: SessionData>(
         };
     }
     let config = Arc::clone(&source.config);
-    let (shared, load) = match source.backend.load(&source.config, jar) {
-        MaybeReady::Ready(Some(Ok(state))) => (Shared::opened(state, config), None),
-        load => (Shared::loading(config), Some(pending(load))),
+    let span = trace::span(&config);
+    // The load's own events (why a cookie was refused) go under the span.
+    let load = trace::in_scope(span.as_ref(), || source.backend.load(&source.config, jar));
+    let (shared, load) = match load {
+        MaybeReady::Ready(Some(Ok(state))) => (Shared::opened(state, config, span), None),
+        load => {
+            let load = pending(load);
+            let load: PendingLoad<T> = match &span {
+                Some(span) => Box::pin(load.instrument(span.clone())),
+                None => load,
+            };
+            (Shared::loading(config, span), Some(load))
+        }
     };
     *kept = Some(Arc::clone(&shared) as Kept);
     Opening { shared, load }

@@ -35,22 +35,30 @@ pub(crate) struct Shared<T> {
     opened: AtomicBool,
     /// A change panicked half-way: the session is never saved.
     poisoned: AtomicBool,
+    /// The request's `session` span; `None` unless `debug` is on, so that
+    /// the common request has nothing to drop.
+    span: Option<tracing::Span>,
 }
 
 impl<T: SessionData> Shared<T> {
     /// A session whose state is loaded.
-    pub(crate) fn opened(state: State<T>, config: Arc<SessionConfig>) -> Arc<Self> {
+    pub(crate) fn opened(
+        state: State<T>,
+        config: Arc<SessionConfig>,
+        span: Option<tracing::Span>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(state),
             holder: AtomicUsize::new(0),
             config,
             opened: AtomicBool::new(true),
             poisoned: AtomicBool::new(false),
+            span,
         })
     }
 
     /// A session whose load is on its way; [`fill`](Self::fill) opens it.
-    pub(crate) fn loading(config: Arc<SessionConfig>) -> Arc<Self> {
+    pub(crate) fn loading(config: Arc<SessionConfig>, span: Option<tracing::Span>) -> Arc<Self> {
         Arc::new(Self {
             // Never read: no handle is given out and nothing is committed
             // until the session is opened.
@@ -59,6 +67,7 @@ impl<T: SessionData> Shared<T> {
             config,
             opened: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
+            span,
         })
     }
 
@@ -92,6 +101,11 @@ impl<T: SessionData> Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// The request's `session` span.
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.span.as_ref()
+    }
+
     pub(crate) fn is_opened(&self) -> bool {
         self.opened.load(Ordering::Acquire)
     }
@@ -258,6 +272,9 @@ pub(crate) struct Status {
     /// session replaces it. A cookie that did not open is left alone, so
     /// nodes that lack a newly rotated-in key sign nobody out.
     pub(crate) ended: bool,
+    /// Why the request's cookie did not give its session, when it sent
+    /// one: for the request's `session` span.
+    pub(crate) refused: Option<&'static str>,
 }
 
 impl Status {

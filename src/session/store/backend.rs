@@ -22,6 +22,7 @@ use crate::session::shared::set_cookie;
 use crate::session::shared::state::{
     record_activity, RecordState, SessionId, Shared, State, Status,
 };
+use crate::session::shared::trace;
 use crate::session::store::conflict::ConflictPolicy;
 use crate::session::store::ids;
 use crate::session::store::log_tag::LogTag;
@@ -105,7 +106,11 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         let now = unix_seconds(config.clock.now());
         // A forged or guessed id is refused here, before any store call.
         let Some((id, reseal)) = authentic_id(config, jar) else {
-            return MaybeReady::ready(Ok(fresh(config, now)));
+            let mut state = fresh(config, now);
+            if jar.request_values(&config.cookie_name).next().is_some() {
+                state.status.refused = Some("not authentic");
+            }
+            return MaybeReady::ready(Ok(state));
         };
         let store = Arc::clone(&self.store);
         let config = Arc::clone(config);
@@ -217,6 +222,7 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 LoadFailure::ContinueEmpty => {
                     tracing::warn!(%error, "session store unavailable; carrying on with an empty session that will not be saved");
                     let mut state = fresh(config, now);
+                    state.status.refused = Some("store unavailable");
                     if let Some(record) = state.record.as_mut() {
                         record.detached = true;
                     }
@@ -230,11 +236,11 @@ async fn load_record<S: SessionStore, T: SessionData>(
     let tag = LogTag::of(config, &key);
     let Some(record) = record else {
         tracing::debug!(session = %tag, "no record for the session id; starting a fresh session");
-        return Ok(ended(config, now));
+        return Ok(ended(config, now, "no record"));
     };
     if record.is_expired(from_unix_seconds(now)) {
         tracing::debug!(session = %tag, "session record expired; starting a fresh session");
-        return Ok(ended(config, now));
+        return Ok(ended(config, now, "expired"));
     }
     let plaintext = match record::open(config, store.is_trusted(), &key, &record.data) {
         Ok(plaintext) => plaintext,
@@ -244,7 +250,7 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 reason,
                 "session record refused; starting a fresh session that replaces it"
             );
-            return Ok(replacing(config, id, record.version, now));
+            return Ok(replacing(config, id, record.version, now, reason));
         }
     };
     let expiry = unix_seconds(record.expires_at);
@@ -271,7 +277,7 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 reason = refusal.reason,
                 "session record unreadable; starting a fresh session that replaces it"
             );
-            Ok(replacing(config, id, record.version, now))
+            Ok(replacing(config, id, record.version, now, refusal.reason))
         }
         Err(refusal) => {
             tracing::debug!(
@@ -279,7 +285,7 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 reason = refusal.reason,
                 "session record refused; starting a fresh session"
             );
-            Ok(ended(config, now))
+            Ok(ended(config, now, refusal.reason))
         }
     }
 }
@@ -327,15 +333,16 @@ async fn refuse_revoked<S: SessionStore, T: SessionData>(
     if let Err(error) = timed(config.store_timeout, store.delete(&key)).await {
         tracing::warn!(%error, "refused session's record not deleted; it expires on its own");
     }
-    Ok(ended(config, state.opened_at))
+    Ok(ended(config, state.opened_at, reason))
 }
 
 /// A fresh session in place of one whose cookie opened but whose session
 /// has ended: unless the handler starts a new one, the response removes
 /// the cookie.
-fn ended<T: SessionData>(config: &SessionConfig, now: u64) -> State<T> {
+fn ended<T: SessionData>(config: &SessionConfig, now: u64, reason: &'static str) -> State<T> {
     let mut state = fresh(config, now);
     state.status.ended = true;
+    state.status.refused = Some(reason);
     state
 }
 
@@ -346,8 +353,10 @@ fn replacing<T: SessionData>(
     id: SessionId,
     version: u64,
     now: u64,
+    reason: &'static str,
 ) -> State<T> {
     let mut state = fresh(config, now);
+    state.status.refused = Some(reason);
     state.record = Some(Box::new(RecordState {
         id: Some(id),
         version,
@@ -626,6 +635,8 @@ impl Written {
             record.version = self.version;
             record.replace = false;
         }
+        // A new or renewed session's id is known only now.
+        trace::record_id(session.span(), session.config(), &state);
     }
 }
 
