@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tower::{service_fn, Layer, Service, ServiceExt};
 use tower_cookie_sessions::session::Expiry;
-use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore, StoreError};
+use tower_cookie_sessions::store::{
+    MemoryStore, OwnerIndex, Record, RecordKey, SessionStore, StoreError,
+};
 use tower_cookie_sessions::{Key, Session, SessionError, SessionLayer};
 
 /// The session type: a signed-in user, as in `benches/session.rs`.
@@ -206,6 +208,9 @@ impl SessionStore for Untrusted {
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send {
         self.0.touch(key, expires_at)
     }
+}
+
+impl OwnerIndex for Untrusted {
     fn delete_by_owner(
         &self,
         owner: &str,

@@ -2,7 +2,8 @@
 //! over a `HashMap` behind a mutex, then used by a layer.
 //!
 //! Run with `cargo run --example custom_store`. A real store would talk to
-//! its database in the same six methods; what matters is that `create` only
+//! its database in the same five methods (and one more for the optional
+//! owner index); what matters is that `create` only
 //! inserts and `save` only writes when the version still matches.
 
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use http::Request;
 use tower::ServiceExt;
-use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, StoreError};
+use tower_cookie_sessions::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 use tower_cookie_sessions::{Key, Session, SessionLayer};
 
 /// Records by key; cloning shares the map.
@@ -99,7 +100,11 @@ impl SessionStore for HashMapStore {
         });
         async move { Ok(touched) }
     }
+}
 
+/// Optional: a store that can find records by owner offers "sign this user
+/// out everywhere".
+impl OwnerIndex for HashMapStore {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let deleted = self.with_live(|records| {
             let before = records.len();

@@ -164,13 +164,13 @@ impl<T: SessionData> SessionLayer<T, CookieBackend> {
 
 impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
     /// The store, for work outside requests, such as
-    /// [`delete_by_owner`](SessionStore::delete_by_owner) ("log this user
-    /// out everywhere").
+    /// [`delete_by_owner`](crate::store::OwnerIndex::delete_by_owner) ("log
+    /// this user out everywhere", for stores with an owner index).
     ///
     /// # Examples
     ///
     /// ```
-    /// use tower_cookie_sessions::store::SessionStore;
+    /// use tower_cookie_sessions::store::OwnerIndex;
     /// use tower_cookie_sessions::{Key, MemoryStore, SessionLayer};
     ///
     /// # #[tokio::main(flavor = "current_thread")]

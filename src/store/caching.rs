@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::store::{Record, RecordKey, SessionStore, StoreError};
+use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// Serves loads from a cache (typically a [`MemoryStore`]) and sends every
 /// write to the backing store first, then to the cache.
@@ -259,6 +259,15 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
         touched
     }
 
+    async fn delete_expired(&self) -> Result<u64, StoreError> {
+        let _ = self.cache.delete_expired().await;
+        self.store.delete_expired().await
+    }
+}
+
+/// The cache and the store each end the owner's records; the owner's
+/// records cannot be named one by one, so the generations move for all.
+impl<Cache: OwnerIndex, Store: OwnerIndex> OwnerIndex for CachingStore<Cache, Store> {
     async fn delete_by_owner(&self, owner: &str) -> Result<u64, StoreError> {
         self.generations.epoch.fetch_add(1, SeqCst);
         let deleted = self.store.delete_by_owner(owner).await;
@@ -267,10 +276,5 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
             tracing::warn!(%error, "session cache delete by owner failed");
         }
         deleted
-    }
-
-    async fn delete_expired(&self) -> Result<u64, StoreError> {
-        let _ = self.cache.delete_expired().await;
-        self.store.delete_expired().await
     }
 }

@@ -379,9 +379,6 @@ impl std::error::Error for StoreError {
 ///     fn touch(&self, _: &RecordKey, _: SystemTime) -> impl Future<Output = Result<bool, StoreError>> + Send {
 ///         async { Ok(false) }
 ///     }
-///     fn delete_by_owner(&self, _: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
-///         async { Ok(0) }
-///     }
 /// }
 /// ```
 pub trait SessionStore: Send + Sync + 'static {
@@ -422,10 +419,6 @@ pub trait SessionStore: Send + Sync + 'static {
         expires_at: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Deletes every record whose owner is `owner` ("log this user out
-    /// everywhere"); returns how many were deleted.
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
     /// Deletes expired records, for stores that do not expire them on their
     /// own; returns how many were deleted. The default does nothing.
     fn delete_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
@@ -450,4 +443,34 @@ pub trait SessionStore: Send + Sync + 'static {
     fn is_trusted(&self) -> bool {
         false
     }
+}
+
+/// A store that finds records by their owner (the tag
+/// [`Session::set_owner`](crate::Session::set_owner) sets), so an
+/// application can end all of a user's sessions at once.
+///
+/// A capability a store opts into: one without an owner index does not
+/// implement it, and the compiler says so where an application asks for
+/// it, rather than the store answering "none deleted". Every store in this
+/// crate implements it.
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::store::{MemoryStore, OwnerIndex};
+/// use tower_cookie_sessions::{Key, SessionLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let layer = SessionLayer::<u64>::store_builder(Key::generate(), MemoryStore::new()).build()?;
+/// // "Sign this user out everywhere."
+/// let ended = layer.store().delete_by_owner("user-42").await?;
+/// assert_eq!(ended, 0);
+/// # Ok(())
+/// # }
+/// ```
+pub trait OwnerIndex: SessionStore {
+    /// Deletes every record whose owner is `owner`; returns how many were
+    /// deleted.
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

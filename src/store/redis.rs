@@ -9,7 +9,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisResult, Script, ScriptInvocation};
 
-use crate::store::{Record, RecordKey, SessionStore, StoreError};
+use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// The key prefix of a store that was given none.
 const DEFAULT_PREFIX: &str = "tcs:";
@@ -552,11 +552,16 @@ where
         self.touch_record(key, expires_at)
     }
 
+    // `delete_expired` keeps the default: Redis deletes expired keys itself.
+}
+
+impl<C> OwnerIndex for RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.delete_owned(owner)
     }
-
-    // `delete_expired` keeps the default: Redis deletes expired keys itself.
 }
 
 /// Unix milliseconds, clamped to what `PEXPIREAT` takes.

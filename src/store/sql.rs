@@ -306,6 +306,23 @@ macro_rules! impl_session_store {
                 }
             }
 
+            fn delete_expired(
+                &self,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<u64, $crate::store::StoreError>,
+            > + Send {
+                async move {
+                    let done = ::sqlx::query(&self.queries.delete_expired)
+                        .bind($crate::store::sql::now())
+                        .execute(&self.pool)
+                        .await
+                        .map_err($crate::store::StoreError::backend)?;
+                    Ok(done.rows_affected())
+                }
+            }
+        }
+
+        impl $crate::store::OwnerIndex for $store {
             fn delete_by_owner(
                 &self,
                 owner: &str,
@@ -315,21 +332,6 @@ macro_rules! impl_session_store {
                 async move {
                     let done = ::sqlx::query(&self.queries.delete_by_owner)
                         .bind(owner)
-                        .execute(&self.pool)
-                        .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(done.rows_affected())
-                }
-            }
-
-            fn delete_expired(
-                &self,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<u64, $crate::store::StoreError>,
-            > + Send {
-                async move {
-                    let done = ::sqlx::query(&self.queries.delete_expired)
-                        .bind($crate::store::sql::now())
                         .execute(&self.pool)
                         .await
                         .map_err($crate::store::StoreError::backend)?;

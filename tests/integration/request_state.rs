@@ -20,7 +20,9 @@ use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE};
 use http::{Request, Response, StatusCode};
 use tower::buffer::BufferLayer;
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
-use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore, StoreError};
+use tower_cookie_sessions::store::{
+    MemoryStore, OwnerIndex, Record, RecordKey, SessionStore, StoreError,
+};
 use tower_cookie_sessions::{
     Cookie, CookieLayer, Cookies, Key, Session, SessionError, SessionLayer,
 };
@@ -836,6 +838,9 @@ impl SessionStore for WaitingStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.0.touch(key, expires_at)
     }
+}
+
+impl OwnerIndex for WaitingStore {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.0.delete_by_owner(owner)
     }

@@ -160,7 +160,7 @@ async fn on_error_maps_session_errors_to_the_users_response() {
 #[tokio::test]
 async fn on_error_takes_anything_axum_turns_into_a_response() {
     use axum::response::{IntoResponse, Redirect};
-    use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, StoreError};
+    use tower_cookie_sessions::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
     /// A store that is always down.
     #[derive(Clone)]
@@ -182,6 +182,9 @@ async fn on_error_takes_anything_axum_turns_into_a_response() {
         async fn touch(&self, _: &RecordKey, _: std::time::SystemTime) -> Result<bool, StoreError> {
             Err(StoreError::Timeout)
         }
+    }
+
+    impl OwnerIndex for Down {
         async fn delete_by_owner(&self, _: &str) -> Result<u64, StoreError> {
             Err(StoreError::Timeout)
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 use tower_cookie_sessions::store::{
-    CachingStore, MemoryStore, Record, RecordKey, SessionStore, StoreError,
+    CachingStore, MemoryStore, OwnerIndex, Record, RecordKey, SessionStore, StoreError,
 };
 
 /// One held call: `reached` fires when the call gets to the hold, and the
@@ -135,7 +135,9 @@ impl SessionStore for GatedStore {
     async fn touch(&self, key: &RecordKey, expires_at: SystemTime) -> Result<bool, StoreError> {
         self.inner.touch(key, expires_at).await
     }
+}
 
+impl OwnerIndex for GatedStore {
     async fn delete_by_owner(&self, owner: &str) -> Result<u64, StoreError> {
         self.inner.delete_by_owner(owner).await
     }

@@ -10,7 +10,9 @@ use crate::common::store_suite::{map_app, suite_key};
 use crate::common::*;
 use http::{Response, StatusCode};
 use tower_cookie_sessions::session::{LoadFailure, SessionLayerBuilder, StoreBackend};
-use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore, StoreError};
+use tower_cookie_sessions::store::{
+    MemoryStore, OwnerIndex, Record, RecordKey, SessionStore, StoreError,
+};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
 /// A memory store whose operations fail, or hang, while a switch is on.
@@ -90,6 +92,9 @@ impl SessionStore for FlakyStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.gate(self.inner.touch(key, expires_at), false)
     }
+}
+
+impl OwnerIndex for FlakyStore {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.gate(self.inner.delete_by_owner(owner), false)
     }

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::common::redis_server::{keys_under_prefix, redis_store_for_test};
 use crate::common::store_suite::{map_app, session_id, suite_key, SuiteStore};
 use crate::common::{cookie_pair, get_with};
-use tower_cookie_sessions::store::{Record, RecordKey, RedisStore, SessionStore, StoreError};
+use tower_cookie_sessions::store::{
+    OwnerIndex, Record, RecordKey, RedisStore, SessionStore, StoreError,
+};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
 crate::store_conformance!(async { crate::common::redis_server::redis_store_for_test().await });

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::common::redis_server::{cluster_keys_under_prefix, unique_prefix, RedisCluster};
 use crate::common::store_suite::SuiteStore;
 use redis::cluster_async::ClusterConnection;
-use tower_cookie_sessions::store::{Record, RecordKey, RedisStore, SessionStore};
+use tower_cookie_sessions::store::{OwnerIndex, Record, RecordKey, RedisStore, SessionStore};
 
 /// A store on the binary's shared cluster, under a prefix of its own;
 /// `None` when `redis-server` is missing outside CI.

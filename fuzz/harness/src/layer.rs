@@ -691,10 +691,6 @@ impl SessionStore for FuzzStore {
         ready(Ok(true))
     }
 
-    fn delete_by_owner(&self, _: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        ready(Ok(0))
-    }
-
     fn is_trusted(&self) -> bool {
         self.trusted
     }

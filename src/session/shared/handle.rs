@@ -478,7 +478,7 @@ impl<T: SessionData> Session<T> {
 
     /// Tags the session with an owner, such as a user id, so that a
     /// server-side store can end all of that owner's sessions at once
-    /// ([`SessionStore::delete_by_owner`](crate::store::SessionStore::delete_by_owner)).
+    /// ([`OwnerIndex::delete_by_owner`](crate::store::OwnerIndex::delete_by_owner)).
     /// Client-side sessions ignore it. A `MemoryStore`
     /// keeps a new record with an owner in its protected segment, so set it
     /// in the request that signs in.

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use self::slots::Inner;
 use crate::clock::Clock;
-use crate::store::{Record, RecordKey, SessionStore, StoreError};
+use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// How many sessions a [`MemoryStore`] keeps by default.
 pub(crate) const DEFAULT_CAPACITY: usize = 100_000;
@@ -281,14 +281,16 @@ impl SessionStore for MemoryStore {
         std::future::ready(Ok(self.touch_now(key, expires_at)))
     }
 
-    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        std::future::ready(Ok(self.lock().remove_owned_by(owner)))
-    }
-
     fn delete_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let mut inner = self.lock();
         let now = inner.clock.now();
         std::future::ready(Ok(inner.sweep(now)))
+    }
+}
+
+impl OwnerIndex for MemoryStore {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        std::future::ready(Ok(self.lock().remove_owned_by(owner)))
     }
 }
 
