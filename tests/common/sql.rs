@@ -1,15 +1,19 @@
-//! Stores for the SQL store tests, each on its own table (PostgreSQL) or
-//! file (SQLite), so tests run in parallel and leave nothing behind.
+//! Stores for the SQL store tests, each on its own table (PostgreSQL,
+//! MySQL) or file (SQLite), so tests run in parallel and leave nothing
+//! behind.
 //!
-//! PostgreSQL is reached through `DATABASE_URL`. Unset, the tests are
-//! skipped with a note, unless `CI=true`, where that fails the run; set but
-//! unreachable fails the run always.
+//! PostgreSQL is reached through `DATABASE_URL`, MySQL or MariaDB through
+//! `MYSQL_URL`. Unset, the tests are skipped with a note, unless `CI=true`,
+//! where that fails the run; set but unreachable fails the run always.
 //!
-//! The tests both stores share are written here once, against
+//! The tests the stores share are written here once, against
 //! [`SqlTestStore`]; each store's test file runs them under its own
 //! `#[tokio::test]`s.
 
 // Each test binary uses only one of them.
+#[cfg(feature = "mysql")]
+#[allow(unused_imports)]
+pub use self::mysql::*;
 #[cfg(feature = "postgres")]
 #[allow(unused_imports)]
 pub use self::postgres::*;
@@ -17,8 +21,8 @@ pub use self::postgres::*;
 #[allow(unused_imports)]
 pub use self::sqlite::*;
 
-// The tests both SQL stores run, and what they need of each store.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+// The tests the SQL stores share, and what they need of each store.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 #[allow(unused_imports)]
 pub use self::shared::*;
 
@@ -27,13 +31,31 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{:016x}", rand::random::<u64>())
 }
 
-/// `table` or `schema.table`, double-quoted for SQL.
-pub fn quoted(table: &str) -> String {
+/// `table` or `schema.table`, each part between `quote`s for SQL: `"`,
+/// or `` ` `` for MySQL.
+pub fn quoted(table: &str, quote: char) -> String {
     table
         .split('.')
-        .map(|part| format!("\"{part}\""))
+        .map(|part| format!("{quote}{part}{quote}"))
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// The server URL in the environment variable `var`, or `None` (with a
+/// note, once per `skipped`) when it is unset outside CI; under `CI=true`
+/// an unset URL fails the test.
+#[allow(dead_code)]
+pub fn server_url(var: &str, server: &str, skipped: &std::sync::Once) -> Option<String> {
+    let url = std::env::var(var).ok().filter(|url| !url.is_empty());
+    if url.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{var} is not set: CI must run the {server} store tests");
+        }
+        skipped.call_once(|| {
+            crate::common::note(&format!("skipping {server} tests: {var} is not set"))
+        });
+    }
+    url
 }
 
 /// Runs `test` on a clone of `store` as a task, then tears the store down
@@ -50,24 +72,27 @@ where
     }
 }
 
-/// The tests `PostgresStore` and `SqliteStore` share, written once against
-/// [`SqlTestStore`]. Each store's test file calls them from its own
-/// `#[tokio::test]`s; a whole shared test from one of the same name.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+/// The tests the SQL stores share, written once against [`SqlTestStore`].
+/// Each store's test file calls them from its own `#[tokio::test]`s; a
+/// whole shared test from one of the same name.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 mod shared {
     use std::future::Future;
     use std::time::{Duration, Instant, SystemTime};
 
     use tower_cookie_sessions::store::{Record, RecordKey, StoreError};
 
-    use super::{quoted, run_then_tear_down, unique_name};
+    use super::{run_then_tear_down, unique_name};
     use crate::common::store_suite::SuiteStore;
 
     /// What the shared tests need that each SQL store does on its own
-    /// pool (`PgPool` or `SqlitePool`).
+    /// pool (`PgPool`, `SqlitePool` or `MySqlPool`).
     pub trait SqlTestStore: SuiteStore + std::fmt::Debug {
         /// The store's table, as configured.
         fn table(&self) -> &str;
+
+        /// The store's table, quoted for its SQL dialect.
+        fn quoted_table(&self) -> String;
 
         /// The store's own `with_table`.
         fn with_table(self, name: &str) -> Result<Self, StoreError>;
@@ -179,7 +204,7 @@ mod shared {
         let other = RecordKey::for_session_id(b"too-big");
         assert!(store.create(&other, &past).await.is_err());
 
-        let table = quoted(store.table());
+        let table = store.quoted_table();
         store
             .execute(&format!("UPDATE {table} SET version = -1"))
             .await
@@ -189,14 +214,19 @@ mod shared {
     }
 }
 
-/// Implements [`SqlTestStore`] for `$store`: both SQL stores spell these
-/// the same, each on its own pool type.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+/// Implements [`SqlTestStore`] for `$store`, whose SQL quotes identifiers
+/// with `$quote`: the SQL stores spell these the same, each on its own
+/// pool type.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 macro_rules! impl_sql_test_store {
-    ($store:ty) => {
+    ($store:ty, $quote:literal) => {
         impl $crate::common::sql::SqlTestStore for $store {
             fn table(&self) -> &str {
                 <$store>::table(self)
+            }
+
+            fn quoted_table(&self) -> String {
+                $crate::common::sql::quoted(<$store>::table(self), $quote)
             }
 
             fn with_table(
@@ -224,7 +254,7 @@ macro_rules! impl_sql_test_store {
             async fn rows(&self) -> i64 {
                 let count = format!(
                     "SELECT count(*) FROM {}",
-                    $crate::common::sql::quoted(<$store>::table(self))
+                    $crate::common::sql::SqlTestStore::quoted_table(self)
                 );
                 sqlx::query_scalar(&count)
                     .fetch_one(self.pool())
@@ -248,7 +278,7 @@ mod postgres {
     use tower_cookie_sessions::store::PostgresStore;
 
     use super::unique_name;
-    use crate::common::note;
+    use super::SqlTestStore as _;
     use crate::common::store_suite::SuiteStore;
 
     /// A migrated `PostgresStore` on a fresh table, or `None` (with a note,
@@ -279,23 +309,14 @@ mod postgres {
     /// outside CI.
     pub fn database_url() -> Option<String> {
         static SKIPPED: Once = Once::new();
-        let url = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
-        if url.is_none() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("DATABASE_URL is not set: CI must run the PostgreSQL store tests");
-            }
-            SKIPPED.call_once(|| note("skipping PostgreSQL tests: DATABASE_URL is not set"));
-        }
-        url
+        super::server_url("DATABASE_URL", "PostgreSQL", &SKIPPED)
     }
 
-    impl_sql_test_store!(PostgresStore);
+    impl_sql_test_store!(PostgresStore, '"');
 
     impl SuiteStore for PostgresStore {
         async fn tear_down(&self) {
-            let drop = format!("DROP TABLE IF EXISTS {}", super::quoted(self.table()));
+            let drop = format!("DROP TABLE IF EXISTS {}", self.quoted_table());
             sqlx::query(&drop)
                 .execute(self.pool())
                 .await
@@ -347,13 +368,69 @@ mod sqlite {
         }
     }
 
-    impl_sql_test_store!(SqliteStore);
+    impl_sql_test_store!(SqliteStore, '"');
 
     impl SuiteStore for SqliteStore {
         async fn tear_down(&self) {
             let path = self.pool().connect_options().get_filename().to_owned();
             self.pool().close().await;
             remove_sqlite_files(&path);
+        }
+    }
+}
+
+#[cfg(feature = "mysql")]
+mod mysql {
+    use std::sync::Once;
+    use std::time::Duration;
+
+    use sqlx::mysql::MySqlPoolOptions;
+    use tower_cookie_sessions::store::MySqlStore;
+
+    use super::unique_name;
+    use super::SqlTestStore as _;
+    use crate::common::store_suite::SuiteStore;
+
+    /// A migrated `MySqlStore` on a fresh table, or `None` (with a note,
+    /// once) when `MYSQL_URL` is unset outside CI.
+    pub async fn mysql_store_for_test() -> Option<MySqlStore> {
+        let pool = mysql_pool_for_test().await?;
+        let store = MySqlStore::new(pool)
+            .with_table(&unique_name("tcs_test"))
+            .expect("a valid table name");
+        store.migrate().await.expect("migrate the test table");
+        Some(store)
+    }
+
+    /// A small pool on `MYSQL_URL`; `None` as for [`mysql_store_for_test`].
+    pub async fn mysql_pool_for_test() -> Option<sqlx::MySqlPool> {
+        let url = mysql_url()?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("MYSQL_URL is set but MySQL refused: {error}"));
+        Some(pool)
+    }
+
+    /// `MYSQL_URL`, or `None` (with a note, once) when it is unset outside
+    /// CI.
+    pub fn mysql_url() -> Option<String> {
+        static SKIPPED: Once = Once::new();
+        super::server_url("MYSQL_URL", "MySQL", &SKIPPED)
+    }
+
+    impl_sql_test_store!(MySqlStore, '`');
+
+    impl SuiteStore for MySqlStore {
+        async fn tear_down(&self) {
+            let drop = format!("DROP TABLE IF EXISTS {}", self.quoted_table());
+            sqlx::query(&drop)
+                .execute(self.pool())
+                .await
+                .expect("drop the test table");
+            self.pool().close().await;
         }
     }
 }
