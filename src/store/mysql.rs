@@ -1,13 +1,11 @@
 //! `MySqlStore`: sessions in a MySQL or MariaDB table, through sqlx.
 
-use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::MySqlPool;
 
-use crate::store::sql::{self, Dialect, Queries, TableName};
+use crate::store::sql::{self, Dialect, SqlTable};
 use crate::store::StoreError;
 
 /// Sessions in a MySQL (8.0 and later) or MariaDB (10.3 and later) table,
@@ -64,8 +62,7 @@ use crate::store::StoreError;
 #[derive(Clone)]
 pub struct MySqlStore {
     pool: MySqlPool,
-    table: TableName,
-    queries: Arc<Queries>,
+    table: SqlTable,
 }
 
 impl MySqlStore {
@@ -87,16 +84,9 @@ impl MySqlStore {
     /// ```
     #[must_use]
     pub fn new(pool: MySqlPool) -> Self {
-        let table = TableName::parse(sql::DEFAULT_TABLE).expect("the default table name is valid");
-        Self::with(pool, table)
-    }
-
-    fn with(pool: MySqlPool, table: TableName) -> Self {
-        let queries = Arc::new(Queries::new(&table, Dialect::MySql));
         Self {
             pool,
-            table,
-            queries,
+            table: SqlTable::default_for(Dialect::MySql),
         }
     }
 
@@ -149,7 +139,10 @@ impl MySqlStore {
     /// # }
     /// ```
     pub fn with_table(self, name: &str) -> Result<Self, StoreError> {
-        Ok(Self::with(self.pool, TableName::parse(name)?))
+        Ok(Self {
+            pool: self.pool,
+            table: SqlTable::parse(name, Dialect::MySql)?,
+        })
     }
 
     /// The table's name, as given to [`with_table`](Self::with_table).
@@ -168,7 +161,7 @@ impl MySqlStore {
     /// ```
     #[must_use]
     pub fn table(&self) -> &str {
-        self.table.as_str()
+        self.table.name()
     }
 
     /// The connection pool, for the application's own queries.
@@ -218,11 +211,9 @@ impl MySqlStore {
         // One statement, and DDL commits on its own in MySQL; concurrent
         // `CREATE TABLE IF NOT EXISTS` wait on the table's metadata lock,
         // so instances starting together need no lock of their own.
-        for statement in &self.queries.migrate {
-            sqlx::query(statement)
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::backend)?;
+        for statement in &self.table.queries.migrate {
+            self.rows_affected(statement, &sql::Values::default())
+                .await?;
         }
         Ok(())
     }
@@ -252,15 +243,6 @@ impl MySqlStore {
     /// ```
     pub fn cleanup_task(&self, interval: Duration) -> impl Future<Output = ()> + Send + 'static {
         sql::cleanup_task(self.clone(), interval, "mysql")
-    }
-}
-
-impl fmt::Debug for MySqlStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The pool's options hold the password: show the table only.
-        f.debug_struct("MySqlStore")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
     }
 }
 

@@ -11,12 +11,13 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
-/// The table both stores use unless told otherwise.
-pub(crate) const DEFAULT_TABLE: &str = "tcs_sessions";
+/// The table the stores use unless told otherwise.
+const DEFAULT_TABLE: &str = "tcs_sessions";
 
 /// The longest table name accepted: Postgres cuts identifiers at 63 bytes,
 /// and index names add a suffix to the table's.
@@ -28,14 +29,14 @@ const MAX_SCHEMA_LEN: usize = 63;
 /// and it is double-quoted besides (so `Sessions` keeps its case and a
 /// reserved word still works).
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct TableName {
+struct TableName {
     text: String,
     schema: Option<String>,
     name: String,
 }
 
 impl TableName {
-    pub(crate) fn parse(text: &str) -> Result<Self, StoreError> {
+    fn parse(text: &str) -> Result<Self, StoreError> {
         let invalid = || StoreError::backend(InvalidTableName(text.to_owned()));
         let (schema, name) = match text.split_once('.') {
             Some((schema, name)) => (Some(schema), name),
@@ -54,7 +55,7 @@ impl TableName {
     }
 
     /// The name as given.
-    pub(crate) fn as_str(&self) -> &str {
+    fn as_str(&self) -> &str {
         &self.text
     }
 
@@ -255,8 +256,8 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// to the same millisecond).
 #[derive(Debug)]
 pub(crate) struct Queries {
-    /// DDL, run in order by `migrate()`.
-    pub(crate) migrate: Vec<String>,
+    /// DDL, run in order by `migrate()`; it binds nothing.
+    pub(crate) migrate: Vec<Statement>,
     /// Run in order; the record was created when the last one affected a
     /// row. Only an absent or expired record is replaced, and a unique-key
     /// violation means a live one holds the key.
@@ -271,7 +272,7 @@ pub(crate) struct Queries {
 }
 
 impl Queries {
-    pub(crate) fn new(table: &TableName, dialect: Dialect) -> Self {
+    fn new(table: &TableName, dialect: Dialect) -> Self {
         use Param::*;
         let t = table.quoted(dialect);
         // `key` is a reserved word in MySQL.
@@ -372,7 +373,13 @@ impl Queries {
             }
         };
         Self {
-            migrate,
+            migrate: migrate
+                .into_iter()
+                .map(|sql| Statement {
+                    sql,
+                    params: Vec::new(),
+                })
+                .collect(),
             create,
             load: statement(
                 format!(
@@ -399,11 +406,54 @@ impl Queries {
     }
 }
 
-/// Implements [`SessionStore`] for a store with `pool` and `queries`
-/// fields: the SQL stores run their statements alike, only the pool type
-/// differs.
+/// A store's table: its validated name and the statements formatted for
+/// it. Each SQL store is a pool and one of these.
+#[derive(Clone)]
+pub(crate) struct SqlTable {
+    name: TableName,
+    pub(crate) queries: Arc<Queries>,
+}
+
+impl SqlTable {
+    /// [`DEFAULT_TABLE`].
+    pub(crate) fn default_for(dialect: Dialect) -> Self {
+        Self::parse(DEFAULT_TABLE, dialect).expect("the default table name is valid")
+    }
+
+    /// The table `name`, `table` or `schema.table`, if it is safe in SQL.
+    pub(crate) fn parse(name: &str, dialect: Dialect) -> Result<Self, StoreError> {
+        let name = TableName::parse(name)?;
+        let queries = Arc::new(Queries::new(&name, dialect));
+        Ok(Self { name, queries })
+    }
+
+    /// The name as given.
+    pub(crate) fn name(&self) -> &str {
+        self.name.as_str()
+    }
+}
+
+/// The name only: the statements follow from it.
+impl fmt::Debug for SqlTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.name, f)
+    }
+}
+
+/// Implements [`SessionStore`] and `Debug` for a store with `pool` and
+/// `table` ([`SqlTable`]) fields: the SQL stores run their statements
+/// alike, only the pool type differs.
 macro_rules! impl_session_store {
     ($store:ty) => {
+        impl ::std::fmt::Debug for $store {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                // A pool's options hold the password: show the table only.
+                f.debug_struct(stringify!($store))
+                    .field("table", &self.table)
+                    .finish_non_exhaustive()
+            }
+        }
+
         impl $crate::store::SessionStore for $store {
             fn create(
                 &self,
@@ -415,7 +465,7 @@ macro_rules! impl_session_store {
                 async move {
                     let values = $crate::store::sql::Values::record(key, record)?;
                     let mut created = false;
-                    for statement in &self.queries.create {
+                    for statement in &self.table.queries.create {
                         match $crate::store::sql::bind(statement, &values)
                             .execute(&self.pool)
                             .await
@@ -446,7 +496,7 @@ macro_rules! impl_session_store {
                         now: Some($crate::store::sql::now()),
                         ..Default::default()
                     };
-                    $crate::store::sql::bind(&self.queries.load, &values)
+                    $crate::store::sql::bind(&self.table.queries.load, &values)
                         .try_map(|row| ::sqlx::FromRow::from_row(&row))
                         .fetch_optional(&self.pool)
                         .await
@@ -473,7 +523,7 @@ macro_rules! impl_session_store {
                         expected: Some(expected),
                         ..$crate::store::sql::Values::record(key, record)?
                     };
-                    self.rows_affected(&self.queries.save, &values)
+                    self.rows_affected(&self.table.queries.save, &values)
                         .await
                         .map(|rows| rows == 1)
                 }
@@ -490,7 +540,7 @@ macro_rules! impl_session_store {
                         key: Some(key.as_bytes().as_slice()),
                         ..Default::default()
                     };
-                    self.rows_affected(&self.queries.delete, &values)
+                    self.rows_affected(&self.table.queries.delete, &values)
                         .await
                         .map(drop)
                 }
@@ -510,7 +560,7 @@ macro_rules! impl_session_store {
                         now: Some($crate::store::sql::now()),
                         ..Default::default()
                     };
-                    self.rows_affected(&self.queries.touch, &values)
+                    self.rows_affected(&self.table.queries.touch, &values)
                         .await
                         .map(|rows| rows == 1)
                 }
@@ -527,7 +577,7 @@ macro_rules! impl_session_store {
                         owner: Some(Some(owner)),
                         ..Default::default()
                     };
-                    self.rows_affected(&self.queries.delete_by_owner, &values)
+                    self.rows_affected(&self.table.queries.delete_by_owner, &values)
                         .await
                 }
             }
@@ -542,7 +592,7 @@ macro_rules! impl_session_store {
                         now: Some($crate::store::sql::now()),
                         ..Default::default()
                     };
-                    self.rows_affected(&self.queries.delete_expired, &values)
+                    self.rows_affected(&self.table.queries.delete_expired, &values)
                         .await
                 }
             }
@@ -698,7 +748,7 @@ mod tests {
         let table = TableName::parse("auth.Sessions").expect("valid");
         let queries = Queries::new(&table, Dialect::Sqlite);
         assert_eq!(
-            queries.migrate[1],
+            queries.migrate[1].sql,
             r#"CREATE INDEX IF NOT EXISTS "auth"."Sessions_owner_idx" ON "Sessions" (owner)"#
         );
     }
@@ -710,7 +760,9 @@ mod tests {
         assert_eq!(table.quoted(Dialect::MySql), "`auth`.`Sessions`");
         let queries = Queries::new(&table, Dialect::MySql);
         assert_eq!(queries.migrate.len(), 1);
-        assert!(queries.migrate[0].contains("INDEX `Sessions_owner_idx` (owner(255))"));
+        assert!(queries.migrate[0]
+            .sql
+            .contains("INDEX `Sessions_owner_idx` (owner(255))"));
         assert_eq!(
             queries.delete.sql,
             "DELETE FROM `auth`.`Sessions` WHERE `key` = ?"

@@ -108,6 +108,9 @@ mod shared {
 
         /// Runs one raw SQL statement on the store's pool.
         fn execute(&self, sql: &str) -> impl Future<Output = sqlx::Result<()>> + Send;
+
+        /// Closes the store's pool.
+        fn close(&self) -> impl Future<Output = ()> + Send;
     }
 
     /// Whole seconds from now: the store keeps milliseconds, so such a
@@ -132,6 +135,30 @@ mod shared {
             .expect_err("not an identifier");
         assert!(matches!(error, StoreError::Backend(_)));
         assert!(error.to_string().contains("invalid table name"), "{error}");
+        for bad in ["a.b.c", "t`", "t\"", "1t", "", "t--"] {
+            assert!(store.clone().with_table(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Migrating again, and twice at once (instances starting together),
+    /// keeps the table and its records.
+    pub async fn migrate_is_idempotent<S: SqlTestStore>(store: S) {
+        let key = RecordKey::for_session_id(b"kept");
+        let record = Record::new(b"data".to_vec(), in_seconds(60));
+        assert!(store.create(&key, &record).await.expect("create"));
+        store.migrate().await.expect("second migrate");
+        let (a, b) = tokio::join!(store.migrate(), store.migrate());
+        a.expect("concurrent migrate");
+        b.expect("concurrent migrate");
+        assert_eq!(store.load(&key).await.expect("load"), Some(record));
+    }
+
+    /// For a server's `tear_down`: drops the store's table and closes its
+    /// pool.
+    pub async fn drop_table_and_close<S: SqlTestStore>(store: &S) {
+        let drop = format!("DROP TABLE IF EXISTS {}", store.quoted_table());
+        store.execute(&drop).await.expect("drop the test table");
+        store.close().await;
     }
 
     /// `store`'s pool, on a new table in `schema`: migrating it again is
@@ -265,6 +292,10 @@ macro_rules! impl_sql_test_store {
             async fn execute(&self, sql: &str) -> sqlx::Result<()> {
                 sqlx::query(sql).execute(self.pool()).await.map(drop)
             }
+
+            async fn close(&self) {
+                self.pool().close().await;
+            }
         }
     };
 }
@@ -278,7 +309,6 @@ mod postgres {
     use tower_cookie_sessions::store::PostgresStore;
 
     use super::unique_name;
-    use super::SqlTestStore as _;
     use crate::common::store_suite::SuiteStore;
 
     /// A migrated `PostgresStore` on a fresh table, or `None` (with a note,
@@ -316,12 +346,7 @@ mod postgres {
 
     impl SuiteStore for PostgresStore {
         async fn tear_down(&self) {
-            let drop = format!("DROP TABLE IF EXISTS {}", self.quoted_table());
-            sqlx::query(&drop)
-                .execute(self.pool())
-                .await
-                .expect("drop the test table");
-            self.pool().close().await;
+            super::drop_table_and_close(self).await;
         }
     }
 }
@@ -388,7 +413,6 @@ mod mysql {
     use tower_cookie_sessions::store::MySqlStore;
 
     use super::unique_name;
-    use super::SqlTestStore as _;
     use crate::common::store_suite::SuiteStore;
 
     /// A migrated `MySqlStore` on a fresh table, or `None` (with a note,
@@ -425,12 +449,7 @@ mod mysql {
 
     impl SuiteStore for MySqlStore {
         async fn tear_down(&self) {
-            let drop = format!("DROP TABLE IF EXISTS {}", self.quoted_table());
-            sqlx::query(&drop)
-                .execute(self.pool())
-                .await
-                .expect("drop the test table");
-            self.pool().close().await;
+            super::drop_table_and_close(self).await;
         }
     }
 }
