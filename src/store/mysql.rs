@@ -8,8 +8,8 @@ use sqlx::MySqlPool;
 use crate::store::sql::{self, Dialect, SqlTable};
 use crate::store::StoreError;
 
-/// Sessions in a MySQL (8.0 and later) or MariaDB (10.3 and later) table,
-/// shared by every instance of a service.
+/// Sessions in a MySQL or MariaDB table, shared by every instance of a
+/// service.
 ///
 /// One row per session, in the database the URL names (or in
 /// `database.table`):
