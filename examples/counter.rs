@@ -12,11 +12,12 @@
 //! SESSION_STORE=redis://127.0.0.1:6379 cargo run --features redis --example counter
 //! SESSION_STORE=postgres://postgres@127.0.0.1/test cargo run --features postgres --example counter
 //! SESSION_STORE=sqlite://sessions.db cargo run --features sqlite --example counter
+//! SESSION_STORE=mysql://root@127.0.0.1/test cargo run --features mysql --example counter
 //! ```
 //!
 //! `SESSION_STORE` is `cookie` (the default: the whole session is the
-//! cookie), `memory`, or a `redis://`, `postgres://` or `sqlite://PATH` URL
-//! (the SQLite file is created if missing). In the cookie, a session larger
+//! cookie), `memory`, or a `redis://`, `postgres://`, `mysql://` or
+//! `sqlite://PATH` URL (the SQLite file is created if missing). In the cookie, a session larger
 //! than one cookie is split across `id.0`, `id.1`... up to 8 KB in all;
 //! with a store there is no such limit: `/grow` keeps growing. `PORT` changes the port (default 3000);
 //! `RUST_LOG` the log filter. At debug level the layer says why it refused
@@ -127,6 +128,11 @@ async fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
                 .secure(false)
                 .build()?,
         ),
+        url if url.starts_with("mysql://") || url.starts_with("mariadb://") => app.layer(
+            SessionLayer::<Visitor>::store_builder(key.clone(), stores::mysql(url).await?)
+                .secure(false)
+                .build()?,
+        ),
         url if url.starts_with("sqlite://") => app.layer(
             SessionLayer::<Visitor>::store_builder(key.clone(), stores::sqlite(url).await?)
                 .secure(false)
@@ -134,7 +140,7 @@ async fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
         ),
         other => {
             return Err(format!(
-            "SESSION_STORE {other:?}: use cookie, memory, redis://…, postgres://… or sqlite://PATH"
+            "SESSION_STORE {other:?}: use cookie, memory, redis://…, postgres://…, mysql://… or sqlite://PATH"
         )
             .into())
         }
@@ -151,7 +157,7 @@ mod stores {
     use std::error::Error;
 
     /// How often SQL stores delete expired rows.
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
     const CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
     #[cfg(feature = "redis")]
@@ -181,6 +187,16 @@ mod stores {
         Ok(store)
     }
 
+    #[cfg(feature = "mysql")]
+    pub(super) async fn mysql(
+        url: &str,
+    ) -> Result<tower_cookie_sessions::store::MySqlStore, Box<dyn Error>> {
+        let store = tower_cookie_sessions::store::MySqlStore::connect(url).await?;
+        store.migrate().await?;
+        tokio::spawn(store.cleanup_task(CLEANUP_EVERY));
+        Ok(store)
+    }
+
     #[cfg(not(feature = "redis"))]
     pub(super) async fn redis(
         _: &str,
@@ -196,6 +212,13 @@ mod stores {
             "a postgres:// SESSION_STORE needs `cargo run --features postgres --example counter`"
                 .into(),
         )
+    }
+
+    #[cfg(not(feature = "mysql"))]
+    pub(super) async fn mysql(
+        _: &str,
+    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
+        Err("a mysql:// SESSION_STORE needs `cargo run --features mysql --example counter`".into())
     }
 
     #[cfg(not(feature = "sqlite"))]

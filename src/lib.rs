@@ -51,5 +51,5 @@ pub use redis;
 
 /// The `sqlx` crate, to build pools for the SQL stores without a direct
 /// dependency.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub use sqlx;

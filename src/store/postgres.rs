@@ -1,14 +1,12 @@
 //! `PostgresStore`: sessions in a PostgreSQL table, through sqlx.
 
-use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::store::sql::{self, Dialect, Queries, TableName};
+use crate::store::sql::{self, Dialect, SqlTable};
 use crate::store::StoreError;
 
 /// Sessions in a PostgreSQL table, shared by every instance of a service.
@@ -54,8 +52,7 @@ use crate::store::StoreError;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    table: TableName,
-    queries: Arc<Queries>,
+    table: SqlTable,
 }
 
 impl PostgresStore {
@@ -77,16 +74,9 @@ impl PostgresStore {
     /// ```
     #[must_use]
     pub fn new(pool: PgPool) -> Self {
-        let table = TableName::parse(sql::DEFAULT_TABLE).expect("the default table name is valid");
-        Self::with(pool, table)
-    }
-
-    fn with(pool: PgPool, table: TableName) -> Self {
-        let queries = Arc::new(Queries::new(&table, Dialect::Postgres));
         Self {
             pool,
-            table,
-            queries,
+            table: SqlTable::default_for(Dialect::Postgres),
         }
     }
 
@@ -139,7 +129,10 @@ impl PostgresStore {
     /// # }
     /// ```
     pub fn with_table(self, name: &str) -> Result<Self, StoreError> {
-        Ok(Self::with(self.pool, TableName::parse(name)?))
+        Ok(Self {
+            pool: self.pool,
+            table: SqlTable::parse(name, Dialect::Postgres)?,
+        })
     }
 
     /// The table's name, as given to [`with_table`](Self::with_table).
@@ -158,7 +151,7 @@ impl PostgresStore {
     /// ```
     #[must_use]
     pub fn table(&self) -> &str {
-        self.table.as_str()
+        self.table.name()
     }
 
     /// The connection pool, for the application's own queries.
@@ -215,8 +208,8 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
-        for statement in &self.queries.migrate {
-            sqlx::query(statement)
+        for statement in &self.table.queries.migrate {
+            sql::bind(statement, &sql::Values::default())
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::backend)?;
@@ -249,15 +242,6 @@ impl PostgresStore {
     /// ```
     pub fn cleanup_task(&self, interval: Duration) -> impl Future<Output = ()> + Send + 'static {
         sql::cleanup_task(self.clone(), interval, "postgres")
-    }
-}
-
-impl fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The pool's options hold the password: show the table only.
-        f.debug_struct("PostgresStore")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
     }
 }
 

@@ -1,19 +1,23 @@
-//! What [`PostgresStore`](crate::store::PostgresStore) and
-//! [`SqliteStore`](crate::store::SqliteStore) share: the table name check,
+//! What [`PostgresStore`](crate::store::PostgresStore),
+//! [`SqliteStore`](crate::store::SqliteStore) and
+//! [`MySqlStore`](crate::store::MySqlStore) share: the table name check,
 //! the SQL text, time and version conversion, and the cleanup task.
 //!
-//! Both stores run the same statements: sqlx's SQLite driver binds `$1`
-//! placeholders by number too, and both databases have
-//! `INSERT … ON CONFLICT … DO UPDATE … WHERE`. Only the DDL differs.
+//! Each statement is written once, with `?` placeholders and the list of
+//! values they bind in order ([`Statement`]); Postgres and SQLite get `$n`
+//! in their place. PostgreSQL and SQLite both have `INSERT … ON CONFLICT …
+//! DO UPDATE … WHERE`, MySQL and MariaDB do not, so `create` is where the
+//! dialects part, besides the DDL and identifier quoting.
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::store::{Record, SessionStore, StoreError};
+use crate::store::{Record, RecordKey, SessionStore, StoreError};
 
-/// The table both stores use unless told otherwise.
-pub(crate) const DEFAULT_TABLE: &str = "tcs_sessions";
+/// The table the stores use unless told otherwise.
+const DEFAULT_TABLE: &str = "tcs_sessions";
 
 /// The longest table name accepted: Postgres cuts identifiers at 63 bytes,
 /// and index names add a suffix to the table's.
@@ -25,14 +29,14 @@ const MAX_SCHEMA_LEN: usize = 63;
 /// and it is double-quoted besides (so `Sessions` keeps its case and a
 /// reserved word still works).
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct TableName {
+struct TableName {
     text: String,
     schema: Option<String>,
     name: String,
 }
 
 impl TableName {
-    pub(crate) fn parse(text: &str) -> Result<Self, StoreError> {
+    fn parse(text: &str) -> Result<Self, StoreError> {
         let invalid = || StoreError::backend(InvalidTableName(text.to_owned()));
         let (schema, name) = match text.split_once('.') {
             Some((schema, name)) => (Some(schema), name),
@@ -51,21 +55,21 @@ impl TableName {
     }
 
     /// The name as given.
-    pub(crate) fn as_str(&self) -> &str {
+    fn as_str(&self) -> &str {
         &self.text
     }
 
     /// The quoted, possibly schema-qualified name for SQL.
-    fn quoted(&self) -> String {
+    fn quoted(&self, dialect: Dialect) -> String {
         match &self.schema {
-            Some(schema) => format!("\"{schema}\".\"{}\"", self.name),
-            None => format!("\"{}\"", self.name),
+            Some(schema) => format!("{}.{}", dialect.quote(schema), dialect.quote(&self.name)),
+            None => dialect.quote(&self.name),
         }
     }
 
     /// An index name derived from the table's, not schema-qualified.
-    fn index(&self, suffix: &str) -> String {
-        format!("\"{}_{suffix}\"", self.name)
+    fn index(&self, suffix: &str, dialect: Dialect) -> String {
+        dialect.quote(&format!("{}_{suffix}", self.name))
     }
 }
 
@@ -108,45 +112,174 @@ pub(crate) enum Dialect {
     Postgres,
     #[cfg(feature = "sqlite")]
     Sqlite,
+    #[cfg(feature = "mysql")]
+    MySql,
+}
+
+impl Dialect {
+    /// `ident` quoted: MySQL's double quote is a string delimiter unless
+    /// the session runs in `ANSI_QUOTES` mode, which a shared pool cannot
+    /// count on.
+    fn quote(self, ident: &str) -> String {
+        match self {
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => format!("`{ident}`"),
+            #[allow(unreachable_patterns)]
+            _ => format!("\"{ident}\""),
+        }
+    }
+}
+
+/// A value a statement binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Param {
+    Key,
+    Data,
+    Version,
+    Owner,
+    ExpiresAt,
+    /// The version `save` expects to find.
+    Expected,
+    /// Unix milliseconds by this process's clock, so that expiry does not
+    /// depend on the database server's clock.
+    Now,
+}
+
+/// One SQL statement and the values its placeholders bind, in order.
+#[derive(Debug)]
+pub(crate) struct Statement {
+    pub(crate) sql: String,
+    params: Vec<Param>,
+}
+
+impl Statement {
+    /// `sql` with one `?` per entry of `params`, in order. MySQL keeps the
+    /// `?`s; Postgres and SQLite get `$1`, `$2`… (sqlx's Postgres driver
+    /// knows no other form).
+    fn new(dialect: Dialect, sql: &str, params: &[Param]) -> Self {
+        debug_assert_eq!(sql.matches('?').count(), params.len(), "{sql}");
+        let sql = match dialect {
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => sql.to_owned(),
+            #[allow(unreachable_patterns)]
+            _ => {
+                let mut numbered = String::with_capacity(sql.len() + params.len());
+                for (n, part) in sql.split('?').enumerate() {
+                    if n > 0 {
+                        numbered.push_str(&format!("${n}"));
+                    }
+                    numbered.push_str(part);
+                }
+                numbered
+            }
+        };
+        Self {
+            sql,
+            params: params.to_vec(),
+        }
+    }
+}
+
+/// What one store operation has to bind; a statement takes what it names.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Values<'a> {
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) data: Option<&'a [u8]>,
+    pub(crate) version: Option<i64>,
+    pub(crate) owner: Option<Option<&'a str>>,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) expected: Option<i64>,
+    pub(crate) now: Option<i64>,
+}
+
+impl<'a> Values<'a> {
+    /// `key` and every field of `record`, with now.
+    pub(crate) fn record(key: &'a RecordKey, record: &'a Record) -> Result<Self, StoreError> {
+        Ok(Self {
+            key: Some(key.as_bytes().as_slice()),
+            data: Some(record.data.as_slice()),
+            version: Some(version_to_sql(record.version)?),
+            owner: Some(record.owner.as_deref()),
+            expires_at: Some(to_millis(record.expires_at)),
+            now: Some(now()),
+            ..Self::default()
+        })
+    }
+}
+
+/// `statement` with its values bound.
+///
+/// # Panics
+///
+/// If the statement names a value the operation did not supply: the
+/// statements are fixed in [`Queries::new`], so that is a bug here, and
+/// every operation runs in each store's tests.
+pub(crate) fn bind<'q, DB>(
+    statement: &'q Statement,
+    values: &Values<'q>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    fn given<T>(value: Option<T>, param: Param) -> T {
+        value.unwrap_or_else(|| panic!("the statement binds {param:?}, which its operation lacks"))
+    }
+    let mut query = sqlx::query(&statement.sql);
+    for &param in &statement.params {
+        query = match param {
+            Param::Key => query.bind(given(values.key, param)),
+            Param::Data => query.bind(given(values.data, param)),
+            Param::Version => query.bind(given(values.version, param)),
+            Param::Owner => query.bind(given(values.owner, param)),
+            Param::ExpiresAt => query.bind(given(values.expires_at, param)),
+            Param::Expected => query.bind(given(values.expected, param)),
+            Param::Now => query.bind(given(values.now, param)),
+        };
+    }
+    query
+}
+
+/// Whether `error` is a unique-key violation: for `create`, a live record
+/// holds the key.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error) if error.is_unique_violation())
 }
 
 /// Every statement a store runs, formatted once per store.
 ///
-/// Parameters: `$1` is always the record key; `now` is unix milliseconds
-/// from the application's clock, so every node judges expiry alike.
+/// Every write affects one row exactly when it did what was asked; sqlx's
+/// MySQL driver sets `CLIENT_FOUND_ROWS`, so there too an `UPDATE` counts
+/// the row it matched even when it leaves a value as it was (a `touch`
+/// to the same millisecond).
 #[derive(Debug)]
 pub(crate) struct Queries {
-    /// DDL, run in order by `migrate()`.
-    pub(crate) migrate: [String; 3],
-    /// `$1 key, $2 data, $3 version, $4 owner, $5 expires_at, $6 now`;
-    /// affects one row when it inserted or replaced an expired row.
-    pub(crate) create: String,
-    /// `$1 key, $2 now` → `data, version, owner, expires_at`.
-    pub(crate) load: String,
-    /// `$1 key, $2 data, $3 version, $4 owner, $5 expires_at, $6 expected
-    /// version, $7 now`.
-    pub(crate) save: String,
-    /// `$1 key, $2 expires_at, $3 now`.
-    pub(crate) touch: String,
-    /// `$1 key`.
-    pub(crate) delete: String,
-    /// `$1 owner`.
-    pub(crate) delete_by_owner: String,
-    /// `$1 now`.
-    pub(crate) delete_expired: String,
+    /// DDL, run in order by `migrate()`; it binds nothing.
+    pub(crate) migrate: Vec<Statement>,
+    /// Run in order; the record was created when the last one affected a
+    /// row. Only an absent or expired record is replaced, and a unique-key
+    /// violation means a live one holds the key.
+    pub(crate) create: Vec<Statement>,
+    /// → `data, version, owner, expires_at` of a live record.
+    pub(crate) load: Statement,
+    pub(crate) save: Statement,
+    pub(crate) touch: Statement,
+    pub(crate) delete: Statement,
+    pub(crate) delete_by_owner: Statement,
+    pub(crate) delete_expired: Statement,
 }
 
 impl Queries {
-    pub(crate) fn new(table: &TableName, dialect: Dialect) -> Self {
-        let t = table.quoted();
-        let (bytes, integer) = match dialect {
-            #[cfg(feature = "postgres")]
-            Dialect::Postgres => ("BYTEA", "BIGINT"),
-            #[cfg(feature = "sqlite")]
-            Dialect::Sqlite => ("BLOB", "INTEGER"),
-        };
+    fn new(table: &TableName, dialect: Dialect) -> Self {
+        use Param::*;
+        let t = table.quoted(dialect);
+        // `key` is a reserved word in MySQL.
+        let key = dialect.quote("key");
+        let statement = |sql: String, params: &[Param]| Statement::new(dialect, &sql, params);
         let index = |suffix: &str, column: &str| {
-            let index = table.index(suffix);
+            let index = table.index(suffix, dialect);
             match &table.schema {
                 // SQLite qualifies the index, never the table it is on.
                 #[cfg(feature = "sqlite")]
@@ -157,48 +290,170 @@ impl Queries {
                 _ => format!("CREATE INDEX IF NOT EXISTS {index} ON {t} ({column})"),
             }
         };
-        Self {
-            migrate: [
-                format!(
+        let (migrate, create, owner_out) = match dialect {
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => (
+                // MySQL has no `CREATE INDEX IF NOT EXISTS` (MariaDB
+                // does), so the indexes come with the table. `data` is a
+                // LONGBLOB because a BLOB stops at 64 KiB, and a server
+                // outside strict mode would cut a longer session short
+                // rather than refuse it. `owner` is binary, compared byte
+                // by byte: a text column's default collation would match
+                // `Ada` to `ada ` in `delete_by_owner`.
+                vec![format!(
                     "CREATE TABLE IF NOT EXISTS {t} (\
-                     key {bytes} NOT NULL PRIMARY KEY, \
-                     data {bytes} NOT NULL, \
-                     version {integer} NOT NULL, \
-                     owner TEXT, \
-                     expires_at {integer} NOT NULL)"
+                     {key} VARBINARY(32) NOT NULL PRIMARY KEY, \
+                     data LONGBLOB NOT NULL, \
+                     version BIGINT NOT NULL, \
+                     owner BLOB, \
+                     expires_at BIGINT NOT NULL, \
+                     INDEX {} (owner(255)), \
+                     INDEX {} (expires_at))",
+                    table.index("owner_idx", dialect),
+                    table.index("expires_at_idx", dialect),
+                )],
+                // No `ON CONFLICT … WHERE`, and `ON DUPLICATE KEY UPDATE`
+                // reports a live row left alone like an insert under
+                // `CLIENT_FOUND_ROWS`. So an expired row is deleted first,
+                // then a plain INSERT fails on a live one. Two autocommit
+                // statements, not a transaction: a DELETE that finds no row
+                // holds a gap lock until commit, and two creates of one key
+                // would deadlock on each other's. Either order of two
+                // racing creates leaves one winner, as with one statement.
+                vec![
+                    statement(
+                        format!("DELETE FROM {t} WHERE {key} = ? AND expires_at <= ?"),
+                        &[Key, Now],
+                    ),
+                    statement(
+                        format!(
+                            "INSERT INTO {t} ({key}, data, version, owner, expires_at) \
+                             VALUES (?, ?, ?, ?, ?)"
+                        ),
+                        &[Key, Data, Version, Owner, ExpiresAt],
+                    ),
+                ],
+                // Back to text for sqlx, which decodes no binary column as
+                // a `String`; it was written from one, so it is UTF-8.
+                "CONVERT(owner USING utf8mb4)",
+            ),
+            #[allow(unreachable_patterns)]
+            _ => {
+                let (bytes, integer) = match dialect {
+                    #[cfg(feature = "sqlite")]
+                    Dialect::Sqlite => ("BLOB", "INTEGER"),
+                    _ => ("BYTEA", "BIGINT"),
+                };
+                (
+                    vec![
+                        format!(
+                            "CREATE TABLE IF NOT EXISTS {t} (\
+                             {key} {bytes} NOT NULL PRIMARY KEY, \
+                             data {bytes} NOT NULL, \
+                             version {integer} NOT NULL, \
+                             owner TEXT, \
+                             expires_at {integer} NOT NULL)"
+                        ),
+                        index("owner_idx", "owner"),
+                        index("expires_at_idx", "expires_at"),
+                    ],
+                    vec![statement(
+                        format!(
+                            "INSERT INTO {t} AS existing ({key}, data, version, owner, expires_at) \
+                             VALUES (?, ?, ?, ?, ?) \
+                             ON CONFLICT ({key}) DO UPDATE SET data = excluded.data, \
+                             version = excluded.version, owner = excluded.owner, \
+                             expires_at = excluded.expires_at \
+                             WHERE existing.expires_at <= ?"
+                        ),
+                        &[Key, Data, Version, Owner, ExpiresAt, Now],
+                    )],
+                    "owner",
+                )
+            }
+        };
+        Self {
+            migrate: migrate
+                .into_iter()
+                .map(|sql| Statement {
+                    sql,
+                    params: Vec::new(),
+                })
+                .collect(),
+            create,
+            load: statement(
+                format!(
+                    "SELECT data, version, {owner_out}, expires_at FROM {t} \
+                     WHERE {key} = ? AND expires_at > ?"
                 ),
-                index("owner_idx", "owner"),
-                index("expires_at_idx", "expires_at"),
-            ],
-            create: format!(
-                "INSERT INTO {t} AS existing (key, data, version, owner, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (key) DO UPDATE SET data = excluded.data, \
-                 version = excluded.version, owner = excluded.owner, \
-                 expires_at = excluded.expires_at \
-                 WHERE existing.expires_at <= $6"
+                &[Key, Now],
             ),
-            load: format!(
-                "SELECT data, version, owner, expires_at FROM {t} \
-                 WHERE key = $1 AND expires_at > $2"
+            save: statement(
+                format!(
+                    "UPDATE {t} SET data = ?, version = ?, owner = ?, expires_at = ? \
+                     WHERE {key} = ? AND version = ? AND expires_at > ?"
+                ),
+                &[Data, Version, Owner, ExpiresAt, Key, Expected, Now],
             ),
-            save: format!(
-                "UPDATE {t} SET data = $2, version = $3, owner = $4, expires_at = $5 \
-                 WHERE key = $1 AND version = $6 AND expires_at > $7"
+            touch: statement(
+                format!("UPDATE {t} SET expires_at = ? WHERE {key} = ? AND expires_at > ?"),
+                &[ExpiresAt, Key, Now],
             ),
-            touch: format!("UPDATE {t} SET expires_at = $2 WHERE key = $1 AND expires_at > $3"),
-            delete: format!("DELETE FROM {t} WHERE key = $1"),
-            delete_by_owner: format!("DELETE FROM {t} WHERE owner = $1"),
-            delete_expired: format!("DELETE FROM {t} WHERE expires_at <= $1"),
+            delete: statement(format!("DELETE FROM {t} WHERE {key} = ?"), &[Key]),
+            delete_by_owner: statement(format!("DELETE FROM {t} WHERE owner = ?"), &[Owner]),
+            delete_expired: statement(format!("DELETE FROM {t} WHERE expires_at <= ?"), &[Now]),
         }
     }
 }
 
-/// Implements [`SessionStore`] for a store with `pool` and `queries`
-/// fields: both SQL stores run the same statements with the same binds,
-/// only the pool type differs.
+/// A store's table: its validated name and the statements formatted for
+/// it. Each SQL store is a pool and one of these.
+#[derive(Clone)]
+pub(crate) struct SqlTable {
+    name: TableName,
+    pub(crate) queries: Arc<Queries>,
+}
+
+impl SqlTable {
+    /// [`DEFAULT_TABLE`].
+    pub(crate) fn default_for(dialect: Dialect) -> Self {
+        Self::parse(DEFAULT_TABLE, dialect).expect("the default table name is valid")
+    }
+
+    /// The table `name`, `table` or `schema.table`, if it is safe in SQL.
+    pub(crate) fn parse(name: &str, dialect: Dialect) -> Result<Self, StoreError> {
+        let name = TableName::parse(name)?;
+        let queries = Arc::new(Queries::new(&name, dialect));
+        Ok(Self { name, queries })
+    }
+
+    /// The name as given.
+    pub(crate) fn name(&self) -> &str {
+        self.name.as_str()
+    }
+}
+
+/// The name only: the statements follow from it.
+impl fmt::Debug for SqlTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.name, f)
+    }
+}
+
+/// Implements [`SessionStore`] and `Debug` for a store with `pool` and
+/// `table` ([`SqlTable`]) fields: the SQL stores run their statements
+/// alike, only the pool type differs.
 macro_rules! impl_session_store {
     ($store:ty) => {
+        impl ::std::fmt::Debug for $store {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                // A pool's options hold the password: show the table only.
+                f.debug_struct(stringify!($store))
+                    .field("table", &self.table)
+                    .finish_non_exhaustive()
+            }
+        }
+
         impl $crate::store::SessionStore for $store {
             fn create(
                 &self,
@@ -208,17 +463,21 @@ macro_rules! impl_session_store {
                 Output = ::std::result::Result<bool, $crate::store::StoreError>,
             > + Send {
                 async move {
-                    let done = ::sqlx::query(&self.queries.create)
-                        .bind(key.as_bytes().as_slice())
-                        .bind(record.data.as_slice())
-                        .bind($crate::store::sql::version_to_sql(record.version)?)
-                        .bind(record.owner.as_deref())
-                        .bind($crate::store::sql::to_millis(record.expires_at))
-                        .bind($crate::store::sql::now())
-                        .execute(&self.pool)
-                        .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(done.rows_affected() == 1)
+                    let values = $crate::store::sql::Values::record(key, record)?;
+                    let mut created = false;
+                    for statement in &self.table.queries.create {
+                        match $crate::store::sql::bind(statement, &values)
+                            .execute(&self.pool)
+                            .await
+                        {
+                            Ok(done) => created = done.rows_affected() == 1,
+                            Err(error) if $crate::store::sql::is_unique_violation(&error) => {
+                                return Ok(false)
+                            }
+                            Err(error) => return Err($crate::store::StoreError::backend(error)),
+                        }
+                    }
+                    Ok(created)
                 }
             }
 
@@ -232,9 +491,13 @@ macro_rules! impl_session_store {
                 >,
             > + Send {
                 async move {
-                    ::sqlx::query_as(&self.queries.load)
-                        .bind(key.as_bytes().as_slice())
-                        .bind($crate::store::sql::now())
+                    let values = $crate::store::sql::Values {
+                        key: Some(key.as_bytes().as_slice()),
+                        now: Some($crate::store::sql::now()),
+                        ..Default::default()
+                    };
+                    $crate::store::sql::bind(&self.table.queries.load, &values)
+                        .try_map(|row| ::sqlx::FromRow::from_row(&row))
                         .fetch_optional(&self.pool)
                         .await
                         .map_err($crate::store::StoreError::backend)?
@@ -256,18 +519,13 @@ macro_rules! impl_session_store {
                     let Ok(expected) = i64::try_from(expected_version) else {
                         return Ok(false);
                     };
-                    let done = ::sqlx::query(&self.queries.save)
-                        .bind(key.as_bytes().as_slice())
-                        .bind(record.data.as_slice())
-                        .bind($crate::store::sql::version_to_sql(record.version)?)
-                        .bind(record.owner.as_deref())
-                        .bind($crate::store::sql::to_millis(record.expires_at))
-                        .bind(expected)
-                        .bind($crate::store::sql::now())
-                        .execute(&self.pool)
+                    let values = $crate::store::sql::Values {
+                        expected: Some(expected),
+                        ..$crate::store::sql::Values::record(key, record)?
+                    };
+                    self.rows_affected(&self.table.queries.save, &values)
                         .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(done.rows_affected() == 1)
+                        .map(|rows| rows == 1)
                 }
             }
 
@@ -278,12 +536,13 @@ macro_rules! impl_session_store {
                 Output = ::std::result::Result<(), $crate::store::StoreError>,
             > + Send {
                 async move {
-                    ::sqlx::query(&self.queries.delete)
-                        .bind(key.as_bytes().as_slice())
-                        .execute(&self.pool)
+                    let values = $crate::store::sql::Values {
+                        key: Some(key.as_bytes().as_slice()),
+                        ..Default::default()
+                    };
+                    self.rows_affected(&self.table.queries.delete, &values)
                         .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(())
+                        .map(drop)
                 }
             }
 
@@ -295,14 +554,15 @@ macro_rules! impl_session_store {
                 Output = ::std::result::Result<bool, $crate::store::StoreError>,
             > + Send {
                 async move {
-                    let done = ::sqlx::query(&self.queries.touch)
-                        .bind(key.as_bytes().as_slice())
-                        .bind($crate::store::sql::to_millis(expires_at))
-                        .bind($crate::store::sql::now())
-                        .execute(&self.pool)
+                    let values = $crate::store::sql::Values {
+                        key: Some(key.as_bytes().as_slice()),
+                        expires_at: Some($crate::store::sql::to_millis(expires_at)),
+                        now: Some($crate::store::sql::now()),
+                        ..Default::default()
+                    };
+                    self.rows_affected(&self.table.queries.touch, &values)
                         .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(done.rows_affected() == 1)
+                        .map(|rows| rows == 1)
                 }
             }
 
@@ -312,12 +572,12 @@ macro_rules! impl_session_store {
                 Output = ::std::result::Result<u64, $crate::store::StoreError>,
             > + Send {
                 async move {
-                    let done = ::sqlx::query(&self.queries.delete_expired)
-                        .bind($crate::store::sql::now())
-                        .execute(&self.pool)
+                    let values = $crate::store::sql::Values {
+                        now: Some($crate::store::sql::now()),
+                        ..Default::default()
+                    };
+                    self.rows_affected(&self.table.queries.delete_expired, &values)
                         .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(done.rows_affected())
                 }
             }
         }
@@ -330,13 +590,28 @@ macro_rules! impl_session_store {
                 Output = ::std::result::Result<u64, $crate::store::StoreError>,
             > + Send {
                 async move {
-                    let done = ::sqlx::query(&self.queries.delete_by_owner)
-                        .bind(owner)
-                        .execute(&self.pool)
+                    let values = $crate::store::sql::Values {
+                        owner: Some(Some(owner)),
+                        ..Default::default()
+                    };
+                    self.rows_affected(&self.table.queries.delete_by_owner, &values)
                         .await
-                        .map_err($crate::store::StoreError::backend)?;
-                    Ok(done.rows_affected())
                 }
+            }
+        }
+
+        impl $store {
+            /// Runs `statement` on the pool: how many rows it affected.
+            async fn rows_affected(
+                &self,
+                statement: &$crate::store::sql::Statement,
+                values: &$crate::store::sql::Values<'_>,
+            ) -> ::std::result::Result<u64, $crate::store::StoreError> {
+                $crate::store::sql::bind(statement, values)
+                    .execute(&self.pool)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err($crate::store::StoreError::backend)
             }
         }
     };
@@ -443,11 +718,30 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn table_names_are_quoted() {
         let table = TableName::parse("auth.Sessions").expect("valid");
-        assert_eq!(table.quoted(), r#""auth"."Sessions""#);
-        assert_eq!(table.index("owner_idx"), r#""Sessions_owner_idx""#);
+        assert_eq!(table.quoted(Dialect::Postgres), r#""auth"."Sessions""#);
+        assert_eq!(
+            table.index("owner_idx", Dialect::Postgres),
+            r#""Sessions_owner_idx""#
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        let table = TableName::parse("t").expect("valid");
+        let queries = Queries::new(&table, Dialect::Postgres);
+        assert_eq!(
+            queries.touch.sql,
+            r#"UPDATE "t" SET expires_at = $1 WHERE "key" = $2 AND expires_at > $3"#
+        );
+        assert_eq!(
+            queries.touch.params,
+            [Param::ExpiresAt, Param::Key, Param::Now]
+        );
     }
 
     #[cfg(feature = "sqlite")]
@@ -456,8 +750,33 @@ mod tests {
         let table = TableName::parse("auth.Sessions").expect("valid");
         let queries = Queries::new(&table, Dialect::Sqlite);
         assert_eq!(
-            queries.migrate[1],
+            queries.migrate[1].sql,
             r#"CREATE INDEX IF NOT EXISTS "auth"."Sessions_owner_idx" ON "Sessions" (owner)"#
+        );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_quotes_with_backticks_and_keeps_question_marks() {
+        let table = TableName::parse("auth.Sessions").expect("valid");
+        assert_eq!(table.quoted(Dialect::MySql), "`auth`.`Sessions`");
+        let queries = Queries::new(&table, Dialect::MySql);
+        assert_eq!(queries.migrate.len(), 1);
+        assert!(queries.migrate[0]
+            .sql
+            .contains("INDEX `Sessions_owner_idx` (owner(255))"));
+        assert_eq!(
+            queries.delete.sql,
+            "DELETE FROM `auth`.`Sessions` WHERE `key` = ?"
+        );
+        let create: Vec<&str> = queries.create.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            create,
+            [
+                "DELETE FROM `auth`.`Sessions` WHERE `key` = ? AND expires_at <= ?",
+                "INSERT INTO `auth`.`Sessions` (`key`, data, version, owner, expires_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            ]
         );
     }
 

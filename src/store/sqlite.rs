@@ -1,15 +1,13 @@
 //! `SqliteStore`: sessions in an SQLite file, through sqlx.
 
-use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::SqlitePool;
 
-use crate::store::sql::{self, Dialect, Queries, TableName};
+use crate::store::sql::{self, Dialect, SqlTable};
 use crate::store::StoreError;
 
 /// How long a connection waits for another's write lock before failing.
@@ -63,8 +61,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    table: TableName,
-    queries: Arc<Queries>,
+    table: SqlTable,
 }
 
 impl SqliteStore {
@@ -90,16 +87,9 @@ impl SqliteStore {
     /// ```
     #[must_use]
     pub fn new(pool: SqlitePool) -> Self {
-        let table = TableName::parse(sql::DEFAULT_TABLE).expect("the default table name is valid");
-        Self::with(pool, table)
-    }
-
-    fn with(pool: SqlitePool, table: TableName) -> Self {
-        let queries = Arc::new(Queries::new(&table, Dialect::Sqlite));
         Self {
             pool,
-            table,
-            queries,
+            table: SqlTable::default_for(Dialect::Sqlite),
         }
     }
 
@@ -166,7 +156,10 @@ impl SqliteStore {
     /// # }
     /// ```
     pub fn with_table(self, name: &str) -> Result<Self, StoreError> {
-        Ok(Self::with(self.pool, TableName::parse(name)?))
+        Ok(Self {
+            pool: self.pool,
+            table: SqlTable::parse(name, Dialect::Sqlite)?,
+        })
     }
 
     /// The table's name, as given to [`with_table`](Self::with_table).
@@ -185,7 +178,7 @@ impl SqliteStore {
     /// ```
     #[must_use]
     pub fn table(&self) -> &str {
-        self.table.as_str()
+        self.table.name()
     }
 
     /// The connection pool, for the application's own queries, or to
@@ -235,11 +228,9 @@ impl SqliteStore {
     /// # }
     /// ```
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        for statement in &self.queries.migrate {
-            sqlx::query(statement)
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::backend)?;
+        for statement in &self.table.queries.migrate {
+            self.rows_affected(statement, &sql::Values::default())
+                .await?;
         }
         Ok(())
     }
@@ -270,14 +261,6 @@ impl SqliteStore {
     /// ```
     pub fn cleanup_task(&self, interval: Duration) -> impl Future<Output = ()> + Send + 'static {
         sql::cleanup_task(self.clone(), interval, "sqlite")
-    }
-}
-
-impl fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
     }
 }
 

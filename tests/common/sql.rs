@@ -1,15 +1,19 @@
-//! Stores for the SQL store tests, each on its own table (PostgreSQL) or
-//! file (SQLite), so tests run in parallel and leave nothing behind.
+//! Stores for the SQL store tests, each on its own table (PostgreSQL,
+//! MySQL) or file (SQLite), so tests run in parallel and leave nothing
+//! behind.
 //!
-//! PostgreSQL is reached through `DATABASE_URL`. Unset, the tests are
-//! skipped with a note, unless `CI=true`, where that fails the run; set but
-//! unreachable fails the run always.
+//! PostgreSQL is reached through `DATABASE_URL`, MySQL or MariaDB through
+//! `MYSQL_URL`. Unset, the tests are skipped with a note, unless `CI=true`,
+//! where that fails the run; set but unreachable fails the run always.
 //!
-//! The tests both stores share are written here once, against
+//! The tests the stores share are written here once, against
 //! [`SqlTestStore`]; each store's test file runs them under its own
 //! `#[tokio::test]`s.
 
 // Each test binary uses only one of them.
+#[cfg(feature = "mysql")]
+#[allow(unused_imports)]
+pub use self::mysql::*;
 #[cfg(feature = "postgres")]
 #[allow(unused_imports)]
 pub use self::postgres::*;
@@ -17,8 +21,8 @@ pub use self::postgres::*;
 #[allow(unused_imports)]
 pub use self::sqlite::*;
 
-// The tests both SQL stores run, and what they need of each store.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+// The tests the SQL stores share, and what they need of each store.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 #[allow(unused_imports)]
 pub use self::shared::*;
 
@@ -27,13 +31,31 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{:016x}", rand::random::<u64>())
 }
 
-/// `table` or `schema.table`, double-quoted for SQL.
-pub fn quoted(table: &str) -> String {
+/// `table` or `schema.table`, each part between `quote`s for SQL: `"`,
+/// or `` ` `` for MySQL.
+pub fn quoted(table: &str, quote: char) -> String {
     table
         .split('.')
-        .map(|part| format!("\"{part}\""))
+        .map(|part| format!("{quote}{part}{quote}"))
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// The server URL in the environment variable `var`, or `None` (with a
+/// note, once per `skipped`) when it is unset outside CI; under `CI=true`
+/// an unset URL fails the test.
+#[allow(dead_code)]
+pub fn server_url(var: &str, server: &str, skipped: &std::sync::Once) -> Option<String> {
+    let url = std::env::var(var).ok().filter(|url| !url.is_empty());
+    if url.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{var} is not set: CI must run the {server} store tests");
+        }
+        skipped.call_once(|| {
+            crate::common::note(&format!("skipping {server} tests: {var} is not set"))
+        });
+    }
+    url
 }
 
 /// Runs `test` on a clone of `store` as a task, then tears the store down
@@ -50,24 +72,27 @@ where
     }
 }
 
-/// The tests `PostgresStore` and `SqliteStore` share, written once against
-/// [`SqlTestStore`]. Each store's test file calls them from its own
-/// `#[tokio::test]`s; a whole shared test from one of the same name.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+/// The tests the SQL stores share, written once against [`SqlTestStore`].
+/// Each store's test file calls them from its own `#[tokio::test]`s; a
+/// whole shared test from one of the same name.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 mod shared {
     use std::future::Future;
     use std::time::{Duration, Instant, SystemTime};
 
     use tower_cookie_sessions::store::{Record, RecordKey, StoreError};
 
-    use super::{quoted, run_then_tear_down, unique_name};
+    use super::{run_then_tear_down, unique_name};
     use crate::common::store_suite::SuiteStore;
 
     /// What the shared tests need that each SQL store does on its own
-    /// pool (`PgPool` or `SqlitePool`).
+    /// pool (`PgPool`, `SqlitePool` or `MySqlPool`).
     pub trait SqlTestStore: SuiteStore + std::fmt::Debug {
         /// The store's table, as configured.
         fn table(&self) -> &str;
+
+        /// The store's table, quoted for its SQL dialect.
+        fn quoted_table(&self) -> String;
 
         /// The store's own `with_table`.
         fn with_table(self, name: &str) -> Result<Self, StoreError>;
@@ -83,6 +108,9 @@ mod shared {
 
         /// Runs one raw SQL statement on the store's pool.
         fn execute(&self, sql: &str) -> impl Future<Output = sqlx::Result<()>> + Send;
+
+        /// Closes the store's pool.
+        fn close(&self) -> impl Future<Output = ()> + Send;
     }
 
     /// Whole seconds from now: the store keeps milliseconds, so such a
@@ -107,6 +135,30 @@ mod shared {
             .expect_err("not an identifier");
         assert!(matches!(error, StoreError::Backend(_)));
         assert!(error.to_string().contains("invalid table name"), "{error}");
+        for bad in ["a.b.c", "t`", "t\"", "1t", "", "t--"] {
+            assert!(store.clone().with_table(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Migrating again, and twice at once (instances starting together),
+    /// keeps the table and its records.
+    pub async fn migrate_is_idempotent<S: SqlTestStore>(store: S) {
+        let key = RecordKey::for_session_id(b"kept");
+        let record = Record::new(b"data".to_vec(), in_seconds(60));
+        assert!(store.create(&key, &record).await.expect("create"));
+        store.migrate().await.expect("second migrate");
+        let (a, b) = tokio::join!(store.migrate(), store.migrate());
+        a.expect("concurrent migrate");
+        b.expect("concurrent migrate");
+        assert_eq!(store.load(&key).await.expect("load"), Some(record));
+    }
+
+    /// For a server's `tear_down`: drops the store's table and closes its
+    /// pool.
+    pub async fn drop_table_and_close<S: SqlTestStore>(store: &S) {
+        let drop = format!("DROP TABLE IF EXISTS {}", store.quoted_table());
+        store.execute(&drop).await.expect("drop the test table");
+        store.close().await;
     }
 
     /// `store`'s pool, on a new table in `schema`: migrating it again is
@@ -179,7 +231,7 @@ mod shared {
         let other = RecordKey::for_session_id(b"too-big");
         assert!(store.create(&other, &past).await.is_err());
 
-        let table = quoted(store.table());
+        let table = store.quoted_table();
         store
             .execute(&format!("UPDATE {table} SET version = -1"))
             .await
@@ -189,14 +241,19 @@ mod shared {
     }
 }
 
-/// Implements [`SqlTestStore`] for `$store`: both SQL stores spell these
-/// the same, each on its own pool type.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+/// Implements [`SqlTestStore`] for `$store`, whose SQL quotes identifiers
+/// with `$quote`: the SQL stores spell these the same, each on its own
+/// pool type.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 macro_rules! impl_sql_test_store {
-    ($store:ty) => {
+    ($store:ty, $quote:literal) => {
         impl $crate::common::sql::SqlTestStore for $store {
             fn table(&self) -> &str {
                 <$store>::table(self)
+            }
+
+            fn quoted_table(&self) -> String {
+                $crate::common::sql::quoted(<$store>::table(self), $quote)
             }
 
             fn with_table(
@@ -224,7 +281,7 @@ macro_rules! impl_sql_test_store {
             async fn rows(&self) -> i64 {
                 let count = format!(
                     "SELECT count(*) FROM {}",
-                    $crate::common::sql::quoted(<$store>::table(self))
+                    $crate::common::sql::SqlTestStore::quoted_table(self)
                 );
                 sqlx::query_scalar(&count)
                     .fetch_one(self.pool())
@@ -234,6 +291,10 @@ macro_rules! impl_sql_test_store {
 
             async fn execute(&self, sql: &str) -> sqlx::Result<()> {
                 sqlx::query(sql).execute(self.pool()).await.map(drop)
+            }
+
+            async fn close(&self) {
+                self.pool().close().await;
             }
         }
     };
@@ -248,7 +309,6 @@ mod postgres {
     use tower_cookie_sessions::store::PostgresStore;
 
     use super::unique_name;
-    use crate::common::note;
     use crate::common::store_suite::SuiteStore;
 
     /// A migrated `PostgresStore` on a fresh table, or `None` (with a note,
@@ -279,28 +339,14 @@ mod postgres {
     /// outside CI.
     pub fn database_url() -> Option<String> {
         static SKIPPED: Once = Once::new();
-        let url = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
-        if url.is_none() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("DATABASE_URL is not set: CI must run the PostgreSQL store tests");
-            }
-            SKIPPED.call_once(|| note("skipping PostgreSQL tests: DATABASE_URL is not set"));
-        }
-        url
+        super::server_url("DATABASE_URL", "PostgreSQL", &SKIPPED)
     }
 
-    impl_sql_test_store!(PostgresStore);
+    impl_sql_test_store!(PostgresStore, '"');
 
     impl SuiteStore for PostgresStore {
         async fn tear_down(&self) {
-            let drop = format!("DROP TABLE IF EXISTS {}", super::quoted(self.table()));
-            sqlx::query(&drop)
-                .execute(self.pool())
-                .await
-                .expect("drop the test table");
-            self.pool().close().await;
+            super::drop_table_and_close(self).await;
         }
     }
 }
@@ -347,13 +393,63 @@ mod sqlite {
         }
     }
 
-    impl_sql_test_store!(SqliteStore);
+    impl_sql_test_store!(SqliteStore, '"');
 
     impl SuiteStore for SqliteStore {
         async fn tear_down(&self) {
             let path = self.pool().connect_options().get_filename().to_owned();
             self.pool().close().await;
             remove_sqlite_files(&path);
+        }
+    }
+}
+
+#[cfg(feature = "mysql")]
+mod mysql {
+    use std::sync::Once;
+    use std::time::Duration;
+
+    use sqlx::mysql::MySqlPoolOptions;
+    use tower_cookie_sessions::store::MySqlStore;
+
+    use super::unique_name;
+    use crate::common::store_suite::SuiteStore;
+
+    /// A migrated `MySqlStore` on a fresh table, or `None` (with a note,
+    /// once) when `MYSQL_URL` is unset outside CI.
+    pub async fn mysql_store_for_test() -> Option<MySqlStore> {
+        let pool = mysql_pool_for_test().await?;
+        let store = MySqlStore::new(pool)
+            .with_table(&unique_name("tcs_test"))
+            .expect("a valid table name");
+        store.migrate().await.expect("migrate the test table");
+        Some(store)
+    }
+
+    /// A small pool on `MYSQL_URL`; `None` as for [`mysql_store_for_test`].
+    pub async fn mysql_pool_for_test() -> Option<sqlx::MySqlPool> {
+        let url = mysql_url()?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("MYSQL_URL is set but MySQL refused: {error}"));
+        Some(pool)
+    }
+
+    /// `MYSQL_URL`, or `None` (with a note, once) when it is unset outside
+    /// CI.
+    pub fn mysql_url() -> Option<String> {
+        static SKIPPED: Once = Once::new();
+        super::server_url("MYSQL_URL", "MySQL", &SKIPPED)
+    }
+
+    impl_sql_test_store!(MySqlStore, '`');
+
+    impl SuiteStore for MySqlStore {
+        async fn tear_down(&self) {
+            super::drop_table_and_close(self).await;
         }
     }
 }

@@ -31,6 +31,8 @@ mod store_caching;
 mod store_faults;
 mod store_features;
 mod store_memory;
+#[cfg(feature = "mysql")]
+mod store_mysql;
 #[cfg(feature = "postgres")]
 mod store_postgres;
 #[cfg(feature = "redis")]

@@ -16,3 +16,8 @@ fn postgres_store_suite() {}
 #[test]
 #[ignore = "the SQLite store suite needs `--features sqlite`"]
 fn sqlite_store_suite() {}
+
+#[cfg(not(feature = "mysql"))]
+#[test]
+#[ignore = "the MySQL store suite needs `--features mysql` (and MYSQL_URL)"]
+fn mysql_store_suite() {}

@@ -4,7 +4,7 @@
 use crate::common::sql::{self, *};
 use crate::common::store_suite::{map_app, suite_key};
 use crate::common::{body_text, cookie_pair, get_with};
-use tower_cookie_sessions::store::{Record, RecordKey, SessionStore, SqliteStore};
+use tower_cookie_sessions::store::SqliteStore;
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
 crate::store_conformance!(sqlite_store_for_test());
@@ -35,15 +35,7 @@ async fn connect_creates_the_file_in_wal_mode() {
 
 #[tokio::test]
 async fn migrate_is_idempotent() {
-    run_then_tear_down(store().await, |store| async move {
-        let key = RecordKey::for_session_id(b"kept");
-        let record = Record::new(b"data".to_vec(), in_seconds(60));
-        assert!(store.create(&key, &record).await.expect("create"));
-        store.migrate().await.expect("second migrate");
-        store.migrate().await.expect("third migrate");
-        assert_eq!(store.load(&key).await.expect("load"), Some(record));
-    })
-    .await;
+    run_then_tear_down(store().await, sql::migrate_is_idempotent).await;
 }
 
 #[tokio::test]
