@@ -262,6 +262,18 @@ fn stores(c: &mut Criterion) {
         Untrusted(MemoryStore::new().with_capacity(10_000_000)),
     );
 
+    // The same store behind `AnyStore`, as `connect` returns it: the
+    // difference from `store/memory` is what the erased call costs (one
+    // boxed future per store call).
+    bench_store(
+        c,
+        &runtime,
+        "memory_erased",
+        tower_cookie_sessions::store::AnyStore::with_owner_index(
+            MemoryStore::new().with_capacity(10_000_000),
+        ),
+    );
+
     #[cfg(feature = "redis")]
     match std::env::var("REDIS_URL") {
         Ok(url) => {

@@ -26,13 +26,14 @@
 use std::error::Error;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use tower_cookie_sessions::store::MemoryStore;
+use tower_cookie_sessions::store;
 use tower_cookie_sessions::{Key, Session, SessionLayer};
 use tracing_subscriber::EnvFilter;
 
@@ -109,40 +110,21 @@ async fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
     let store = std::env::var("SESSION_STORE").unwrap_or_default();
     let app = match store.as_str() {
         "" | "cookie" => app.layer(
-            SessionLayer::<Visitor>::builder(key.clone())
+            SessionLayer::<Visitor>::builder(key)
                 .secure(false)
                 .build()?,
         ),
-        "memory" => app.layer(
-            SessionLayer::<Visitor>::store_builder(key.clone(), MemoryStore::new())
-                .secure(false)
-                .build()?,
-        ),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => app.layer(
-            SessionLayer::<Visitor>::store_builder(key.clone(), stores::redis(url).await?)
-                .secure(false)
-                .build()?,
-        ),
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => app.layer(
-            SessionLayer::<Visitor>::store_builder(key.clone(), stores::postgres(url).await?)
-                .secure(false)
-                .build()?,
-        ),
-        url if url.starts_with("mysql://") || url.starts_with("mariadb://") => app.layer(
-            SessionLayer::<Visitor>::store_builder(key.clone(), stores::mysql(url).await?)
-                .secure(false)
-                .build()?,
-        ),
-        url if url.starts_with("sqlite://") => app.layer(
-            SessionLayer::<Visitor>::store_builder(key.clone(), stores::sqlite(url).await?)
-                .secure(false)
-                .build()?,
-        ),
-        other => {
-            return Err(format!(
-            "SESSION_STORE {other:?}: use cookie, memory, redis://…, postgres://…, mysql://… or sqlite://PATH"
-        )
-            .into())
+        // `memory`, `redis://…`, `redis+cluster://a:1,b:2`, `postgres://…`,
+        // `mysql://…`, `sqlite://PATH`: whichever this build has.
+        url => {
+            let store = store::connect(url).await?;
+            // SQL stores do not expire rows on their own.
+            tokio::spawn(store.cleanup_task(Duration::from_secs(60)));
+            app.layer(
+                SessionLayer::<Visitor, _>::store_builder(key, store)
+                    .secure(false)
+                    .build()?,
+            )
         }
     };
     tracing::info!(
@@ -150,86 +132,6 @@ async fn with_sessions(app: Router) -> Result<Router, Box<dyn Error>> {
         if store.is_empty() { "cookie" } else { &store }
     );
     Ok(app)
-}
-
-/// Connects each store, or explains which feature it needs.
-mod stores {
-    use std::error::Error;
-
-    /// How often SQL stores delete expired rows.
-    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
-    const CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-    #[cfg(feature = "redis")]
-    pub(super) async fn redis(
-        url: &str,
-    ) -> Result<tower_cookie_sessions::store::RedisStore, Box<dyn Error>> {
-        Ok(tower_cookie_sessions::store::RedisStore::connect(url).await?)
-    }
-
-    #[cfg(feature = "postgres")]
-    pub(super) async fn postgres(
-        url: &str,
-    ) -> Result<tower_cookie_sessions::store::PostgresStore, Box<dyn Error>> {
-        let store = tower_cookie_sessions::store::PostgresStore::connect(url).await?;
-        store.migrate().await?;
-        tokio::spawn(store.cleanup_task(CLEANUP_EVERY));
-        Ok(store)
-    }
-
-    #[cfg(feature = "sqlite")]
-    pub(super) async fn sqlite(
-        url: &str,
-    ) -> Result<tower_cookie_sessions::store::SqliteStore, Box<dyn Error>> {
-        let store = tower_cookie_sessions::store::SqliteStore::connect(url).await?;
-        store.migrate().await?;
-        tokio::spawn(store.cleanup_task(CLEANUP_EVERY));
-        Ok(store)
-    }
-
-    #[cfg(feature = "mysql")]
-    pub(super) async fn mysql(
-        url: &str,
-    ) -> Result<tower_cookie_sessions::store::MySqlStore, Box<dyn Error>> {
-        let store = tower_cookie_sessions::store::MySqlStore::connect(url).await?;
-        store.migrate().await?;
-        tokio::spawn(store.cleanup_task(CLEANUP_EVERY));
-        Ok(store)
-    }
-
-    #[cfg(not(feature = "redis"))]
-    pub(super) async fn redis(
-        _: &str,
-    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
-        Err("a redis:// SESSION_STORE needs `cargo run --features redis --example counter`".into())
-    }
-
-    #[cfg(not(feature = "postgres"))]
-    pub(super) async fn postgres(
-        _: &str,
-    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
-        Err(
-            "a postgres:// SESSION_STORE needs `cargo run --features postgres --example counter`"
-                .into(),
-        )
-    }
-
-    #[cfg(not(feature = "mysql"))]
-    pub(super) async fn mysql(
-        _: &str,
-    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
-        Err("a mysql:// SESSION_STORE needs `cargo run --features mysql --example counter`".into())
-    }
-
-    #[cfg(not(feature = "sqlite"))]
-    pub(super) async fn sqlite(
-        _: &str,
-    ) -> Result<tower_cookie_sessions::store::MemoryStore, Box<dyn Error>> {
-        Err(
-            "a sqlite:// SESSION_STORE needs `cargo run --features sqlite --example counter`"
-                .into(),
-        )
-    }
 }
 
 async fn count(session: Session<Visitor>) -> String {

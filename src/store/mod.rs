@@ -40,7 +40,9 @@ use sha2::{Digest, Sha256};
 
 use crate::syntax::hex_byte;
 
+mod any;
 mod caching;
+mod connect;
 #[cfg(feature = "memory-store")]
 mod memory;
 #[cfg(feature = "mysql")]
@@ -54,7 +56,9 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use any::AnyStore;
 pub use caching::CachingStore;
+pub use connect::{connect, ConnectError};
 #[cfg(feature = "memory-store")]
 pub use memory::MemoryStore;
 #[cfg(feature = "mysql")]
@@ -89,7 +93,7 @@ pub struct Record {
     /// Incremented by every save; [`SessionStore::save`] compares it.
     pub version: u64,
     /// An application tag such as a user id, so that
-    /// [`SessionStore::delete_by_owner`] can end all of one user's sessions.
+    /// [`OwnerIndex::delete_by_owner`] can end all of one user's sessions.
     pub owner: Option<String>,
 }
 
@@ -308,6 +312,9 @@ pub enum StoreError {
     Timeout,
     /// The store returned something it could not have written.
     Corrupt(String),
+    /// The store cannot do this at all (an [`AnyStore`] asked for owner
+    /// lookups its store lacks); says what is missing.
+    Unsupported(&'static str),
 }
 
 impl StoreError {
@@ -334,6 +341,7 @@ impl fmt::Display for StoreError {
             StoreError::Corrupt(reason) => {
                 write!(f, "session store returned a corrupt record: {reason}")
             }
+            StoreError::Unsupported(what) => write!(f, "session store cannot do this: {what}"),
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::store::StoreError;
 /// ```
 ///
 /// [`migrate`](Self::migrate) creates it. `owner` is binary so that
-/// [`delete_by_owner`](crate::store::SessionStore::delete_by_owner) matches
+/// [`delete_by_owner`](crate::store::OwnerIndex::delete_by_owner) matches
 /// it byte for byte, never by a case- or space-insensitive collation.
 /// MySQL has no `INSERT … ON CONFLICT … WHERE`, so
 /// [`create`](crate::store::SessionStore::create) deletes the key's row if

@@ -120,7 +120,7 @@ return 0
 /// accepts; `WATCH` would be unsound on the multiplexed connection that
 /// requests share.
 ///
-/// For [`delete_by_owner`](SessionStore::delete_by_owner), each owner has a
+/// For [`delete_by_owner`](OwnerIndex::delete_by_owner), each owner has a
 /// set `{prefix}o:{owner}` of record keys, written before the record and
 /// kept alive at least as long as the owner's records. On a cluster it
 /// lives in another slot than the records, so no record script touches it.

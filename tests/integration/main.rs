@@ -27,6 +27,7 @@ mod session_reentrancy;
 mod session_responses;
 mod session_revocation;
 mod session_tracing;
+mod store_any;
 mod store_caching;
 mod store_faults;
 mod store_features;
