@@ -40,7 +40,7 @@ pub fn quoted(table: &str) -> String {
 /// whether the test passed or not, then passes its panic on.
 pub async fn run_then_tear_down<S, F>(store: S, test: impl FnOnce(S) -> F)
 where
-    S: crate::common::store_suite::SuiteStore,
+    S: crate::common::map_app::SuiteStore,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let outcome = tokio::spawn(test(store.clone())).await;
@@ -61,7 +61,7 @@ mod shared {
     use tower_cookie_sessions::store::{Record, RecordKey, StoreError};
 
     use super::{quoted, run_then_tear_down, unique_name};
-    use crate::common::store_suite::SuiteStore;
+    use crate::common::map_app::SuiteStore;
 
     /// What the shared tests need that each SQL store does on its own
     /// pool (`PgPool` or `SqlitePool`).
@@ -248,8 +248,8 @@ mod postgres {
     use tower_cookie_sessions::store::PostgresStore;
 
     use super::unique_name;
+    use crate::common::map_app::SuiteStore;
     use crate::common::note;
-    use crate::common::store_suite::SuiteStore;
 
     /// A migrated `PostgresStore` on a fresh table, or `None` (with a note,
     /// once) when `DATABASE_URL` is unset outside CI.
@@ -312,7 +312,7 @@ mod sqlite {
     use tower_cookie_sessions::store::SqliteStore;
 
     use super::unique_name;
-    use crate::common::store_suite::SuiteStore;
+    use crate::common::map_app::SuiteStore;
 
     /// A migrated `SqliteStore` on a new file in the temp directory. Always
     /// `Some`: SQLite needs no server.
