@@ -5,6 +5,11 @@
 //! its database in the same five methods (and one more for the optional
 //! owner index); what matters is that `create` only
 //! inserts and `save` only writes when the version still matches.
+//!
+//! The conformance suite (feature `test-util`) checks all of that: the
+//! `tests` module at the end runs every check on this store, one test
+//! each. (The crate's own tests include this file, so `cargo test` runs
+//! them too.)
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -149,4 +154,13 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         store.with_live(|records| records.len())
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HashMapStore;
+
+    // One `#[tokio::test]` per check, each on a fresh store; a store on a
+    // server would also pass `tear_down = ...` to drop what it wrote.
+    tower_cookie_sessions::store_conformance!(async { Some(HashMapStore::default()) }, owner_index);
 }

@@ -10,6 +10,8 @@
 //!   reads back what a response set: the session, the flash messages, the
 //!   cookies it removes.
 //! - [`TestClient`] keeps cookies across requests as a browser does.
+//! - [`store_suite`] is the conformance suite a session store of your own
+//!   runs, with one call or one macro.
 //!
 //! Enable it for tests only:
 //!
@@ -59,6 +61,7 @@
 mod client;
 mod cookie_line;
 mod fixture;
+pub mod store_suite;
 
 use std::fmt;
 

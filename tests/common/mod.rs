@@ -387,10 +387,10 @@ impl Write for ThreadWriter {
     }
 }
 
+pub mod map_app;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod sql;
-pub mod store_suite;
 
 /// A session plaintext as the layer writes it: format 1, `flags`
 /// (`0b01` persistent, `0b10` with an idle deadline, which this helper

@@ -15,7 +15,7 @@ use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use tower_cookie_sessions::store::RedisStore;
 
-use super::store_suite::SuiteStore;
+use super::map_app::SuiteStore;
 
 /// Whether this run is CI's, where a missing server fails the run.
 pub fn under_ci() -> bool {

@@ -62,7 +62,7 @@ pub fn server_url(var: &str, server: &str, skipped: &std::sync::Once) -> Option<
 /// whether the test passed or not, then passes its panic on.
 pub async fn run_then_tear_down<S, F>(store: S, test: impl FnOnce(S) -> F)
 where
-    S: crate::common::store_suite::SuiteStore,
+    S: crate::common::map_app::SuiteStore,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let outcome = tokio::spawn(test(store.clone())).await;
@@ -83,7 +83,7 @@ mod shared {
     use tower_cookie_sessions::store::{Record, RecordKey, StoreError};
 
     use super::{run_then_tear_down, unique_name};
-    use crate::common::store_suite::SuiteStore;
+    use crate::common::map_app::SuiteStore;
 
     /// What the shared tests need that each SQL store does on its own
     /// pool (`PgPool`, `SqlitePool` or `MySqlPool`).
@@ -309,7 +309,7 @@ mod postgres {
     use tower_cookie_sessions::store::PostgresStore;
 
     use super::unique_name;
-    use crate::common::store_suite::SuiteStore;
+    use crate::common::map_app::SuiteStore;
 
     /// A migrated `PostgresStore` on a fresh table, or `None` (with a note,
     /// once) when `DATABASE_URL` is unset outside CI.
@@ -358,7 +358,7 @@ mod sqlite {
     use tower_cookie_sessions::store::SqliteStore;
 
     use super::unique_name;
-    use crate::common::store_suite::SuiteStore;
+    use crate::common::map_app::SuiteStore;
 
     /// A migrated `SqliteStore` on a new file in the temp directory. Always
     /// `Some`: SQLite needs no server.
@@ -413,7 +413,7 @@ mod mysql {
     use tower_cookie_sessions::store::MySqlStore;
 
     use super::unique_name;
-    use crate::common::store_suite::SuiteStore;
+    use crate::common::map_app::SuiteStore;
 
     /// A migrated `MySqlStore` on a fresh table, or `None` (with a note,
     /// once) when `MYSQL_URL` is unset outside CI.

@@ -10,6 +10,11 @@ mod common;
 
 mod cookie_names;
 mod cookies;
+// The example's store runs the conformance suite here: `cargo test`
+// builds the examples but runs no test of theirs. Its `main` is unused.
+#[path = "../../examples/custom_store.rs"]
+#[allow(dead_code)]
+mod custom_store;
 mod debug_output;
 mod envelope_properties;
 mod flash;
@@ -44,4 +49,5 @@ mod store_redis_cluster;
 mod store_redis_faults;
 #[cfg(feature = "sqlite")]
 mod store_sqlite;
+mod store_suite_failures;
 mod testing_helpers;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use crate::common::store_suite::CountingStore;
+use crate::common::map_app::CountingStore;
 use crate::common::{body_text, cookie_pair, set_cookie_for, set_cookies, Logs};
 use axum::extract::Extension;
 use axum::middleware::{from_fn, Next};

@@ -14,9 +14,10 @@ use tower_cookie_sessions::{Session, SessionLayer};
 
 use crate::common::{body_text, key, Browser};
 
-crate::store_conformance!(async { Some(AnyStore::with_owner_index(MemoryStore::new())) });
-
-impl crate::common::store_suite::SuiteStore for AnyStore {}
+tower_cookie_sessions::store_conformance!(
+    async { Some(AnyStore::with_owner_index(MemoryStore::new())) },
+    owner_index,
+);
 
 /// A store that keeps nothing and trusts nobody, and has no owner index.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::common::store_suite::{map_app, suite_key};
+use crate::common::map_app::{map_app, suite_key};
 use crate::common::*;
 use http::{Response, StatusCode};
 use tower_cookie_sessions::session::{LoadFailure, SessionLayerBuilder, StoreBackend};
@@ -308,7 +308,7 @@ async fn a_typed_merge_resolves_a_lost_race() {
     let response = get_with(&app, "/", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::OK, "merged, not refused");
     assert_eq!(store.races.load(Ordering::SeqCst), 0);
-    let key = RecordKey::for_session_id(&crate::common::store_suite::session_id(&cookie));
+    let key = RecordKey::for_session_id(&crate::common::map_app::session_id(&cookie));
     let record = store.inner.load(&key).await.expect("load").expect("record");
     assert_eq!(record.version, 3, "created 1, the racer's 2, the merge's 3");
 

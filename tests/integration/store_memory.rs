@@ -2,17 +2,18 @@
 
 use tower_cookie_sessions::store::{CachingStore, MemoryStore};
 
-crate::store_conformance!(async { Some(MemoryStore::new()) });
+tower_cookie_sessions::store_conformance!(async { Some(MemoryStore::new()) }, owner_index);
 
 mod caching {
     use super::*;
 
-    crate::store_conformance!(async {
-        Some(CachingStore::new(MemoryStore::new(), MemoryStore::new()))
-    });
+    tower_cookie_sessions::store_conformance!(
+        async { Some(CachingStore::new(MemoryStore::new(), MemoryStore::new())) },
+        owner_index,
+    );
 }
 
-use crate::common::store_suite::{map_app, suite_key};
+use crate::common::map_app::{map_app, suite_key};
 use crate::common::{body_text, cookie_pair, get_with};
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 

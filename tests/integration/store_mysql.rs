@@ -9,7 +9,11 @@ use std::time::{Duration, SystemTime};
 use crate::common::sql::{self, *};
 use tower_cookie_sessions::store::{MySqlStore, OwnerIndex, Record, RecordKey, SessionStore};
 
-crate::store_conformance!(mysql_store_for_test());
+tower_cookie_sessions::store_conformance!(
+    mysql_store_for_test(),
+    owner_index,
+    tear_down = crate::common::map_app::tear_down,
+);
 
 /// A pool that connects on first use: for tests that need no server.
 fn lazy_pool() -> sqlx::MySqlPool {

@@ -6,7 +6,11 @@
 use crate::common::sql::{self, *};
 use tower_cookie_sessions::store::PostgresStore;
 
-crate::store_conformance!(postgres_store_for_test());
+tower_cookie_sessions::store_conformance!(
+    postgres_store_for_test(),
+    owner_index,
+    tear_down = crate::common::map_app::tear_down,
+);
 
 /// A pool that connects on first use: for tests that need no server.
 fn lazy_pool() -> sqlx::PgPool {

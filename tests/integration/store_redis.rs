@@ -4,15 +4,19 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::map_app::{map_app, session_id, suite_key, SuiteStore};
 use crate::common::redis_server::{keys_under_prefix, redis_store_for_test};
-use crate::common::store_suite::{map_app, session_id, suite_key, SuiteStore};
 use crate::common::{cookie_pair, get_with};
 use tower_cookie_sessions::store::{
     OwnerIndex, Record, RecordKey, RedisStore, SessionStore, StoreError,
 };
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
-crate::store_conformance!(async { crate::common::redis_server::redis_store_for_test().await });
+tower_cookie_sessions::store_conformance!(
+    redis_store_for_test(),
+    owner_index,
+    tear_down = crate::common::map_app::tear_down,
+);
 
 /// Runs `test` on a fresh store, then tears the store down even if the
 /// test failed.

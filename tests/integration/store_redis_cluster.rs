@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::common::map_app::SuiteStore;
 use crate::common::redis_server::{cluster_keys_under_prefix, unique_prefix, RedisCluster};
-use crate::common::store_suite::SuiteStore;
 use redis::cluster_async::ClusterConnection;
 use tower_cookie_sessions::store::{OwnerIndex, Record, RecordKey, RedisStore, SessionStore};
 
@@ -23,7 +23,11 @@ async fn cluster_store(test: &str) -> Option<RedisStore<ClusterConnection>> {
     Some(store.with_prefix(unique_prefix()))
 }
 
-crate::store_conformance!(async { cluster_store("conformance").await });
+tower_cookie_sessions::store_conformance!(
+    cluster_store("conformance"),
+    owner_index,
+    tear_down = crate::common::map_app::tear_down,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_owners_sessions_spread_over_the_nodes_are_all_deleted() {

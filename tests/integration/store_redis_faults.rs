@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::map_app::{map_app, map_app_with_barrier, suite_key};
 use crate::common::redis_server::{unique_prefix, RedisServer};
-use crate::common::store_suite::{map_app, map_app_with_barrier, suite_key};
 use crate::common::{body_text, cookie_pair, get_with, set_cookies};
 use axum::Router;
 use tokio::sync::Barrier;

@@ -1,13 +1,17 @@
 //! `SqliteStore` runs the store conformance suite on a temp file, plus
 //! what a file database adds: sessions survive a restart.
 
+use crate::common::map_app::{map_app, suite_key};
 use crate::common::sql::{self, *};
-use crate::common::store_suite::{map_app, suite_key};
 use crate::common::{body_text, cookie_pair, get_with};
 use tower_cookie_sessions::store::SqliteStore;
 use tower_cookie_sessions::{SessionLayer, SessionMap};
 
-crate::store_conformance!(sqlite_store_for_test());
+tower_cookie_sessions::store_conformance!(
+    sqlite_store_for_test(),
+    owner_index,
+    tear_down = crate::common::map_app::tear_down,
+);
 
 async fn store() -> SqliteStore {
     sqlite_store_for_test()
