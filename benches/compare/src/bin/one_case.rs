@@ -12,7 +12,8 @@
 //! (the rows `this/memory_read`, `this/memory_write`, `tower_sessions/read`
 //! and `tower_sessions/insert` of `benches/compare`), `this_read` (the row
 //! `this/read`), `this_read_busy` (the same with five other cookies before
-//! the session's, as browsers send them) and `bare`.
+//! the session's, as browsers send them), `this_memory_read_erased` (the
+//! memory store behind `AnyStore`) and `bare`.
 
 use std::hint::black_box;
 
@@ -109,6 +110,18 @@ fn main() {
                 busy.extend_from_slice(cookie.as_bytes());
                 cookie = HeaderValue::from_bytes(&busy).expect("valid");
             }
+            run(&rt, &mut layer.layer(service_fn(this_read)), Some(&cookie), times);
+        }
+        "this_memory_read_erased" => {
+            // The same store behind `AnyStore`, as `store::connect` gives it.
+            let store = tower_cookie_sessions::store::AnyStore::with_owner_index(
+                MemoryStore::new().with_capacity(100_000_000),
+            );
+            let layer = SessionLayer::<Profile, _>::store_builder(Key::generate(), store)
+                .cookie_name(COOKIE_NAME)
+                .build()
+                .expect("Profile round-trips");
+            let cookie = first_cookie(&rt, &mut layer.layer(service_fn(this_write)));
             run(&rt, &mut layer.layer(service_fn(this_read)), Some(&cookie), times);
         }
         "this_memory_write" => run(&rt, &mut layer().layer(service_fn(this_write)), None, times),
