@@ -96,6 +96,28 @@
 //! a type whose default value does not survive, and debug builds panic on
 //! a write that would not read back. [`Codec::Cbor`](crate::Codec::Cbor)
 //! carries them all.
+//!
+//! # Tracing
+//!
+//! Each request that opens a session gets one `debug` span, `session`,
+//! with `session.cookie` (the cookie's name), `session.outcome` (`none`,
+//! `loaded`, `fresh (REASON)` such as `fresh (not authentic)` or
+//! `fresh (absolute deadline passed)`, `saved`, `renewed`, `destroyed`,
+//! `conflict` or `error`) and, for store sessions, `session.id`: the short
+//! keyed tag the store's log lines use, never the id. The layer's own
+//! events for that request (why a cookie was refused, a store failing)
+//! are inside it. With `debug` off nothing is built for it. To see the
+//! fields, print spans as they close:
+//!
+//! ```
+//! use tracing_subscriber::fmt::format::FmtSpan;
+//!
+//! let subscriber = tracing_subscriber::fmt()
+//!     .with_max_level(tracing::Level::DEBUG)
+//!     .with_span_events(FmtSpan::CLOSE)
+//!     .finish();
+//! # let _ = subscriber;
+//! ```
 
 mod body;
 mod builder;
