@@ -192,6 +192,10 @@ impl AnyStore {
     /// expire them on their own (the SQL stores; for the others this does
     /// nothing useful but no harm). Spawn it once per process.
     ///
+    /// # Panics
+    ///
+    /// If `every` is zero.
+    ///
     /// # Examples
     ///
     /// ```
@@ -205,16 +209,7 @@ impl AnyStore {
     /// # }
     /// ```
     pub fn cleanup_task(&self, every: Duration) -> impl Future<Output = ()> + Send + 'static {
-        let store = self.clone();
-        async move {
-            let mut interval = tokio::time::interval(every);
-            loop {
-                interval.tick().await;
-                if let Err(error) = store.delete_expired().await {
-                    tracing::warn!(%error, "deleting expired session records failed");
-                }
-            }
-        }
+        crate::store::cleanup::cleanup_task(self.clone(), every, self.inner.name())
     }
 }
 

@@ -42,6 +42,7 @@ use crate::syntax::hex_byte;
 
 mod any;
 mod caching;
+mod cleanup;
 mod connect;
 #[cfg(feature = "memory-store")]
 mod memory;

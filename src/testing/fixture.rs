@@ -10,6 +10,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
@@ -114,27 +115,9 @@ impl<T: SessionData, B> SessionLayer<T, B> {
         &self,
         response: &Response<RB>,
     ) -> Result<TestResponse<T>, TestError> {
-        let lines: Vec<Line> = response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .filter_map(cookie_line::parse)
-            .collect();
-        let now = self.clock().now();
-        let removed = lines
-            .iter()
-            .filter(|line| line.removes_at(now))
-            .map(|line| line.name.clone())
-            .collect();
-        let pairs: Vec<String> = lines
-            .iter()
-            .filter(|line| !line.removes_at(now))
-            .map(|line| format!("{}={}", line.name, line.value))
-            .collect();
+        let (kept, removed) = set_cookies(response, self.clock().now());
         let mut request = Request::new(());
-        if !pairs.is_empty() {
-            let header = HeaderValue::try_from(pairs.join("; ")).map_err(TestError::response)?;
+        if let Some(header) = cookie_header(&kept)? {
             request.headers_mut().insert(COOKIE, header);
         }
         let seen = Arc::new(Mutex::new(None));
@@ -248,22 +231,8 @@ impl<T: SessionData, B> TestRequest<'_, T, B> {
                 response.status()
             )));
         }
-        let now = self.layer.clock().now();
-        let pairs: Vec<String> = response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .filter_map(cookie_line::parse)
-            .filter(|line| !line.removes_at(now))
-            .map(|line| format!("{}={}", line.name, line.value))
-            .collect();
-        if pairs.is_empty() {
-            return Ok(None);
-        }
-        HeaderValue::try_from(pairs.join("; "))
-            .map(Some)
-            .map_err(TestError::response)
+        let (kept, _) = set_cookies(&response, self.layer.clock().now());
+        cookie_header(&kept)
     }
 
     /// `request`, with the [`cookie_header`](TestRequest::cookie_header)
@@ -421,6 +390,33 @@ impl<T> TestResponse<T> {
     pub fn removed(&self) -> &[String] {
         &self.removed
     }
+}
+
+/// The cookies `response` sets, as a browser would keep them at `now`,
+/// and the names of those it removes.
+fn set_cookies<B>(response: &Response<B>, now: SystemTime) -> (Vec<Line>, Vec<String>) {
+    let (removed, kept): (Vec<Line>, Vec<Line>) = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(cookie_line::parse)
+        .partition(|line| line.removes_at(now));
+    (kept, removed.into_iter().map(|line| line.name).collect())
+}
+
+/// The `Cookie` header that sends `lines` back; `None` for no cookies.
+fn cookie_header(lines: &[Line]) -> Result<Option<HeaderValue>, TestError> {
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let pairs: Vec<String> = lines
+        .iter()
+        .map(|line| format!("{}={}", line.name, line.value))
+        .collect();
+    HeaderValue::try_from(pairs.join("; "))
+        .map(Some)
+        .map_err(TestError::response)
 }
 
 type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send>>;
