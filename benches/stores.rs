@@ -217,6 +217,14 @@ impl OwnerIndex for Untrusted {
     ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send {
         self.0.delete_by_owner(owner)
     }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send
+    {
+        self.0.list_by_owner(owner)
+    }
 }
 
 fn stores(c: &mut Criterion) {

@@ -118,6 +118,20 @@ impl OwnerIndex for HashMapStore {
         });
         async move { Ok(deleted) }
     }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
+        let owned = self.with_live(|records| {
+            records
+                .iter()
+                .filter(|(_, record)| record.owner.as_deref() == Some(owner))
+                .map(|(key, record)| (*key, record.clone()))
+                .collect()
+        });
+        async move { Ok(owned) }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -35,6 +35,7 @@ use crate::key::{Key, KeyRing};
 use crate::session::client::chunks;
 use crate::session::shared::config::{self, SessionConfig};
 use crate::session::shared::plaintext;
+use crate::session::store::device::{self, DeviceHandle, Origin};
 use crate::session::store::record;
 use crate::session::SessionData;
 use crate::store::RecordKey;
@@ -179,8 +180,9 @@ fn opened(ring: &KeyRing, plaintext: &[u8], key_id: KeyId) -> Opened {
     }
 }
 
-/// The record data a store holds for `plaintext` under `key`, as the
-/// layer writes it: bound to the key, and sealed unless `trusted`.
+/// The record data a store holds for the session plaintext `plaintext`
+/// under `key`, as the layer writes it: after a device block (always the
+/// same one here), bound to the key, and sealed unless `trusted`.
 ///
 /// # Examples
 ///
@@ -198,14 +200,16 @@ fn opened(ring: &KeyRing, plaintext: &[u8], key_id: KeyId) -> Opened {
 pub fn seal_record(ring: &KeyRing, trusted: bool, key: &RecordKey, plaintext: &[u8]) -> Vec<u8> {
     let config = SessionConfig::new(ring.clone());
     record::seal(&config, trusted, key, |out| {
+        device::encode_into(&FUZZ_DEVICE, 0, None, out);
         out.extend_from_slice(plaintext);
         Ok::<_, Infallible>(())
     })
     .unwrap_or_else(|never| match never {})
 }
 
-/// The plaintext of the record data a store returned under `key`, as the
-/// layer opens it; see [`seal_record`].
+/// The session plaintext of the record data a store returned under
+/// `key`, as the layer opens it, without its device block; see
+/// [`seal_record`].
 ///
 /// # Errors
 ///
@@ -231,8 +235,17 @@ pub fn open_record(
     data: &[u8],
 ) -> Result<Vec<u8>, &'static str> {
     let config = SessionConfig::new(ring.clone());
-    record::open(&config, trusted, key, data).map(|plaintext| plaintext.into_owned())
+    let plaintext = record::open(&config, trusted, key, data)?;
+    let (_, session) = device::decode(&plaintext).ok_or("malformed device block")?;
+    Ok(session.to_vec())
 }
+
+/// The device block [`seal_record`] writes: the same for every record, so
+/// a seed sealed twice is the same seed.
+const FUZZ_DEVICE: Origin = Origin {
+    handle: DeviceHandle([0; 16]),
+    created: 0,
+};
 
 /// The pairs of one `Cookie` header field, as the jar reads them.
 ///

@@ -15,8 +15,10 @@ use crate::session::shared::config::{ConfigError, SessionConfig};
 use crate::session::shared::revocation::Revocation;
 use crate::session::shared::source::SessionSource;
 use crate::session::store::backend::StoreBackend;
+use crate::session::store::device::{Device, DeviceHandle};
+use crate::session::store::owned;
 use crate::session::SessionData;
-use crate::store::SessionStore;
+use crate::store::{OwnerIndex, SessionStore, StoreError};
 
 /// Adds typed sessions of type `T`, and a [`Cookies`](crate::Cookies) jar,
 /// to every request.
@@ -184,6 +186,71 @@ impl<T: SessionData, S: SessionStore> SessionLayer<T, StoreBackend<S>> {
     #[must_use]
     pub fn store(&self) -> &S {
         &self.kind.store
+    }
+}
+
+/// "Your devices": with a store that has an owner index, the sessions of
+/// one owner (the tag [`Session::set_owner`](crate::Session::set_owner)
+/// sets at sign-in), each with its public [`DeviceHandle`], its label
+/// ([`Session::set_device_label`](crate::Session::set_device_label)) and
+/// when it was created, last seen and expires. The labels and times are
+/// sealed with each record, so the store holds none of them readably.
+impl<T: SessionData, S: OwnerIndex> SessionLayer<T, StoreBackend<S>> {
+    /// `owner`'s live sessions, most recently seen first. Compare each
+    /// handle with [`Session::device`](crate::Session::device) to mark the
+    /// one the page is shown on.
+    ///
+    /// # Errors
+    ///
+    /// The store's error, or [`StoreError::Timeout`] past the layer's
+    /// timeout; an [`AnyStore`](crate::store::AnyStore) without an owner
+    /// index answers [`StoreError::Unsupported`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = SessionLayer::<u64>::store_builder(Key::generate(), MemoryStore::new()).build()?;
+    /// for device in layer.devices("user-42").await? {
+    ///     println!("{} {}", device.handle(), device.label().unwrap_or("unknown device"));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn devices(&self, owner: &str) -> Result<Vec<Device>, StoreError> {
+        let listed = owned::list(&self.config, &*self.kind.store, owner).await?;
+        Ok(listed.into_iter().map(|(_, device)| device).collect())
+    }
+
+    /// Ends `owner`'s session named `device`, as a "sign out this device"
+    /// button does: its next request gets a fresh session. Answers `false`,
+    /// ending nothing, when `owner` has no live session of that handle,
+    /// which is what a handle of someone else's session gets: pass the
+    /// signed-in user as `owner`, never a value from the form.
+    ///
+    /// # Errors
+    ///
+    /// As for [`devices`](Self::devices).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tower_cookie_sessions::session::DeviceHandle;
+    /// use tower_cookie_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = SessionLayer::<u64>::store_builder(Key::generate(), MemoryStore::new()).build()?;
+    /// let posted: DeviceHandle = "AAECAwQFBgcICQoLDA0ODw".parse()?;
+    /// assert!(!layer.end_device("user-42", posted).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn end_device(&self, owner: &str, device: DeviceHandle) -> Result<bool, StoreError> {
+        owned::end(&self.config, &*self.kind.store, owner, device).await
     }
 }
 

@@ -145,6 +145,7 @@ pub use shared::handle::Session;
 pub use shared::revocation::Revocation;
 pub use store::backend::StoreBackend;
 pub use store::conflict::ConflictPolicy;
+pub use store::device::{Device, DeviceHandle, DeviceHandleError};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -17,6 +17,9 @@ use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 /// A boxed store future.
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// An owner's records, as `list_by_owner` returns them.
+type Owned = Vec<(RecordKey, Record)>;
+
 /// [`SessionStore`] and [`OwnerIndex`] as an object-safe trait; see
 /// [`AnyStore`].
 trait DynStore: Send + Sync + 'static {
@@ -34,6 +37,8 @@ trait DynStore: Send + Sync + 'static {
     fn is_trusted(&self) -> bool;
     /// `None` when the store has no owner index.
     fn delete_by_owner<'a>(&'a self, owner: &'a str) -> Option<BoxFuture<'a, u64>>;
+    /// `None` when the store has no owner index.
+    fn list_by_owner<'a>(&'a self, owner: &'a str) -> Option<BoxFuture<'a, Owned>>;
     fn has_owner_index(&self) -> bool;
     fn name(&self) -> &'static str;
 }
@@ -86,6 +91,10 @@ impl<S: SessionStore> DynStore for Plain<S> {
         None
     }
 
+    fn list_by_owner<'a>(&'a self, _: &'a str) -> Option<BoxFuture<'a, Owned>> {
+        None
+    }
+
     fn has_owner_index(&self) -> bool {
         false
     }
@@ -96,6 +105,10 @@ impl<S: OwnerIndex> DynStore for Indexed<S> {
 
     fn delete_by_owner<'a>(&'a self, owner: &'a str) -> Option<BoxFuture<'a, u64>> {
         Some(Box::pin(self.0.delete_by_owner(owner)))
+    }
+
+    fn list_by_owner<'a>(&'a self, owner: &'a str) -> Option<BoxFuture<'a, Owned>> {
+        Some(Box::pin(self.0.list_by_owner(owner)))
     }
 
     fn has_owner_index(&self) -> bool {
@@ -252,10 +265,19 @@ impl OwnerIndex for AnyStore {
     async fn delete_by_owner(&self, owner: &str) -> Result<u64, StoreError> {
         match self.inner.delete_by_owner(owner) {
             Some(future) => future.await,
-            None => Err(StoreError::Unsupported("this store has no owner index")),
+            None => Err(StoreError::Unsupported(NO_OWNER_INDEX)),
+        }
+    }
+
+    async fn list_by_owner(&self, owner: &str) -> Result<Owned, StoreError> {
+        match self.inner.list_by_owner(owner) {
+            Some(future) => future.await,
+            None => Err(StoreError::Unsupported(NO_OWNER_INDEX)),
         }
     }
 }
+
+const NO_OWNER_INDEX: &str = "this store has no owner index";
 
 impl fmt::Debug for AnyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

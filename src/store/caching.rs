@@ -277,4 +277,9 @@ impl<Cache: OwnerIndex, Store: OwnerIndex> OwnerIndex for CachingStore<Cache, St
         }
         deleted
     }
+
+    /// The store's list: it holds every record, the cache only some.
+    async fn list_by_owner(&self, owner: &str) -> Result<Vec<(RecordKey, Record)>, StoreError> {
+        self.store.list_by_owner(owner).await
+    }
 }

@@ -486,4 +486,33 @@ pub trait OwnerIndex: SessionStore {
     /// Deletes every record whose owner is `owner`; returns how many were
     /// deleted.
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Every live (unexpired) record whose owner is `owner`, with its key,
+    /// in any order: what [`SessionLayer::devices`](crate::SessionLayer::devices)
+    /// opens to list a user's sessions. A record whose owner changed since
+    /// it was indexed is not `owner`'s and is left out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, OwnerIndex, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let key = RecordKey::for_session_id(b"an id");
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// store.create(&key, &Record::new(b"data".to_vec(), expires).with_owner(Some("ada".into()))).await?;
+    /// let owned = store.list_by_owner("ada").await?;
+    /// assert_eq!(owned.len(), 1);
+    /// assert_eq!(owned[0].0, key);
+    /// assert!(store.list_by_owner("bob").await?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send;
 }

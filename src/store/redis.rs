@@ -501,12 +501,41 @@ where
             deleted += self.invoke::<u64>(&script).await?;
         }
         // Only the members read: a session created meanwhile stays indexed.
+        self.unindex(&set, &members).await?;
+        Ok(deleted)
+    }
+
+    /// Takes `members` out of the owner set `set`, in batches.
+    async fn unindex(&self, set: &str, members: &[String]) -> Result<(), StoreError> {
         for batch in members.chunks(SREM_BATCH) {
             let mut remove = redis::cmd("SREM");
-            remove.arg(&set).arg(batch);
+            remove.arg(set).arg(batch);
             self.query::<i64>(&remove).await?;
         }
-        Ok(deleted)
+        Ok(())
+    }
+
+    async fn list_owned(&self, owner: &str) -> Result<Vec<(RecordKey, Record)>, StoreError> {
+        let set = self.owner_key(owner);
+        let mut members = redis::cmd("SMEMBERS");
+        members.arg(&set);
+        let members: Vec<String> = self.query(&members).await?;
+        let mut owned = Vec::new();
+        let mut gone = Vec::new();
+        for member in members {
+            let Some(key) = RecordKey::from_hex(&member) else {
+                continue;
+            };
+            match self.load_record(&key).await? {
+                Some(record) if record.owner.as_deref() == Some(owner) => owned.push((key, record)),
+                // Expired, deleted, or given another owner: the member is
+                // stale, and listing is where an index that is only ever
+                // added to gets pruned.
+                _ => gone.push(member),
+            }
+        }
+        self.unindex(&set, &gone).await?;
+        Ok(owned)
     }
 }
 
@@ -561,6 +590,13 @@ where
 {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.delete_owned(owner)
+    }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
+        self.list_owned(owner)
     }
 }
 

@@ -205,4 +205,19 @@ impl<S: OwnerIndex> OwnerIndex for CountingStore<S> {
     {
         self.inner.delete_by_owner(owner)
     }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl std::future::Future<
+        Output = Result<
+            Vec<(
+                tower_cookie_sessions::store::RecordKey,
+                tower_cookie_sessions::store::Record,
+            )>,
+            tower_cookie_sessions::store::StoreError,
+        >,
+    > + Send {
+        self.inner.list_by_owner(owner)
+    }
 }

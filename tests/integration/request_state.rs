@@ -844,6 +844,13 @@ impl OwnerIndex for WaitingStore {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.0.delete_by_owner(owner)
     }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
+        self.0.list_by_owner(owner)
+    }
 }
 
 #[tokio::test]

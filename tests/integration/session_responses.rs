@@ -188,6 +188,10 @@ async fn on_error_takes_anything_axum_turns_into_a_response() {
         async fn delete_by_owner(&self, _: &str) -> Result<u64, StoreError> {
             Err(StoreError::Timeout)
         }
+
+        async fn list_by_owner(&self, _: &str) -> Result<Vec<(RecordKey, Record)>, StoreError> {
+            Err(StoreError::Timeout)
+        }
     }
 
     // A tuple of status, headers and body, as handlers return them.

@@ -130,6 +130,10 @@ impl OwnerIndex for Forgetful2 {
     async fn delete_by_owner(&self, _: &str) -> Result<u64, StoreError> {
         Ok(0)
     }
+
+    async fn list_by_owner(&self, _: &str) -> Result<Vec<(RecordKey, Record)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 #[tokio::test]

@@ -141,6 +141,10 @@ impl OwnerIndex for GatedStore {
     async fn delete_by_owner(&self, owner: &str) -> Result<u64, StoreError> {
         self.inner.delete_by_owner(owner).await
     }
+
+    async fn list_by_owner(&self, owner: &str) -> Result<Vec<(RecordKey, Record)>, StoreError> {
+        self.inner.list_by_owner(owner).await
+    }
 }
 
 type Store = CachingStore<MemoryStore, GatedStore>;

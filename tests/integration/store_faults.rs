@@ -98,6 +98,13 @@ impl OwnerIndex for FlakyStore {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.gate(self.inner.delete_by_owner(owner), false)
     }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
+        self.gate(self.inner.list_by_owner(owner), false)
+    }
 }
 
 fn layer(store: &FlakyStore) -> SessionLayer<SessionMap, StoreBackend<FlakyStore>> {

@@ -12,6 +12,7 @@ use crate::session::shared::config::MAX_COOKIE_LIFETIME;
 use crate::session::shared::error::SessionError;
 use crate::session::shared::open::Opening;
 use crate::session::shared::state::{fresh_deadlines, Locked, Shared, State};
+use crate::session::store::device::DeviceHandle;
 use crate::session::SessionData;
 
 /// The session of one request, typed by the application's own `T`.
@@ -326,6 +327,12 @@ impl<T: SessionData> Session<T> {
         let mut state = self.lock();
         state.data = T::default();
         state.owner = None;
+        if let Some(record) = state.record.as_mut() {
+            // Signing out ends the device too: a session started after
+            // this is a new one on the "your devices" page.
+            record.device = None;
+            record.label = None;
+        }
         state.status.destroyed = true;
         state.status.modified = false;
         state.status.expiry_changed = false;
@@ -515,6 +522,82 @@ impl<T: SessionData> Session<T> {
     #[must_use]
     pub fn owner(&self) -> Option<String> {
         self.lock().owner.clone()
+    }
+
+    /// Labels the device this session is on, such as "Firefox on Linux",
+    /// for the owner's "your devices" page
+    /// ([`SessionLayer::devices`](crate::SessionLayer::devices)). The
+    /// label is sealed with the record, like the session's data; set it
+    /// in the request that signs in, from what the application knows of
+    /// the browser. Client-side sessions ignore it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>, user_agent: &str) {
+    /// session.renew();
+    /// session.set_owner(Some("user-42".to_owned()));
+    /// session.set_device_label(Some(user_agent.chars().take(80).collect()));
+    /// # }
+    /// ```
+    pub fn set_device_label(&self, label: Option<String>) {
+        if self.lock().record.is_none() {
+            // A client-side session: nothing to label, nothing to restart.
+            return;
+        }
+        let mut state = self.lock_for_write();
+        let Some(record) = state.record.as_mut() else {
+            return;
+        };
+        if record.label != label {
+            record.label = label;
+            state.status.modified = true;
+        }
+    }
+
+    /// The device label set with
+    /// [`set_device_label`](Self::set_device_label), or loaded with the
+    /// record; always `None` for client-side sessions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>) {
+    /// let label: Option<String> = session.device_label();
+    /// # let _ = label;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn device_label(&self) -> Option<String> {
+        self.lock().record.as_ref()?.label.clone()
+    }
+
+    /// This session's handle on its owner's "your devices" page, so the
+    /// page can mark the device it is shown on: `None` for client-side
+    /// sessions and for a session not stored yet (it gets one when first
+    /// stored, and keeps it when [renewed](Self::renew)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower_cookie_sessions::session::Device;
+    /// # use tower_cookie_sessions::Session;
+    /// # fn example(session: Session<u8>, devices: Vec<Device>) {
+    /// for device in &devices {
+    ///     let mark = if session.device() == Some(device.handle()) { " (this device)" } else { "" };
+    ///     println!("{}{mark}", device.label().unwrap_or("unknown"));
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn device(&self) -> Option<DeviceHandle> {
+        let state = self.lock();
+        if state.status.destroyed {
+            return None;
+        }
+        Some(state.record.as_ref()?.device?.handle)
     }
 
     /// Whether the cookie is persistent (sent with `Max-Age`) rather than a

@@ -261,7 +261,7 @@ pub(crate) fn decode_session<T: SessionData>(
 
 /// Writes `value` as a LEB128 varint at the start of `out` (which has room
 /// for ten bytes, the longest a `u64` takes) and gives its length.
-fn write_varint(out: &mut [u8], mut value: u64) -> usize {
+pub(crate) fn write_varint(out: &mut [u8], mut value: u64) -> usize {
     let mut len = 0;
     while value >= 0x80 {
         out[len] = (value as u8) | 0x80;
@@ -272,7 +272,7 @@ fn write_varint(out: &mut [u8], mut value: u64) -> usize {
     len + 1
 }
 
-fn read_varint(input: &mut &[u8]) -> Option<u64> {
+pub(crate) fn read_varint(input: &mut &[u8]) -> Option<u64> {
     let mut value: u64 = 0;
     for (i, &byte) in input.iter().enumerate().take(10) {
         let bits = u64::from(byte & 0x7f);

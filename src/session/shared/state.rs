@@ -17,6 +17,7 @@ use parking_lot::RawThreadId;
 use crate::session::client::chunks::Carried;
 use crate::session::shared::config::SessionConfig;
 use crate::session::shared::plaintext::Deadlines;
+use crate::session::store::device::Origin;
 use crate::session::SessionData;
 
 /// What the handles of one request's session share. The request keeps it
@@ -235,6 +236,11 @@ pub(crate) struct RecordState<T> {
     pub(crate) detached: bool,
     /// The stored record was corrupt or of an old schema: overwrite it.
     pub(crate) replace: bool,
+    /// The device the record names, once it is stored: a renewal keeps
+    /// it, a destroyed session loses it.
+    pub(crate) device: Option<Origin>,
+    /// The application's label for the device, sealed with the record.
+    pub(crate) label: Option<String>,
 }
 
 /// A server-side session id: 128 bits from the operating system's CSPRNG.
@@ -248,6 +254,8 @@ impl<T> RecordState<T> {
             original: None,
             detached: false,
             replace: false,
+            device: None,
+            label: None,
         }
     }
 }

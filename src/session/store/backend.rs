@@ -24,6 +24,7 @@ use crate::session::shared::state::{
 };
 use crate::session::shared::trace;
 use crate::session::store::conflict::ConflictPolicy;
+use crate::session::store::device::{self, Origin};
 use crate::session::store::ids;
 use crate::session::store::log_tag::LogTag;
 use crate::session::store::record;
@@ -202,6 +203,12 @@ fn save_error(error: StoreError) -> SessionError {
     SessionError::Save(Arc::new(error))
 }
 
+fn no_randomness(error: getrandom::Error) -> SessionError {
+    save_error(StoreError::Corrupt(format!(
+        "no randomness for a new session: {error}"
+    )))
+}
+
 async fn load_record<S: SessionStore, T: SessionData>(
     store: &S,
     config: &SessionConfig,
@@ -242,8 +249,9 @@ async fn load_record<S: SessionStore, T: SessionData>(
         tracing::debug!(session = %tag, "session record expired; starting a fresh session");
         return Ok(ended(config, now, "expired"));
     }
-    let plaintext = match record::open(config, store.is_trusted(), &key, &record.data) {
-        Ok(plaintext) => plaintext,
+    let opened = record::open(config, store.is_trusted(), &key, &record.data);
+    let plaintext = match opened {
+        Ok(ref plaintext) => plaintext,
         Err(reason) => {
             tracing::warn!(
                 session = %tag,
@@ -253,8 +261,18 @@ async fn load_record<S: SessionStore, T: SessionData>(
             return Ok(replacing(config, id, record.version, now, reason));
         }
     };
+    let Some((meta, session)) = device::decode(plaintext) else {
+        tracing::warn!(session = %tag, "session record has no device block; starting a fresh session that replaces it");
+        return Ok(replacing(
+            config,
+            id,
+            record.version,
+            now,
+            "malformed device block",
+        ));
+    };
     let expiry = unix_seconds(record.expires_at);
-    match decode_session::<T>(config, &plaintext, now, Some(expiry)) {
+    match decode_session::<T>(config, session, now, Some(expiry)) {
         Ok((data, deadlines)) => {
             let mut state = State::loaded(data, deadlines, now);
             state.status.reseal = reseal;
@@ -265,6 +283,8 @@ async fn load_record<S: SessionStore, T: SessionData>(
                 original: keep_original.then(|| state.data.clone()),
                 detached: false,
                 replace: false,
+                device: Some(meta.origin),
+                label: meta.label,
             }));
             Ok(state)
         }
@@ -363,6 +383,8 @@ fn replacing<T: SessionData>(
         original: None,
         detached: false,
         replace: true,
+        device: None,
+        label: None,
     }));
     state
 }
@@ -457,13 +479,24 @@ impl<T: SessionData> Commit<T> {
             return Ok((Some(set_cookie::removal(config)), None));
         };
         let expires_at = from_unix_seconds(expires);
+        let origin = match self.record.device {
+            Some(origin) => origin,
+            None => Origin::fresh(now).map_err(no_randomness)?,
+        };
 
         let kept_id = self.record.id.filter(|_| !self.status.renewed);
         let Some(id) = kept_id else {
             // New or renewed: a new id, created before the old record goes,
             // so a failure leaves the old session working.
             let id = create(store, timeout, |key| {
-                self.record_for(store.is_trusted(), config, key, &self.data, expires_at)
+                self.record_for(
+                    store.is_trusted(),
+                    config,
+                    key,
+                    &self.data,
+                    expires_at,
+                    &origin,
+                )
             })
             .await?;
             if let Some(old) = old_key {
@@ -471,7 +504,7 @@ impl<T: SessionData> Commit<T> {
                     tracing::warn!(%error, "renewed session's old record not deleted; it expires on its own");
                 }
             }
-            let written = self.written(id, 1);
+            let written = self.written(id, 1, origin);
             return Ok((
                 Some(id_cookie(config, &id, &self.deadlines, now)),
                 Some(written),
@@ -482,7 +515,7 @@ impl<T: SessionData> Commit<T> {
         let mut version = self.record.version;
         if self.changed() {
             let Some(saved) = self
-                .save(store, config, conflict, &key, expires_at, now)
+                .save(store, config, conflict, &key, expires_at, &origin)
                 .await?
             else {
                 return Ok((None, None));
@@ -500,22 +533,23 @@ impl<T: SessionData> Commit<T> {
         // something it carries changed: the sealing key or its `Max-Age`.
         let resend = self.status.reseal || self.status.expiry_changed || self.deadlines.persistent;
         let set_cookie = resend.then(|| id_cookie(config, &id, &self.deadlines, now));
-        Ok((set_cookie, Some(self.written(id, version))))
+        Ok((set_cookie, Some(self.written(id, version, origin))))
     }
 
     /// What this commit left in the store, once it is there: `id` at
     /// `version`.
-    fn written(&self, id: SessionId, version: u64) -> Written {
+    fn written(&self, id: SessionId, version: u64, origin: Origin) -> Written {
         Written {
             id,
             version,
             deadlines: self.deadlines,
+            origin,
         }
     }
 
-    /// The record for `data` under `key`: encoded, bound to the key and
-    /// sealed unless the store is trusted, and refused when it would be
-    /// larger than the layer allows.
+    /// The record for `data` under `key`, naming the device `origin`:
+    /// encoded, bound to the key and sealed unless the store is trusted,
+    /// and refused when it would be larger than the layer allows.
     fn record_for(
         &self,
         trusted: bool,
@@ -523,8 +557,10 @@ impl<T: SessionData> Commit<T> {
         key: &RecordKey,
         data: &T,
         expires_at: std::time::SystemTime,
+        origin: &Origin,
     ) -> Result<Record, SessionError> {
         let data = record::seal(config, trusted, key, |out| {
+            device::encode_into(origin, self.now, self.record.label.as_deref(), out);
             plaintext::encode_into(&self.deadlines, Format::of(config), data, out)
         })
         .map_err(|error| SessionError::Encode(error.to_string()))?;
@@ -547,15 +583,16 @@ impl<T: SessionData> Commit<T> {
         conflict: &ConflictPolicy<T>,
         key: &RecordKey,
         expires_at: std::time::SystemTime,
-        now: u64,
+        origin: &Origin,
     ) -> Result<Option<u64>, SessionError> {
+        let now = self.now;
         let timeout = config.store_timeout;
         let mut expected = self.record.version;
         let mut mine = self.data.clone();
         let mut base = self.record.original.clone();
         for attempt in 0..=MAX_MERGES {
             let record = self
-                .record_for(store.is_trusted(), config, key, &mine, expires_at)?
+                .record_for(store.is_trusted(), config, key, &mine, expires_at, origin)?
                 .with_version(expected + 1);
             if timed(timeout, store.save(key, &record, expected))
                 .await
@@ -590,8 +627,9 @@ impl<T: SessionData> Commit<T> {
             let theirs = record::open(config, store.is_trusted(), key, &latest.data)
                 .ok()
                 .and_then(|plaintext| {
+                    let (_, session) = device::decode(&plaintext)?;
                     let expiry = unix_seconds(latest.expires_at);
-                    decode_session::<T>(config, &plaintext, now, Some(expiry)).ok()
+                    decode_session::<T>(config, session, now, Some(expiry)).ok()
                 })
                 .map(|(data, _)| data);
             let merged = match (theirs, &base) {
@@ -623,6 +661,7 @@ struct Written {
     id: SessionId,
     version: u64,
     deadlines: Deadlines,
+    origin: Origin,
 }
 
 impl Written {
@@ -634,6 +673,7 @@ impl Written {
             record.id = Some(self.id);
             record.version = self.version;
             record.replace = false;
+            record.device = Some(self.origin);
         }
         // A new or renewed session's id is known only now.
         trace::record_id(session.span(), session.config(), &state);
@@ -649,11 +689,7 @@ async fn create<S: SessionStore>(
     record_for: impl Fn(&RecordKey) -> Result<Record, SessionError>,
 ) -> Result<SessionId, SessionError> {
     for _ in 0..MAX_CREATE_ATTEMPTS {
-        let id = ids::fresh_id().map_err(|error| {
-            save_error(StoreError::Corrupt(format!(
-                "no randomness for a session id: {error}"
-            )))
-        })?;
+        let id = ids::fresh_id().map_err(no_randomness)?;
         let key = RecordKey::for_session_id(&id);
         let record = record_for(&key)?;
         if timed(timeout, store.create(&key, &record))

@@ -3,6 +3,8 @@
 
 pub(crate) mod backend;
 pub(crate) mod conflict;
+pub(crate) mod device;
 pub(crate) mod ids;
 pub(crate) mod log_tag;
+pub(crate) mod owned;
 pub(crate) mod record;

@@ -292,6 +292,15 @@ impl OwnerIndex for MemoryStore {
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
         std::future::ready(Ok(self.lock().remove_owned_by(owner)))
     }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
+        let inner = self.lock();
+        let now = inner.clock.now();
+        std::future::ready(Ok(inner.owned_by(owner, now)))
+    }
 }
 
 mod slots;

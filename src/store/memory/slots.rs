@@ -408,10 +408,10 @@ impl Inner {
         Some(record)
     }
 
-    /// Removes every record of `owner`; returns how many.
-    pub(super) fn remove_owned_by(&mut self, owner: &str) -> u64 {
+    /// The slots of `owner`'s records, in both segments.
+    fn owned_slots(&self, owner: &str) -> Vec<usize> {
         let Some(&entry) = self.owners.get(owner) else {
-            return 0;
+            return Vec::new();
         };
         let mut indexes = Vec::new();
         for list in self.owner_lists[entry].lists {
@@ -421,6 +421,25 @@ impl Inner {
                 index = self.slots[index].by_owner.newer;
             }
         }
+        indexes
+    }
+
+    /// `owner`'s records live at `now`, with their keys. Listing them is
+    /// not a use: it moves none of them in the LRU.
+    pub(super) fn owned_by(&self, owner: &str, now: SystemTime) -> Vec<(RecordKey, Record)> {
+        self.owned_slots(owner)
+            .into_iter()
+            .filter_map(|index| {
+                let slot = &self.slots[index];
+                let record = slot.record.as_ref()?;
+                (!record.is_expired(now)).then(|| (slot.key, record.clone()))
+            })
+            .collect()
+    }
+
+    /// Removes every record of `owner`; returns how many.
+    pub(super) fn remove_owned_by(&mut self, owner: &str) -> u64 {
+        let indexes = self.owned_slots(owner);
         let mut removed = 0;
         for index in indexes {
             if self.remove_at(index).is_some() {

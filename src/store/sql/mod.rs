@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::store::{Record, StoreError};
+use crate::store::{Record, RecordKey, StoreError};
 
 /// The table the stores use unless told otherwise.
 const DEFAULT_TABLE: &str = "tcs_sessions";
@@ -196,6 +196,17 @@ pub(crate) fn version_to_sql(version: u64) -> Result<i64, StoreError> {
             "record version {version} does not fit in a signed 64-bit column"
         )))
     })
+}
+
+/// A record and its key read back as `key, data, version, owner,
+/// expires_at`.
+pub(crate) fn keyed_record_from_row(
+    (key, data, version, owner, expires_at): (Vec<u8>, Vec<u8>, i64, Option<String>, i64),
+) -> Result<(RecordKey, Record), StoreError> {
+    let key = <[u8; 32]>::try_from(key.as_slice())
+        .map_err(|_| StoreError::Corrupt(format!("a record key of {} bytes", key.len())))?;
+    let record = record_from_row((data, version, owner, expires_at))?;
+    Ok((RecordKey::from_bytes(key), record))
 }
 
 /// A record read back as `data, version, owner, expires_at`.

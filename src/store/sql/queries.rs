@@ -22,6 +22,8 @@ pub(crate) struct Queries {
     pub(crate) touch: Statement,
     pub(crate) delete: Statement,
     pub(crate) delete_by_owner: Statement,
+    /// → `key, data, version, owner, expires_at` of an owner's live records.
+    pub(crate) list_by_owner: Statement,
     pub(crate) delete_expired: Statement,
 }
 
@@ -155,6 +157,13 @@ impl Queries {
             ),
             delete: statement(format!("DELETE FROM {t} WHERE {key} = ?"), &[Key]),
             delete_by_owner: statement(format!("DELETE FROM {t} WHERE owner = ?"), &[Owner]),
+            list_by_owner: statement(
+                format!(
+                    "SELECT {key}, data, version, {owner_out}, expires_at FROM {t} \
+                     WHERE owner = ? AND expires_at > ?"
+                ),
+                &[Owner, Now],
+            ),
             delete_expired: statement(format!("DELETE FROM {t} WHERE expires_at <= ?"), &[Now]),
         }
     }

@@ -158,6 +158,32 @@ macro_rules! impl_session_store {
                         .await
                 }
             }
+
+            fn list_by_owner(
+                &self,
+                owner: &str,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Vec<($crate::store::RecordKey, $crate::store::Record)>,
+                    $crate::store::StoreError,
+                >,
+            > + Send {
+                async move {
+                    let values = $crate::store::sql::Values {
+                        owner: Some(Some(owner)),
+                        now: Some($crate::store::sql::now()),
+                        ..Default::default()
+                    };
+                    $crate::store::sql::bind(&self.table.queries.list_by_owner, &values)
+                        .try_map(|row| ::sqlx::FromRow::from_row(&row))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::store::StoreError::backend)?
+                        .into_iter()
+                        .map($crate::store::sql::keyed_record_from_row)
+                        .collect()
+                }
+            }
         }
 
         impl $store {
