@@ -16,6 +16,7 @@ mod cookies;
 #[allow(dead_code)]
 mod custom_store;
 mod debug_output;
+mod devices;
 mod envelope_properties;
 mod flash;
 mod fuzz_findings;

@@ -35,7 +35,7 @@ pub(crate) async fn list<S: OwnerIndex>(
             Some((key, device.device(record.expires_at, idle)))
         })
         .collect();
-    devices.sort_by(|(_, a), (_, b)| b.last_seen.cmp(&a.last_seen));
+    devices.sort_by_key(|(_, device)| std::cmp::Reverse(device.last_seen));
     Ok(devices)
 }
 

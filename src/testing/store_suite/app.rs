@@ -25,16 +25,17 @@ type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send>>;
 /// A handler's answer: its body text, or the error its session gave.
 type Handled = BoxFuture<Result<String, SessionError>>;
 
-/// The `SessionMap` app behind `layer`: `/set?key&value[&owner]`,
-/// `/get?key`, `/read`, `/renew`, `POST /logout`, and `/race?key&value`,
-/// which loads, waits at `barrier`, then sets.
+/// The `SessionMap` app behind `layer`: `/set?key&value[&owner][&label]`,
+/// `/get?key`, `/read`, `/device` (the session's device handle, or
+/// `none`), `/renew`, `POST /logout`, and `/race?key&value`, which loads,
+/// waits at `barrier`, then sets.
 pub(super) fn map_app<S: SessionStore + Clone>(
     layer: &MapLayer<S>,
     barrier: Arc<Barrier>,
 ) -> impl App {
     layer.layer(Routes(move |request: &Request<String>| {
         let route = match (request.method(), request.uri().path()) {
-            (&Method::GET, path @ ("/set" | "/get" | "/read" | "/renew" | "/race"))
+            (&Method::GET, path @ ("/set" | "/get" | "/read" | "/device" | "/renew" | "/race"))
             | (&Method::POST, path @ "/logout") => path.to_owned(),
             _ => return None,
         };
@@ -51,6 +52,9 @@ pub(super) fn map_app<S: SessionStore + Clone>(
                     if query.owner.is_some() {
                         session.set_owner(query.owner);
                     }
+                    if query.label.is_some() {
+                        session.set_device_label(query.label);
+                    }
                     "set".to_owned()
                 }
                 "/get" => session
@@ -58,6 +62,9 @@ pub(super) fn map_app<S: SessionStore + Clone>(
                     .expect("typed get")
                     .unwrap_or_else(|| "none".into()),
                 "/read" => session.read(SessionMap::len).to_string(),
+                "/device" => session
+                    .device()
+                    .map_or_else(|| "none".to_owned(), |handle| handle.to_string()),
                 "/renew" => {
                     session.renew();
                     "renewed".to_owned()
@@ -146,12 +153,13 @@ where
     }
 }
 
-/// The parts of a suite query: `key`, `value` and `owner`.
+/// The parts of a suite query: `key`, `value`, `owner` and `label`.
 #[derive(Default)]
 struct Query {
     key: String,
     value: String,
     owner: Option<String>,
+    label: Option<String>,
 }
 
 impl Query {
@@ -167,6 +175,7 @@ impl Query {
                 "key" => query.key = value,
                 "value" => query.value = value,
                 "owner" => query.owner = Some(value),
+                "label" => query.label = Some(value),
                 _ => {}
             }
         }

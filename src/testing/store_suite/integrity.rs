@@ -127,11 +127,21 @@ pub(super) async fn altered_record_is_refused<S: SessionStore + Clone>(store: S)
 /// can read it learns nothing, and anyone who can write it forges nothing.
 pub(super) async fn records_hold_no_readable_session_data<S: SessionStore + Clone>(store: S) {
     let app = plain_map_app(&layer(&store));
-    let cookie = set(&app, None, "key=token&value=sk-live-4242424242")
-        .await
-        .id_cookie();
+    let cookie = set(
+        &app,
+        None,
+        "key=token&value=sk-live-4242424242&label=sk-live-phone",
+    )
+    .await
+    .id_cookie();
     let record = stored(&store, &cookie).await;
-    let readable = record.data.windows(7).any(|window| window == b"sk-live");
+    // The value and the device label alike.
+    let readable = record
+        .data
+        .windows(7)
+        .filter(|window| *window == b"sk-live")
+        .count()
+        == 2;
     if store.is_trusted() {
         // In-process memory: nobody else reads it, so it is not sealed.
         assert!(readable, "a trusted store's records skip the cipher");

@@ -8,7 +8,6 @@ use http::Method;
 use super::app::plain_map_app;
 use super::client::{get, send, set, value};
 use super::setup::{inactivity_layer, layer, record_key, session_id, stored, TestClock};
-use crate::store::OwnerIndex;
 use crate::store::{Record, RecordKey, SessionStore};
 
 pub(super) async fn round_trip<S: SessionStore + Clone>(store: S) {
@@ -121,21 +120,4 @@ pub(super) async fn destroy_deletes_the_record<S: SessionStore + Clone>(store: S
         .expect("load")
         .is_none());
     assert_eq!(value(&app, &cookie, "a").await, "none");
-}
-
-pub(super) async fn delete_by_owner_ends_only_that_owners_sessions<S: OwnerIndex + Clone>(
-    store: S,
-) {
-    let app = plain_map_app(&layer(&store));
-    let mut ada = Vec::new();
-    for _ in 0..2 {
-        ada.push(set(&app, None, "key=a&value=1&owner=ada").await.id_cookie());
-    }
-    let bob = set(&app, None, "key=b&value=2&owner=bob").await.id_cookie();
-    assert_eq!(store.delete_by_owner("ada").await.expect("delete"), 2);
-    for cookie in &ada {
-        assert_eq!(value(&app, cookie, "a").await, "none");
-    }
-    assert_eq!(value(&app, &bob, "b").await, "2");
-    assert_eq!(store.delete_by_owner("nobody").await.expect("delete"), 0);
 }

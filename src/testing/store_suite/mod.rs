@@ -48,6 +48,7 @@
 mod app;
 mod client;
 mod counting;
+mod devices;
 mod integrity;
 mod lifecycle;
 mod races;
@@ -58,6 +59,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
+use devices::*;
 use integrity::*;
 use lifecycle::*;
 use races::*;
@@ -78,11 +80,33 @@ use crate::store::{OwnerIndex, SessionStore};
 /// ```
 pub const CHECKS: &[&str] = crate::store_conformance!(@list @names);
 
+/// The checks of a store's [`OwnerIndex`], for stores that have one: each
+/// a name [`run_owner_index_check`] takes, and the name of a test
+/// [`store_conformance!`](crate::store_conformance) writes with its
+/// `owner_index` option. They cover ending all of an owner's sessions and
+/// the "your devices" page
+/// ([`SessionLayer::devices`](crate::SessionLayer::devices)).
+///
+/// # Examples
+///
+/// ```
+/// use tower_cookie_sessions::testing::store_suite::OWNER_INDEX_CHECKS;
+///
+/// assert!(OWNER_INDEX_CHECKS.contains(&"ending_a_device_needs_its_owner"));
+/// ```
+pub const OWNER_INDEX_CHECKS: &[&str] = crate::store_conformance!(@owner_list @names);
+
 type Check = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The check named `name`, on `store`; `None` if there is none.
 fn check<S: SessionStore + Clone>(name: &str, store: S) -> Option<Check> {
     crate::store_conformance!(@list @dispatch (name) (store))
+}
+
+/// The owner index check named `name`, on `store`; `None` if there is
+/// none.
+fn owner_index_check<S: OwnerIndex + Clone>(name: &str, store: S) -> Option<Check> {
+    crate::store_conformance!(@owner_list @dispatch (name) (store))
 }
 
 /// Runs every check, each on a fresh store from `make`, one after the
@@ -165,36 +189,40 @@ where
     }
 }
 
-/// The check of a store's [`OwnerIndex`], for stores that have one (the
-/// macro's `owner_index` option writes a test for it): an owner's
-/// sessions all end, and no one else's. Panics, after `tear_down`, when
-/// it fails.
+/// Runs the [`OwnerIndex`] check named `name` (one of
+/// [`OWNER_INDEX_CHECKS`]) on `store`, then hands the store to
+/// `tear_down`, whether the check passed or not. The macro's
+/// `owner_index` option writes a test for each.
+///
+/// # Panics
+///
+/// If the check fails, with a message that names it; and if no owner
+/// index check is named `name`.
 ///
 /// # Examples
 ///
 /// ```
 /// use tower_cookie_sessions::store::MemoryStore;
-/// use tower_cookie_sessions::testing::store_suite::run_owner_index_check;
+/// use tower_cookie_sessions::testing::store_suite::{run_owner_index_check, OWNER_INDEX_CHECKS};
 ///
 /// # #[tokio::main]
 /// # async fn main() {
-/// run_owner_index_check(MemoryStore::new(), |_store| async {}).await;
+/// for name in OWNER_INDEX_CHECKS {
+///     run_owner_index_check(name, MemoryStore::new(), |_store| async {}).await;
+/// }
 /// # }
 /// ```
-pub async fn run_owner_index_check<S, T, Fut>(store: S, tear_down: T)
+pub async fn run_owner_index_check<S, T, Fut>(name: &str, store: S, tear_down: T)
 where
     S: OwnerIndex + Clone,
     T: FnOnce(S) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let check: Check = Box::pin(delete_by_owner_ends_only_that_owners_sessions(
-        store.clone(),
-    ));
+    let Some(check) = owner_index_check(name, store.clone()) else {
+        panic!("no owner index check is named `{name}`; the checks are {OWNER_INDEX_CHECKS:?}");
+    };
     if let Err(reason) = finish(check, store, tear_down).await {
-        panic!(
-            "store conformance check `delete_by_owner_ends_only_that_owners_sessions` failed: \
-             {reason}"
-        );
+        panic!("store conformance check `{name}` failed: {reason}");
     }
 }
 
@@ -247,8 +275,9 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 ///
 /// With `owner_index` after `$make` (a store that implements
 /// [`OwnerIndex`](crate::store::OwnerIndex)), a module
-/// `owner_index_conformance` checks that capability too
-/// ([`run_owner_index_check`](crate::testing::store_suite::run_owner_index_check)).
+/// `owner_index_conformance` checks that capability too, one test per
+/// name in [`OWNER_INDEX_CHECKS`](crate::testing::store_suite::OWNER_INDEX_CHECKS)
+/// (ending an owner's sessions, listing them, "your devices").
 ///
 /// Your crate needs tokio with the `macros` and `rt-multi-thread`
 /// features, as a dev-dependency. The arms starting with `@` are the
@@ -291,9 +320,7 @@ macro_rules! store_conformance {
             #[allow(unused_imports)]
             use super::*;
 
-            $crate::store_conformance!(@skippable ($make) delete_by_owner_ends_only_that_owners_sessions |store| {
-                $crate::testing::store_suite::run_owner_index_check(store, $tear_down).await;
-            });
+            $crate::store_conformance!(@owner_list @owner_tests ($make) ($tear_down));
         }
     };
     ($make:expr, tear_down = $tear_down:expr $(,)?) => {
@@ -335,6 +362,29 @@ macro_rules! store_conformance {
             records_hold_no_readable_session_data,
             oversized_record_is_refused_before_the_store,
         }
+    };
+    // The one list of owner index checks.
+    (@owner_list $then:tt $($args:tt)*) => {
+        $crate::store_conformance! { $then $($args)*;
+            delete_by_owner_ends_only_that_owners_sessions,
+            list_by_owner_lists_only_that_owners_live_records,
+            devices_list_each_session_with_its_label_and_times,
+            device_handle_survives_renew_and_logout_ends_it,
+            ending_a_device_needs_its_owner,
+            last_seen_moves_on_writes_and_refreshes_not_reads,
+        }
+    };
+    (@owner_tests ($make:expr) ($tear_down:expr); $($check:ident),+ $(,)?) => {
+        $(
+            $crate::store_conformance!(@skippable ($make) $check |store| {
+                $crate::testing::store_suite::run_owner_index_check(
+                    ::std::stringify!($check),
+                    store,
+                    $tear_down,
+                )
+                .await;
+            });
+        )+
     };
     (@tests ($make:expr) ($tear_down:expr); $($check:ident),+ $(,)?) => {
         $(
