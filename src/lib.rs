@@ -13,6 +13,7 @@ mod codec;
 pub mod cookies;
 pub mod envelope;
 pub mod flash;
+pub mod guide;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
