@@ -18,10 +18,10 @@ mod codec;
 pub mod cookies;
 pub mod envelope;
 pub mod flash;
-pub mod guide;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guide;
 mod headers;
 mod key;
 mod layer_id;
