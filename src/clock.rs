@@ -37,6 +37,25 @@ use std::time::SystemTime;
 /// ```
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
+    ///
+    /// # Examples
+    ///
+    /// A clock that tests move by hand:
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_cookie_sessions::Clock;
+    ///
+    /// let seconds = Arc::new(AtomicU64::new(1_700_000_000));
+    /// let clock = {
+    ///     let seconds = Arc::clone(&seconds);
+    ///     move || UNIX_EPOCH + Duration::from_secs(seconds.load(Ordering::Relaxed))
+    /// };
+    /// seconds.fetch_add(60, Ordering::Relaxed);
+    /// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_700_000_060));
+    /// ```
     fn now(&self) -> SystemTime;
 }
 

@@ -1,3 +1,8 @@
+// The README links the guides as files in `docs/`, which is right on
+// GitHub; on docs.rs these definitions come first, so they win, and the
+// same links lead to the guides' pages there.
+#![doc = "[guide-ts]: guide::from_tower_sessions"]
+#![doc = "[guide-ae]: guide::from_axum_extra"]
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(
@@ -16,6 +21,7 @@ pub mod flash;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guide;
 mod headers;
 mod key;
 mod layer_id;

@@ -397,6 +397,25 @@ impl std::error::Error for StoreError {
 pub trait SessionStore: Send + Sync + 'static {
     /// Inserts `record` under `key` only if no live record is there.
     /// Returns `false`, writing nothing, if one is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let key = RecordKey::for_session_id(b"session id");
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// assert!(store.create(&key, &Record::new(b"first".to_vec(), expires)).await?);
+    /// // A live record is there already: nothing is written.
+    /// assert!(!store.create(&key, &Record::new(b"second".to_vec(), expires)).await?);
+    /// assert_eq!(store.load(&key).await?.map(|record| record.data), Some(b"first".to_vec()));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn create(
         &self,
         key: &RecordKey,
@@ -405,6 +424,25 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// The record under `key`, if there is one. A store should not return
     /// an expired record; the layer refuses it if it does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let key = RecordKey::for_session_id(b"session id");
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// assert!(store.load(&key).await?.is_none());
+    /// store.create(&key, &Record::new(b"data".to_vec(), expires)).await?;
+    /// let record = store.load(&key).await?.expect("just created");
+    /// assert_eq!((record.data, record.version), (b"data".to_vec(), 1));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn load(
         &self,
         key: &RecordKey,
@@ -414,6 +452,28 @@ pub trait SessionStore: Send + Sync + 'static {
     /// version is `expected_version` (compare-and-set). `record.version` is
     /// the new version. Returns `false`, writing nothing, when the versions
     /// differ or the record is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let key = RecordKey::for_session_id(b"session id");
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// store.create(&key, &Record::new(b"v1".to_vec(), expires)).await?;
+    /// let v2 = Record::new(b"v2".to_vec(), expires).with_version(2);
+    /// assert!(store.save(&key, &v2, 1).await?);
+    /// // A request that loaded version 1 too loses the race: nothing is written.
+    /// let late = Record::new(b"late".to_vec(), expires).with_version(2);
+    /// assert!(!store.save(&key, &late, 1).await?);
+    /// assert_eq!(store.load(&key).await?.map(|record| record.data), Some(b"v2".to_vec()));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn save(
         &self,
         key: &RecordKey,
@@ -422,10 +482,50 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the record under `key`; deleting a missing record succeeds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let key = RecordKey::for_session_id(b"session id");
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// store.create(&key, &Record::new(b"data".to_vec(), expires)).await?;
+    /// store.delete(&key).await?;
+    /// assert!(store.load(&key).await?.is_none());
+    /// store.delete(&key).await?; // already gone: still fine
+    /// # Ok(())
+    /// # }
+    /// ```
     fn delete(&self, key: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Moves the expiry of the record under `key`, leaving its data and
     /// version alone. Returns `false` when the record is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let key = RecordKey::for_session_id(b"session id");
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// store.create(&key, &Record::new(b"data".to_vec(), expires)).await?;
+    /// let later = expires + Duration::from_secs(60);
+    /// assert!(store.touch(&key, later).await?);
+    /// let record = store.load(&key).await?.expect("still there");
+    /// assert_eq!((record.expires_at, record.version), (later, 1));
+    /// assert!(!store.touch(&RecordKey::for_session_id(b"no such id"), later).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn touch(
         &self,
         key: &RecordKey,
@@ -434,6 +534,33 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Deletes expired records, for stores that do not expire them on their
     /// own; returns how many were deleted. The default does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower_cookie_sessions::store::{MemoryStore, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// // A store on a clock the example moves.
+    /// let seconds = Arc::new(AtomicU64::new(1_700_000_000));
+    /// let clock = {
+    ///     let seconds = Arc::clone(&seconds);
+    ///     move || UNIX_EPOCH + Duration::from_secs(seconds.load(Ordering::Relaxed))
+    /// };
+    /// let store = MemoryStore::new().with_clock(clock);
+    /// let expires = UNIX_EPOCH + Duration::from_secs(1_700_000_060);
+    /// store.create(&RecordKey::for_session_id(b"id"), &Record::new(Vec::new(), expires)).await?;
+    ///
+    /// assert_eq!(store.delete_expired().await?, 0);
+    /// seconds.store(1_700_000_120, Ordering::Relaxed);
+    /// assert_eq!(store.delete_expired().await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn delete_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
         async { Ok(0) }
     }
@@ -485,6 +612,26 @@ pub trait SessionStore: Send + Sync + 'static {
 pub trait OwnerIndex: SessionStore {
     /// Deletes every record whose owner is `owner`; returns how many were
     /// deleted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use tower_cookie_sessions::store::{MemoryStore, OwnerIndex, Record, RecordKey, SessionStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_cookie_sessions::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let expires = SystemTime::now() + Duration::from_secs(60);
+    /// for device in ["phone", "laptop"] {
+    ///     let record = Record::new(Vec::new(), expires).with_owner(Some("user-7".to_owned()));
+    ///     store.create(&RecordKey::for_session_id(device.as_bytes()), &record).await?;
+    /// }
+    /// assert_eq!(store.delete_by_owner("user-7").await?, 2);
+    /// assert!(store.load(&RecordKey::for_session_id(b"phone")).await?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Every live (unexpired) record whose owner is `owner`, with its key,

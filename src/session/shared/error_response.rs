@@ -83,6 +83,22 @@ impl fmt::Debug for ErrorBody {
 /// ```
 pub trait IntoErrorResponse {
     /// The response, its body boxed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::{header, Response};
+    /// use tower_cookie_sessions::session::IntoErrorResponse;
+    ///
+    /// let response = Response::builder()
+    ///     .status(409)
+    ///     .header(header::CONTENT_TYPE, "text/plain")
+    ///     .body("someone else saved first".to_owned())?
+    ///     .into_error_response();
+    /// assert_eq!(response.status(), 409);
+    /// assert_eq!(response.headers()[header::CONTENT_TYPE], "text/plain");
+    /// # Ok::<_, http::Error>(())
+    /// ```
     fn into_error_response(self) -> Response<ErrorBody>;
 }
 
