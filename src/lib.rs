@@ -26,6 +26,7 @@ mod headers;
 mod key;
 mod layer_id;
 mod map;
+mod request;
 pub mod session;
 pub mod store;
 mod syntax;

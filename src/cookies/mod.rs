@@ -85,9 +85,8 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
-mod jar;
+pub(crate) mod jar;
 mod layer;
-pub(crate) mod owners;
 pub(crate) mod parse;
 mod private;
 mod service;

@@ -104,7 +104,8 @@ impl PrivateCookies {
             return Some(cookie);
         }
         self.cookies
-            .request_values(name)
+            .request()
+            .values(name)
             .take(MAX_CANDIDATES)
             .find_map(|value| self.open(name, &value))
             .map(|plaintext| Cookie::new(name.to_owned(), plaintext))

@@ -7,6 +7,7 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use super::jar::Cookies;
 use crate::key::KeyRing;
+use crate::request::RequestState;
 
 /// The service made by [`CookieLayer`](crate::CookieLayer).
 ///
@@ -54,10 +55,10 @@ where
         // layers see one set of changes, and leave writing them to that
         // layer so each change is sent once.
         if let Some(jar) = request.extensions().get::<Cookies>() {
-            jar.join(self.key.as_ref(), None);
+            jar.request().join(self.key.as_ref(), None);
             return ResponseFuture::new(self.inner.call(request), None);
         }
-        let jar = Cookies::for_request(request.headers(), self.key.clone(), None);
+        let jar = Cookies::over(RequestState::new(request.headers(), self.key.clone(), None));
         request.extensions_mut().insert(jar.clone());
         ResponseFuture::new(self.inner.call(request), Some(jar))
     }

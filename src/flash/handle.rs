@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use http::{Extensions, Request};
 
-use crate::cookies::owners::Registration;
 use crate::cookies::Cookies;
 use crate::flash::state::FlashState;
 use crate::flash::{FlashError, FlashMessage, Level};
+use crate::request::owners::Registration;
 
 /// The flash messages of one request: those the previous response left
 /// for it, and those this one leaves for the next.
@@ -101,16 +101,17 @@ impl Flash {
         let jar = extensions
             .get::<Cookies>()
             .ok_or(FlashError::MissingLayer)?;
-        jar.find_owner(|registration| {
-            let Registration { owner, flash, .. } = registration;
-            let config = owner.flash_config()?;
-            let state =
-                flash.get_or_insert_with(|| Arc::new(FlashState::open(Arc::clone(config), jar)));
-            Some(Flash {
-                state: Arc::clone(state),
+        jar.request()
+            .find_owner(|registration| {
+                let Registration { owner, flash, .. } = registration;
+                let config = owner.flash_config()?;
+                let state = flash
+                    .get_or_insert_with(|| Arc::new(FlashState::open(Arc::clone(config), jar)));
+                Some(Flash {
+                    state: Arc::clone(state),
+                })
             })
-        })
-        .ok_or(FlashError::MissingLayer)
+            .ok_or(FlashError::MissingLayer)
     }
 
     /// The messages the previous response left, oldest first; this

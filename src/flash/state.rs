@@ -84,7 +84,8 @@ impl FlashState {
         let now = unix_seconds(config.clock.now());
         let mut had_cookie = false;
         let incoming = jar
-            .request_values(&name)
+            .request()
+            .values(&name)
             .take(MAX_CANDIDATES)
             .find_map(|value| {
                 had_cookie = true;

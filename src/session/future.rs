@@ -81,7 +81,7 @@ pin_project! {
     }
 }
 
-/// This layer's registration with the request's jar.
+/// This layer's registration with the request's state.
 #[derive(Clone)]
 struct Own {
     jar: Cookies,
@@ -222,47 +222,50 @@ where
 /// request opened it; `None` when there is nothing to send. One lock of the
 /// jar finds both.
 fn begin<T: SessionData>(own: &Own) -> Option<(Sending, Option<Committed>)> {
-    own.jar.with_owner(own.index, |registration, jar_changed| {
-        // Always there: the index is this layer's registration.
-        let registration = registration?;
-        let source = SessionSource::<T>::of(&*registration.owner)?;
-        let session = registration
-            .kept
-            .as_ref()
-            .and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok())
-            // A load that failed or never finished left nothing to send;
-            // a change that panicked left nothing that may be sent.
-            .filter(|session| session.is_opened() && !session.is_poisoned());
-        let write_jar = own.writes_jar && jar_changed;
-        let flash = registration
-            .flash
-            .as_ref()
-            .map(|flash| flash.response())
-            .filter(|flash| flash.read || flash.set_cookie.is_some());
-        if session.is_none() && !write_jar && flash.is_none() {
-            return None;
-        }
-        let mut trace = None;
-        let commit = session.map(|session| {
-            session.settle();
-            let span = session.span();
-            trace = span.cloned().zip(trace::before_commit(&session));
-            let commit = trace::in_scope(span, || source.backend.commit(&source.config, &session));
-            match (commit, span) {
-                (MaybeReady::Pending(future), Some(span)) => {
-                    MaybeReady::Pending(Box::pin(future.instrument(span.clone())))
-                }
-                (commit, _) => commit,
+    own.jar
+        .request()
+        .with_owner(own.index, |registration, jar_changed| {
+            // Always there: the index is this layer's registration.
+            let registration = registration?;
+            let source = SessionSource::<T>::of(&*registration.owner)?;
+            let session = registration
+                .kept
+                .as_ref()
+                .and_then(|kept| Arc::clone(kept).downcast::<Shared<T>>().ok())
+                // A load that failed or never finished left nothing to send;
+                // a change that panicked left nothing that may be sent.
+                .filter(|session| session.is_opened() && !session.is_poisoned());
+            let write_jar = own.writes_jar && jar_changed;
+            let flash = registration
+                .flash
+                .as_ref()
+                .map(|flash| flash.response())
+                .filter(|flash| flash.read || flash.set_cookie.is_some());
+            if session.is_none() && !write_jar && flash.is_none() {
+                return None;
             }
-        });
-        let sending = Sending {
-            config: Arc::clone(&source.config),
-            write_jar,
-            flash,
-            trace,
-        };
-        Some((sending, commit))
-    })
+            let mut trace = None;
+            let commit = session.map(|session| {
+                session.settle();
+                let span = session.span();
+                trace = span.cloned().zip(trace::before_commit(&session));
+                let commit =
+                    trace::in_scope(span, || source.backend.commit(&source.config, &session));
+                match (commit, span) {
+                    (MaybeReady::Pending(future), Some(span)) => {
+                        MaybeReady::Pending(Box::pin(future.instrument(span.clone())))
+                    }
+                    (commit, _) => commit,
+                }
+            });
+            let sending = Sending {
+                config: Arc::clone(&source.config),
+                write_jar,
+                flash,
+                trace,
+            };
+            Some((sending, commit))
+        })
 }
 
 /// The response with the jar's headers (when this layer writes them), the

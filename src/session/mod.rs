@@ -6,7 +6,8 @@
 //! the request goes (another task, behind a `Buffer`), and a new request a
 //! handler sends to another layered service has sessions of its own.
 //! A request follows one path through the code: `layer.rs` (the
-//! configuration), `service.rs` (registering with the request's jar),
+//! configuration), `service.rs` (registering with the request's state,
+//! `src/request/`),
 //! `shared/open.rs` (opening the session when a handler asks), `future.rs`
 //! (committing it on the way out). What only client-side sessions do lives
 //! in `client/`, what only store sessions do in `store/`, and what both

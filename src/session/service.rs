@@ -1,4 +1,4 @@
-//! `SessionService`: registers its layer with the request's jar, putting
+//! `SessionService`: registers its layer with the request's state, putting
 //! one into the request's extensions when no layer did before.
 
 use std::fmt;
@@ -8,8 +8,9 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::cookies::owners::{Registered, Registration};
 use crate::cookies::Cookies;
+use crate::request::owners::{Registered, Registration};
+use crate::request::RequestState;
 use crate::session::future::ResponseFuture;
 use crate::session::shared::error::SessionError;
 use crate::session::shared::source::SessionSource;
@@ -92,15 +93,18 @@ where
         let Some(jar) = request.extensions().get::<Cookies>() else {
             // The outermost layer: the request's state starts here, and
             // this layer writes the jar's changes.
-            let jar = Cookies::for_request(
+            let jar = Cookies::over(RequestState::new(
                 request.headers(),
                 Some(Arc::clone(&source.config.keys)),
                 Some(registration()),
-            );
+            ));
             request.extensions_mut().insert(jar.clone());
             return ResponseFuture::owning(self.inner.call(request), jar);
         };
-        match jar.join(Some(&source.config.keys), Some(registration())) {
+        match jar
+            .request()
+            .join(Some(&source.config.keys), Some(registration()))
+        {
             Some(Registered::New(index)) => {
                 let jar = jar.clone();
                 ResponseFuture::registered(self.inner.call(request), jar, index)

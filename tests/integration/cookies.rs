@@ -337,7 +337,8 @@ async fn private_cookie_round_trips_across_two_requests() {
     .await;
     let written = set_cookies(&first);
     assert_eq!(written.len(), 1);
-    assert!(!written[0].contains("ada"), "{written:?}");
+    // Not "ada": three base64 letters turn up in a random nonce now and then.
+    assert!(!written[0].contains("lovelace"), "{written:?}");
 
     let second = run(layer, &[&cookie_header(&written)], |c| {
         value_of(c.private().expect("key").get("user"))

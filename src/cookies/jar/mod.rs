@@ -1,20 +1,19 @@
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 
 use cookie::time::UtcOffset;
 use cookie::Cookie;
-use http::header::{COOKIE, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{Extensions, HeaderMap, HeaderValue, Request};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use super::error::CookieError;
-use super::owners::{Owners, Registered, Registration};
-use super::parse::{parse_cookie_header, values_named, values_named_or_under};
+use super::parse::parse_cookie_header;
 use super::private::PrivateCookies;
 use crate::headers::{add_vary_cookie, make_private};
 use crate::key::KeyRing;
+use crate::request::{Locked, RawCookies, RequestState};
 use crate::syntax::{is_attribute_value, is_token};
 
 /// The cookie jar of one request.
@@ -62,43 +61,13 @@ use crate::syntax::{is_attribute_value, is_token};
 /// ```
 #[derive(Clone)]
 pub struct Cookies {
-    inner: Arc<Inner>,
+    /// The request's state, of which the jar is the public face.
+    state: Arc<RequestState>,
 }
 
-/// The one request state a request carries: its `Cookie` fields, the jar
-/// built from them on first use, and the layers that set cookies of their
-/// own. A single allocation, put into the request's extensions by the
-/// outermost layer.
-struct Inner {
-    /// The request's `Cookie` fields, kept raw: cloning a `HeaderValue` is a
-    /// reference-count increment, and parsing waits for the first access.
-    raw: RawCookies,
-    state: Mutex<State>,
-}
-
-/// The request's `Cookie` fields. Nearly every request has at most one,
-/// so it is kept inline and only further fields take a `Vec`.
-struct RawCookies {
-    first: Option<HeaderValue>,
-    more: Vec<HeaderValue>,
-}
-
-impl RawCookies {
-    fn iter(&self) -> impl Iterator<Item = &HeaderValue> {
-        self.first.iter().chain(&self.more)
-    }
-
-    fn new(headers: &HeaderMap) -> Self {
-        let mut fields = headers.get_all(COOKIE).iter();
-        Self {
-            first: fields.next().cloned(),
-            more: fields.cloned().collect(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct State {
+/// The jar's part of the request's state: what the handler and layers did
+/// with cookies.
+pub(crate) struct JarState {
     /// The key private cookies seal with: the innermost layer's that has
     /// one.
     key: Option<Arc<KeyRing>>,
@@ -110,8 +79,6 @@ struct State {
     /// A private cookie was added: its response must not be cached for
     /// anyone else.
     private_set: bool,
-    /// The layers that set a cookie of their own, outermost first.
-    owners: Owners,
 }
 
 struct Change {
@@ -120,7 +87,21 @@ struct Change {
     removal: bool,
 }
 
-impl State {
+impl JarState {
+    pub(crate) fn new(key: Option<Arc<KeyRing>>) -> Self {
+        Self {
+            key,
+            parsed: None,
+            changes: Vec::new(),
+            private_accessed: false,
+            private_set: false,
+        }
+    }
+
+    pub(crate) fn set_key(&mut self, key: Arc<KeyRing>) {
+        self.key = Some(key);
+    }
+
     fn parsed(&mut self, raw: &RawCookies) -> &[(String, String)] {
         self.parsed.get_or_insert_with(|| {
             let mut pairs = Vec::new();
@@ -146,7 +127,8 @@ impl State {
         self.changes.push(Change { cookie, removal });
     }
 
-    fn has_changes(&self) -> bool {
+    /// Whether the response has anything of the jar's to write.
+    pub(crate) fn has_changes(&self) -> bool {
         !self.changes.is_empty() || self.private_accessed
     }
 }
@@ -235,79 +217,25 @@ impl Cookies {
         extensions.get::<Cookies>().cloned()
     }
 
-    /// A jar over the request's `Cookie` fields, with its first registered
-    /// layer; nothing is parsed yet.
-    pub(crate) fn for_request(
-        headers: &HeaderMap,
-        key: Option<Arc<KeyRing>>,
-        owner: Option<Registration>,
-    ) -> Cookies {
-        let state = State {
-            key,
-            owners: Owners::with_first(owner),
-            ..State::default()
-        };
-        Cookies {
-            inner: Arc::new(Inner {
-                raw: RawCookies::new(headers),
-                state: Mutex::new(state),
-            }),
-        }
+    /// The public face of `state`, as the outermost layer puts it into the
+    /// request's extensions.
+    pub(crate) fn over(state: Arc<RequestState>) -> Cookies {
+        Cookies { state }
     }
 
     /// A jar over the request's `Cookie` fields; nothing is parsed yet.
     #[cfg(test)]
     pub(crate) fn new(headers: &HeaderMap, key: Option<Arc<KeyRing>>) -> Cookies {
-        Self::for_request(headers, key, None)
+        Self::over(RequestState::new(headers, key, None))
     }
 
-    /// A layer inside the one that made the jar joins it: with its key, if
-    /// it has one (private cookies use the innermost layer's), and its
-    /// registration, if it sets a cookie of its own.
-    pub(crate) fn join(
-        &self,
-        key: Option<&Arc<KeyRing>>,
-        owner: Option<Registration>,
-    ) -> Option<Registered> {
-        let mut state = self.lock();
-        if let Some(key) = key {
-            state.key = Some(Arc::clone(key));
-        }
-        owner.map(|owner| state.owners.register(owner))
+    /// The request's whole state, for the layers that keep something in it.
+    pub(crate) fn request(&self) -> &RequestState {
+        &self.state
     }
 
-    /// Runs `f` on the registration at `index` (as
-    /// [`Registered::New`] gave it), with whether the jar itself has
-    /// changes to write: all in one lock.
-    pub(crate) fn with_owner<R>(
-        &self,
-        index: usize,
-        f: impl FnOnce(Option<&mut Registration>, bool) -> R,
-    ) -> R {
-        let mut state = self.lock();
-        let changed = state.has_changes();
-        f(state.owners.get_mut(index), changed)
-    }
-
-    /// The first answer `find` gives, trying the innermost registered layer
-    /// first. The jar is locked while `find` runs: it may read request
-    /// cookies ([`request_values`](Self::request_values)), which needs no
-    /// lock, but nothing else of the jar.
-    pub(crate) fn find_owner<R>(
-        &self,
-        find: impl FnMut(&mut Registration) -> Option<R>,
-    ) -> Option<R> {
-        self.lock().owners.find_innermost(find)
-    }
-
-    /// A panic elsewhere while the lock was held cannot leave the state
-    /// half-updated (every update is a single push, retain or assignment),
-    /// so a poisoned lock is used as it is rather than spreading the panic.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Locked> {
+        self.state.lock()
     }
 
     /// The cookie called `name`: the one set in this request if the handler
@@ -344,12 +272,13 @@ impl Cookies {
     /// ```
     #[must_use]
     pub fn get(&self, name: &str) -> Option<Cookie<'static>> {
-        let mut state = self.lock();
+        let mut locked = self.lock();
+        let state = &mut locked.jar;
         if let Some(change) = state.latest_change(name) {
             return (!change.removal).then(|| change.cookie.clone());
         }
         state
-            .parsed(&self.inner.raw)
+            .parsed(self.state.raw())
             .iter()
             .find(|(n, _)| n == name)
             .map(|(n, v)| Cookie::new(n.clone(), v.clone()))
@@ -414,7 +343,7 @@ impl Cookies {
     /// ```
     pub fn add(&self, cookie: Cookie<'static>) -> Result<(), CookieError> {
         check_writable(&cookie)?;
-        self.lock().push_change(cookie, false);
+        self.lock().jar.push_change(cookie, false);
         Ok(())
     }
 
@@ -460,7 +389,7 @@ impl Cookies {
         let mut cookie = cookie;
         cookie.make_removal();
         check_writable(&cookie)?;
-        self.lock().push_change(cookie, true);
+        self.lock().jar.push_change(cookie, true);
         Ok(())
     }
 
@@ -493,14 +422,15 @@ impl Cookies {
     /// ```
     #[must_use]
     pub fn list(&self) -> Vec<Cookie<'static>> {
-        let mut state = self.lock();
+        let mut locked = self.lock();
+        let state = &mut locked.jar;
         let changed: HashSet<String> = state
             .changes
             .iter()
             .map(|change| change.cookie.name().to_owned())
             .collect();
         let mut cookies: Vec<Cookie<'static>> = state
-            .parsed(&self.inner.raw)
+            .parsed(self.state.raw())
             .iter()
             .filter(|(name, _)| !changed.contains(name))
             .map(|(name, value)| Cookie::new(name.clone(), value.clone()))
@@ -547,43 +477,15 @@ impl Cookies {
     /// # }
     /// ```
     pub fn private(&self) -> Result<PrivateCookies, CookieError> {
-        let ring = self.lock().key.clone().ok_or(CookieError::NoKey)?;
+        let ring = self.lock().jar.key.clone().ok_or(CookieError::NoKey)?;
         Ok(PrivateCookies::new(self.clone(), ring))
-    }
-
-    /// Raw values of the request cookies called `name`, in request order
-    /// (percent-decoded if they contain a `%`); changes made in this
-    /// request are ignored. Reads the raw header without parsing or caching
-    /// the whole jar, and borrows each value unless it had to be decoded.
-    /// Values are not checked further: callers open them as sealed
-    /// base64url, which refuses anything else.
-    pub(crate) fn request_values<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
-        self.inner
-            .raw
-            .iter()
-            .flat_map(move |field| values_named(field.as_bytes(), name))
-    }
-
-    /// [`request_values`](Self::request_values) of the cookies called
-    /// `name` or `name.SUFFIX`, each with its `SUFFIX` (`None` for `name`
-    /// itself): a session's cookie and its chunks, in one pass.
-    pub(crate) fn request_values_under<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = (Option<&'a [u8]>, Cow<'a, [u8]>)> + 'a {
-        self.inner
-            .raw
-            .iter()
-            .flat_map(move |field| values_named_or_under(field.as_bytes(), name))
     }
 
     /// The latest change to the cookie called `name`: `None` if there is
     /// none, `Some(None)` if it was a removal.
     pub(super) fn change(&self, name: &str) -> Option<Option<Cookie<'static>>> {
         self.lock()
+            .jar
             .latest_change(name)
             .map(|change| (!change.removal).then(|| change.cookie.clone()))
     }
@@ -596,7 +498,8 @@ impl Cookies {
     /// used leaves the headers as they are.
     pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
         let (changes, private_accessed, private_set) = {
-            let mut state = self.lock();
+            let mut locked = self.lock();
+            let state = &mut locked.jar;
             let changes = std::mem::take(&mut state.changes);
             let private_set = std::mem::take(&mut state.private_set) && !changes.is_empty();
             (changes, state.private_accessed, private_set)
@@ -626,17 +529,17 @@ impl Cookies {
     /// Forgets the jar's cookie changes: the response they were made for
     /// is being replaced by an error response, which must not carry them.
     pub(crate) fn discard_changes(&self) {
-        let mut state = self.lock();
+        let state = &mut self.lock().jar;
         state.changes.clear();
         state.private_set = false;
     }
 
     pub(super) fn mark_private_accessed(&self) {
-        self.lock().private_accessed = true;
+        self.lock().jar.private_accessed = true;
     }
 
     pub(super) fn mark_private_set(&self) {
-        let mut state = self.lock();
+        let state = &mut self.lock().jar;
         state.private_accessed = true;
         state.private_set = true;
     }
@@ -729,7 +632,8 @@ fn set_cookie_value(cookie: &Cookie<'_>) -> Result<HeaderValue, &'static str> {
 impl fmt::Debug for Cookies {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Names only: values may be secrets or sealed private cookies.
-        let state = self.lock();
+        let locked = self.lock();
+        let state = &locked.jar;
         let mut debug = f.debug_struct("Cookies");
         match &state.parsed {
             Some(pairs) => debug.field(
@@ -743,7 +647,7 @@ impl fmt::Debug for Cookies {
             .field("changes", &changes)
             .field("private_accessed", &state.private_accessed)
             .field("key", &state.key)
-            .field("owners", &state.owners.len())
+            .field("owners", &locked.owners.len())
             .finish()
     }
 }

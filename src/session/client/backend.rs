@@ -81,7 +81,7 @@ impl<T: SessionData> ErasedBackend<T> for HookedCookies<T> {
         let config = Arc::clone(config);
         // The hook is the application's code: it is called when this
         // future is first polled, by the handler's load, not here, where
-        // the request's jar is locked.
+        // the request's state is locked.
         MaybeReady::Pending(Box::pin(
             async move { checked(&hook, &config, state).await },
         ))
@@ -153,7 +153,7 @@ fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<
     let mut cookies = Carried::default();
     let mut tries = 0;
     let mut opened = None;
-    for (suffix, value) in jar.request_values_under(name) {
+    for (suffix, value) in jar.request().values_under(name) {
         cookies.note(suffix);
         if suffix.is_some() || opened.is_some() || tries == MAX_CANDIDATES {
             continue;
@@ -169,7 +169,11 @@ fn open_session<T: SessionData>(config: &SessionConfig, jar: &Cookies) -> State<
         let joined = if cookies.repeated {
             Err(ChunkRefusal::Repeated)
         } else {
-            join_chunks(name, jar.request_values_under(name), config.max_cookie_size)
+            join_chunks(
+                name,
+                jar.request().values_under(name),
+                config.max_cookie_size,
+            )
         };
         match joined {
             Ok(joined) => {

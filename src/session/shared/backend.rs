@@ -118,7 +118,7 @@ pub(crate) trait ErasedBackend<T>: Send + Sync + 'static {
     /// Opens the session of the request whose cookies are in `jar`: a
     /// fresh one when the request has none that is valid. Called while the
     /// jar is locked: read the request's cookies with
-    /// `Cookies::request_values`, which takes no lock, and nothing else.
+    /// `RequestState::values`, which takes no lock, and nothing else.
     fn load(&self, config: &Arc<SessionConfig>, jar: &Cookies) -> Loading<T>;
 
     /// Saves what the handler did and says which `Set-Cookie`, if any, the

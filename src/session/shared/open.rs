@@ -8,8 +8,8 @@ use std::sync::Arc;
 use http::Extensions;
 use tracing::Instrument;
 
-use crate::cookies::owners::Kept;
 use crate::cookies::Cookies;
+use crate::request::owners::Kept;
 use crate::session::shared::backend::{BoxFuture, Loading, MaybeReady};
 use crate::session::shared::error::SessionError;
 use crate::session::shared::handle::Session;
@@ -43,7 +43,7 @@ fn pending<T: SessionData>(load: Loading<T>) -> PendingLoad<T> {
 
 impl<T: SessionData> Opening<T> {
     /// Starts opening the session of type `T` in `extensions`: the one of
-    /// the innermost `SessionLayer<T>` registered with the request's jar.
+    /// the innermost `SessionLayer<T>` registered with the request's state.
     /// The request keeps the session from here on. A cookie session is
     /// decrypted right away; a store load is started, and finished by
     /// [`open`](Self::open).
@@ -56,11 +56,12 @@ impl<T: SessionData> Opening<T> {
             type_name: std::any::type_name::<T>(),
         };
         let jar = extensions.get::<Cookies>().ok_or_else(missing)?;
-        jar.find_owner(|registration| {
-            let source = SessionSource::<T>::of(&*registration.owner)?;
-            Some(start(source, &mut registration.kept, jar))
-        })
-        .ok_or_else(missing)
+        jar.request()
+            .find_owner(|registration| {
+                let source = SessionSource::<T>::of(&*registration.owner)?;
+                Some(start(source, &mut registration.kept, jar))
+            })
+            .ok_or_else(missing)
     }
 
     /// The session, once its load (if it had to wait) is done.

@@ -4,15 +4,15 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::cookies::owners::CookieOwner;
 use crate::cookies::parse::suffix_of;
 use crate::flash::state::FLASH_SUFFIX;
 use crate::layer_id::LayerId;
+use crate::request::owners::CookieOwner;
 use crate::session::client::chunks::chunk_index;
 use crate::session::shared::backend::ErasedBackend;
 use crate::session::shared::config::SessionConfig;
 
-/// A session layer as a request's jar knows it: registered under `id`,
+/// A session layer as a request's state knows it: registered under `id`,
 /// it owns the cookie its configuration names.
 pub(crate) struct SessionSource<T> {
     pub(crate) id: LayerId,

@@ -1,7 +1,7 @@
 //! A request's session: what it holds while the request runs, what
 //! happened to it, and the one place its handles share.
 //!
-//! The request's jar keeps a [`Shared`] for each session layer whose
+//! The request's state keeps a [`Shared`] for each session layer whose
 //! session a handler opened, under that layer's registration; every
 //! `Session<T>` handle of the request points at it, and the layer's
 //! response future commits it.

@@ -108,7 +108,7 @@ impl<S: SessionStore, T: SessionData> ErasedBackend<T> for StoreSessions<S, T> {
         // A forged or guessed id is refused here, before any store call.
         let Some((id, reseal)) = authentic_id(config, jar) else {
             let mut state = fresh(config, now);
-            if jar.request_values(&config.cookie_name).next().is_some() {
+            if jar.request().values(&config.cookie_name).next().is_some() {
                 state.status.refused = Some("not authentic");
             }
             return MaybeReady::ready(Ok(state));
@@ -172,7 +172,8 @@ fn authentic_id(config: &SessionConfig, jar: &Cookies) -> Option<(SessionId, boo
             None
         }
     };
-    jar.request_values(name)
+    jar.request()
+        .values(name)
         .take(MAX_CANDIDATES)
         .find_map(|value| {
             envelope::open_with(&config.keys, Purpose::SessionId, name, &value, id_of)

@@ -1,5 +1,5 @@
 //! The layers that set a cookie of their own in a request, registered with
-//! the request's jar.
+//! the request's state.
 //!
 //! The jar knows nothing of what such a layer does with its cookie: a
 //! layer registers under its identity with the name of the cookie it sets,
@@ -38,7 +38,7 @@ pub(crate) trait CookieOwner: Any + Send + Sync {
 /// What a value kept by a layer for one request is, to the jar.
 pub(crate) type Kept = Arc<dyn Any + Send + Sync>;
 
-/// One layer's place in a request's jar.
+/// One layer's place in a request's state.
 pub(crate) struct Registration {
     pub(crate) id: LayerId,
     /// The layer's shared part: its configuration, borrowed where it is.
