@@ -3,6 +3,14 @@
 // same links lead to the guides' pages there.
 #![doc = "[guide-ts]: guide::from_tower_sessions"]
 #![doc = "[guide-ae]: guide::from_axum_extra"]
+// The README's links to files beside it resolve on GitHub; on docs.rs they
+// lead to the same files in docs.rs's view of the published package
+// (`fuzz/` is a package of its own, so it is not in this one).
+#![doc = "[benches-readme]: https://docs.rs/crate/tower-cookie-sessions/latest/source/benches/README.md"]
+#![doc = "[contributing]: https://docs.rs/crate/tower-cookie-sessions/latest/source/CONTRIBUTING.md"]
+#![doc = "[security]: https://docs.rs/crate/tower-cookie-sessions/latest/source/SECURITY.md"]
+#![doc = "[changelog]: https://docs.rs/crate/tower-cookie-sessions/latest/source/CHANGELOG.md"]
+#![doc = "[examples]: https://docs.rs/crate/tower-cookie-sessions/latest/source/examples/"]
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(
