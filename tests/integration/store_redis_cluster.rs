@@ -60,3 +60,47 @@ async fn one_owners_sessions_spread_over_the_nodes_are_all_deleted() {
     assert!(left.is_empty(), "left behind: {left:?}");
     store.tear_down().await;
 }
+
+/// `store::connect` with a `redis+cluster://` URL naming the test
+/// cluster's nodes reaches the cluster: a record written through the store
+/// it returns lands on the cluster's nodes, reads back, and is found by
+/// its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_takes_a_cluster_url_naming_every_node() {
+    let test = "connect_takes_a_cluster_url_naming_every_node";
+    let started = tokio::task::spawn_blocking(move || RedisCluster::shared(test))
+        .await
+        .expect("cluster start");
+    let Some(cluster) = started else {
+        return;
+    };
+    let nodes: Vec<String> = cluster
+        .ports()
+        .iter()
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect();
+    let url = format!("redis+cluster://{}", nodes.join(","));
+    let store = tower_cookie_sessions::store::connect(&url)
+        .await
+        .expect("a cluster URL connects");
+    let key = RecordKey::for_session_id(b"connect through a cluster URL");
+    let record = Record::new(b"x".to_vec(), SystemTime::now() + Duration::from_secs(60))
+        .with_owner(Some("connect-cluster-owner".into()));
+    let before: usize = cluster.keys_per_node("tcs:").iter().sum();
+    assert!(store.create(&key, &record).await.expect("create"));
+    let loaded = store.load(&key).await.expect("load").expect("stored");
+    assert_eq!(loaded.data, b"x");
+    let after: usize = cluster.keys_per_node("tcs:").iter().sum();
+    assert_eq!(
+        after,
+        before + 2,
+        "the record and its owner index, on the cluster"
+    );
+    assert_eq!(
+        store
+            .delete_by_owner("connect-cluster-owner")
+            .await
+            .expect("delete"),
+        1
+    );
+}
