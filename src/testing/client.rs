@@ -276,6 +276,34 @@ impl<S> TestClient<S> {
         self.header_for(&target(&request), self.clock.now())
     }
 
+    /// Keeps `set_cookie` (a `Set-Cookie` value) as if a response from
+    /// `uri` had sent it, by the same rules: a cookie the page's own script
+    /// sets, or one an earlier visit left behind. A line that removes a
+    /// cookie removes it; one a browser would refuse is ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tower::service_fn;
+    /// # use tower_cookie_sessions::testing::TestClient;
+    /// # let mut client = TestClient::new(service_fn(|_: http::Request<String>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # }));
+    /// client.add_cookie("consent=yes; Path=/", "/".parse().unwrap());
+    /// assert_eq!(client.cookie("consent").as_deref(), Some("yes"));
+    /// client.add_cookie("consent=; Max-Age=0; Path=/", "/".parse().unwrap());
+    /// assert_eq!(client.cookie("consent"), None);
+    /// ```
+    pub fn add_cookie(&mut self, set_cookie: &str, uri: Uri) {
+        let (Ok(request), Some(line)) = (
+            Request::builder().uri(uri).body(()),
+            cookie_line::parse(set_cookie),
+        ) else {
+            return;
+        };
+        self.keep(line, &target(&request), self.clock.now());
+    }
+
     /// Forgets every cookie, as a new browser profile.
     ///
     /// # Examples

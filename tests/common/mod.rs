@@ -14,6 +14,7 @@ use axum::Router;
 use http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Session, SessionLayer};
 
 /// Writes to the real stderr: libtest captures `eprintln!` of passing
@@ -216,82 +217,30 @@ pub fn cookie_pair<B>(response: &Response<B>, name: &str) -> Option<String> {
     set_cookie_for(response, name).map(|line| line.split(';').next().unwrap_or_default().to_owned())
 }
 
-/// A browser's cookies for one site, as far as the session tests need:
-/// it keeps what responses set, by name, forgets what they remove
-/// (`Max-Age=0` or an `Expires` in 1970), and sends the rest back in
-/// the order it first got them.
-#[derive(Debug, Clone, Default)]
-pub struct Browser {
-    cookies: Vec<(String, String)>,
+/// A [`TestClient`] over an app, sending requests the way these tests
+/// write them: a method and a path, no body.
+pub trait Visit {
+    /// Sends `method path` with the client's cookies; the response's are
+    /// kept.
+    async fn visit(&mut self, method: &str, path: &str) -> Response<Body>;
+
+    async fn get(&mut self, path: &str) -> Response<Body> {
+        self.visit("GET", path).await
+    }
 }
 
-impl Browser {
-    pub fn new() -> Self {
-        Self::default()
+impl Visit for TestClient<Router> {
+    async fn visit(&mut self, method: &str, path: &str) -> Response<Body> {
+        self.send(request(method, path, None))
+            .await
+            .expect("infallible router")
     }
+}
 
-    /// Applies every `Set-Cookie` of `response`, in order.
-    pub fn receive<B>(&mut self, response: &Response<B>) {
-        for line in set_cookies(response) {
-            let pair = line.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            let removal = line.contains("Max-Age=0") || line.contains("Expires=Thu, 01 Jan 1970");
-            if removal {
-                self.remove(name);
-            } else {
-                self.set(name, value);
-            }
-        }
-    }
-
-    /// Sends a GET to `path` with this browser's cookies and keeps what the
-    /// response sets.
-    pub async fn get(&mut self, app: &Router, path: &str) -> Response<Body> {
-        self.send(app, "GET", path).await
-    }
-
-    pub async fn send(&mut self, app: &Router, method: &str, path: &str) -> Response<Body> {
-        let cookie = self.cookie_header();
-        let response = send(app, request(method, path, cookie.as_deref())).await;
-        self.receive(&response);
-        response
-    }
-
-    /// The `Cookie` header this browser sends, if it has cookies.
-    pub fn cookie_header(&self) -> Option<String> {
-        (!self.cookies.is_empty()).then(|| {
-            self.cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    /// The names of the cookies it holds, sorted.
-    pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.cookies.iter().map(|(name, _)| name.clone()).collect();
-        names.sort();
-        names
-    }
-
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(held, _)| held == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    pub fn set(&mut self, name: &str, value: &str) {
-        match self.cookies.iter_mut().find(|(held, _)| held == name) {
-            Some(cookie) => cookie.1 = value.to_owned(),
-            None => self.cookies.push((name.to_owned(), value.to_owned())),
-        }
-    }
-
-    pub fn remove(&mut self, name: &str) {
-        self.cookies.retain(|(held, _)| held != name);
-    }
+/// The `Cookie` header `client` sends to the app's pages, if any.
+pub fn cookie_header_of(client: &TestClient<Router>) -> Option<String> {
+    let header = client.cookie_header(http::Uri::from_static("/"))?;
+    Some(header.to_str().expect("ascii cookies").to_owned())
 }
 
 /// The names plus values of the cookies `response` sets (removals left

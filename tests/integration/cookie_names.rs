@@ -5,10 +5,12 @@
 
 use axum::Router;
 use tower_cookie_sessions::store::MemoryStore;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Key, SessionLayer};
 
 use crate::common::{
-    body_text, cookie_pair, counter_app, get_with, removed_names, set_cookies, Browser,
+    body_text, cookie_header_of, cookie_pair, counter_app, get_with, removed_names, set_cookies,
+    Visit,
 };
 
 const NAME: &str = "__Host-id";
@@ -44,11 +46,11 @@ fn store_app(key: Key, store: &MemoryStore) -> Router {
 /// The value of a session the attacker holds: authentic, sealed under
 /// `NAME`, three visits in.
 async fn attackers_session(app: &Router) -> String {
-    let mut browser = Browser::new();
+    let mut client = TestClient::new(app.clone());
     for _ in 0..3 {
-        browser.get(app, "/").await;
+        client.get("/").await;
     }
-    browser.value(NAME).expect("a session cookie").to_owned()
+    client.cookie(NAME).expect("a session cookie")
 }
 
 /// What `/` answers to `cookie`: a fresh session counts 1.
@@ -88,9 +90,9 @@ async fn a_look_alike_name_is_not_the_store_session() {
 async fn a_look_alike_listed_first_changes_nothing(app: Router) {
     let planted = attackers_session(&app).await;
     for name in LOOK_ALIKES {
-        let mut victim = Browser::new();
-        victim.get(&app, "/").await;
-        let own = victim.value(NAME).expect("the victim's session").to_owned();
+        let mut victim = TestClient::new(app.clone());
+        victim.get("/").await;
+        let own = victim.cookie(NAME).expect("the victim's session");
         let response = get_with(&app, "/", Some(&format!("{name}={planted}; {NAME}={own}"))).await;
         assert!(
             set_cookies(&response)
@@ -120,14 +122,12 @@ async fn a_look_alike_listed_first_changes_nothing_for_store_sessions() {
 #[tokio::test]
 async fn a_look_alike_chunk_is_neither_joined_nor_refused_nor_removed() {
     let app = cookie_app(Key::generate());
-    let mut victim = Browser::new();
-    victim.get(&app, "/").await;
-    victim.get(&app, "/resize?bytes=6000").await;
-    let mut names = victim.names();
-    names.sort();
-    assert_eq!(names, ["__Host-id.0", "__Host-id.1"]);
-    let genuine = victim.cookie_header().expect("chunks");
-    let chunk = victim.value("__Host-id.1").expect("chunk 1").to_owned();
+    let mut victim = TestClient::new(app.clone());
+    victim.get("/").await;
+    victim.get("/resize?bytes=6000").await;
+    assert_eq!(victim.cookie_names(), ["__Host-id.0", "__Host-id.1"]);
+    let genuine = cookie_header_of(&victim).expect("chunks");
+    let chunk = victim.cookie("__Host-id.1").expect("chunk 1");
     for planted in [
         "__Host%2Did.1",
         "__Host-id%2E1",

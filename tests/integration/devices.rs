@@ -2,18 +2,17 @@
 //! sign in with a label, list the owner's sessions marking this one, end
 //! another one by its handle.
 
-use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::Router;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 use tower_cookie_sessions::session::{DeviceHandle, StoreBackend};
 use tower_cookie_sessions::store::{AnyStore, StoreError};
 use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{MemoryStore, Session, SessionLayer};
 
-use crate::common::{body_text, key};
+use crate::common::{body_text, key, Visit};
 
 type Layer = SessionLayer<String, StoreBackend<AnyStore>>;
 
@@ -91,12 +90,7 @@ fn layer() -> Layer {
 }
 
 async fn call(client: &mut TestClient<Router>, method: &str, path: &str) -> String {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .body(Body::empty())
-        .expect("request");
-    let response = client.send(request).await.expect("infallible");
+    let response = client.visit(method, path).await;
     assert_eq!(response.status(), StatusCode::OK, "{method} {path}");
     body_text(response).await
 }

@@ -10,10 +10,12 @@ use http::header::{CACHE_CONTROL, VARY};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 use tower_cookie_sessions::flash::{Flash, FlashError, FlashMessage, Level};
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{MemoryStore, Session, SessionLayer};
 
 use crate::common::{
-    body_text, key, removed_names, request, send, set_cookie_for, set_names, Browser, TestClock,
+    body_text, cookie_header_of, key, removed_names, request, send, set_cookie_for, set_names,
+    TestClock, Visit,
 };
 
 /// `GET /` shows and takes the messages, `GET /peek` only counts them,
@@ -72,10 +74,9 @@ fn cookie_layer() -> SessionLayer<u64> {
 
 #[tokio::test]
 async fn a_message_set_before_a_redirect_is_shown_once_by_the_next_page() {
-    let app = app(cookie_layer());
-    let mut browser = Browser::new();
+    let mut client = TestClient::new(app(cookie_layer()));
 
-    let posted = browser.send(&app, "POST", "/say/success").await;
+    let posted = client.visit("POST", "/say/success").await;
     assert_eq!(posted.status(), StatusCode::SEE_OTHER);
     let line = set_cookie_for(&posted, "id-flash").expect("a flash cookie");
     assert!(
@@ -86,50 +87,48 @@ async fn a_message_set_before_a_redirect_is_shown_once_by_the_next_page() {
     // Only the flash: the session was not opened.
     assert_eq!(set_names(&posted), ["id-flash"]);
 
-    let shown = browser.get(&app, "/").await;
+    let shown = client.get("/").await;
     assert_eq!(removed_names(&shown), ["id-flash"]);
     assert!(shown.headers()[VARY].to_str().unwrap().contains("Cookie"));
     assert_eq!(body_text(shown).await, "success/-/saved;");
 
-    let again = browser.get(&app, "/").await;
+    let again = client.get("/").await;
     assert!(set_names(&again).is_empty() && removed_names(&again).is_empty());
     assert_eq!(body_text(again).await, "");
-    assert!(browser.names().is_empty());
+    assert!(client.cookie_names().is_empty());
 }
 
 #[tokio::test]
 async fn requests_that_do_not_read_it_or_only_peek_leave_it_for_the_page() {
-    let app = app(cookie_layer());
-    let mut browser = Browser::new();
-    browser.send(&app, "POST", "/say/info").await;
-    let flash_cookie = browser.value("id-flash").expect("set").to_owned();
+    let mut client = TestClient::new(app(cookie_layer()));
+    client.visit("POST", "/say/info").await;
+    let flash_cookie = client.cookie("id-flash").expect("set");
 
-    let icon = browser.get(&app, "/favicon.ico").await;
+    let icon = client.get("/favicon.ico").await;
     assert!(set_names(&icon).is_empty() && removed_names(&icon).is_empty());
     assert!(icon.headers().get(VARY).is_none());
 
-    let peeked = browser.get(&app, "/peek").await;
+    let peeked = client.get("/peek").await;
     assert!(set_names(&peeked).is_empty() && removed_names(&peeked).is_empty());
     assert!(peeked.headers()[VARY].to_str().unwrap().contains("Cookie"));
     assert_eq!(body_text(peeked).await, "1");
-    assert_eq!(browser.value("id-flash"), Some(flash_cookie.as_str()));
+    assert_eq!(client.cookie("id-flash"), Some(flash_cookie));
 
     // A session write in between does not touch the flash either.
-    let counted = browser.send(&app, "POST", "/count").await;
+    let counted = client.visit("POST", "/count").await;
     assert_eq!(set_names(&counted), ["id"]);
 
-    let shown = browser.get(&app, "/").await;
+    let shown = client.get("/").await;
     assert_eq!(body_text(shown).await, "info/-/note;");
 }
 
 #[tokio::test]
 async fn levels_categories_and_order_survive_and_new_messages_join_unread_ones() {
-    let app = app(cookie_layer());
-    let mut browser = Browser::new();
+    let mut client = TestClient::new(app(cookie_layer()));
     for level in ["info", "success", "warning", "error"] {
-        browser.send(&app, "POST", &format!("/say/{level}")).await;
+        client.visit("POST", &format!("/say/{level}")).await;
     }
-    let shown = browser.get(&app, "/").await;
+    let shown = client.get("/").await;
     assert_eq!(
         body_text(shown).await,
         "info/-/note;success/-/saved;warning/disk/careful;error/form/failed;"
@@ -148,16 +147,18 @@ async fn taking_and_adding_in_one_request_leaves_only_the_new_messages() {
             }),
         )
         .layer(cookie_layer());
-    let mut browser = Browser::new();
-    assert_eq!(body_text(browser.get(&app, "/").await).await, "0");
-    assert_eq!(body_text(browser.get(&app, "/").await).await, "1");
+    let mut client = TestClient::new(app);
+    assert_eq!(body_text(client.get("/").await).await, "0");
+    assert_eq!(body_text(client.get("/").await).await, "1");
     let probe = Router::new()
         .route(
             "/",
             get(|flash: Flash| async move { flash.peek()[0].text().to_owned() }),
         )
         .layer(cookie_layer());
-    assert_eq!(body_text(browser.get(&probe, "/").await).await, "next");
+    let cookie = cookie_header_of(&client);
+    let shown = send(&probe, request("GET", "/", cookie.as_deref())).await;
+    assert_eq!(body_text(shown).await, "next");
 }
 
 #[tokio::test]
@@ -182,11 +183,11 @@ async fn a_message_past_one_cookie_is_refused_and_the_earlier_ones_are_kept() {
             get(|flash: Flash| async move { flash.take().len().to_string() }),
         )
         .layer(cookie_layer());
-    let mut browser = Browser::new();
-    let posted = browser.send(&app, "POST", "/").await;
+    let mut client = TestClient::new(app);
+    let posted = client.visit("POST", "/").await;
     let line = set_cookie_for(&posted, "id-flash").expect("set");
     assert!(line.len() <= 4096, "{}", line.len());
-    assert_eq!(body_text(browser.get(&app, "/").await).await, "2");
+    assert_eq!(body_text(client.get("/").await).await, "2");
 }
 
 #[tokio::test]
@@ -196,16 +197,15 @@ async fn the_flash_cookie_takes_the_session_cookies_name_prefix_and_attributes()
         .same_site(tower_cookie_sessions::SameSite::Strict)
         .build()
         .expect("valid layer");
-    let mut browser = Browser::new();
-    let app = app(layer);
-    let posted = browser.send(&app, "POST", "/say/info").await;
+    let mut client = TestClient::new(app(layer));
+    let posted = client.visit("POST", "/say/info").await;
     let line = set_cookie_for(&posted, "__Host-sid-flash").expect("flash cookie");
     assert!(
         line.ends_with("; Path=/; Max-Age=600; Secure; HttpOnly; SameSite=Strict"),
         "{line}"
     );
     assert!(!line.contains("Domain"), "{line}");
-    let shown = browser.get(&app, "/").await;
+    let shown = client.get("/").await;
     assert_eq!(removed_names(&shown), ["__Host-sid-flash"]);
     assert!(set_cookie_for(&shown, "__Host-sid-flash")
         .expect("removal")
@@ -215,16 +215,15 @@ async fn the_flash_cookie_takes_the_session_cookies_name_prefix_and_attributes()
 #[tokio::test]
 async fn tampered_foreign_and_look_alike_cookies_bring_no_messages() {
     let app = app(cookie_layer());
-    let mut browser = Browser::new();
-    browser.send(&app, "POST", "/say/info").await;
-    let sealed = browser.value("id-flash").expect("set").to_owned();
+    let mut client = TestClient::new(app.clone());
+    client.visit("POST", "/say/info").await;
+    let sealed = client.cookie("id-flash").expect("set");
 
     // Another key's flash, an edited one, and the right one under a name
     // that only looks like it.
-    let other_key = app_with_key(2);
-    let mut other = Browser::new();
-    other.send(&other_key, "POST", "/say/info").await;
-    let foreign = other.value("id-flash").expect("set").to_owned();
+    let mut other = TestClient::new(app_with_key(2));
+    other.visit("POST", "/say/info").await;
+    let foreign = other.cookie("id-flash").expect("set");
     let mut edited = sealed.clone().into_bytes();
     let last = edited.len() - 1;
     edited[last] = if edited[last] == b'A' { b'B' } else { b'A' };
@@ -255,13 +254,15 @@ async fn a_message_not_shown_within_ten_minutes_is_dropped() {
         .clock(clock.source())
         .build()
         .expect("valid layer");
-    let app = app(layer);
-    let mut browser = Browser::new();
-    browser.send(&app, "POST", "/say/info").await;
+    let mut client = TestClient::new(app(layer));
+    client.visit("POST", "/say/info").await;
     clock.advance(9 * 60);
-    assert_eq!(body_text(browser.get(&app, "/peek").await).await, "1");
+    assert_eq!(body_text(client.get("/peek").await).await, "1");
+    // The client judges `Max-Age` by the real clock and still sends the
+    // cookie: the layer itself must drop the message.
     clock.advance(60);
-    assert_eq!(body_text(browser.get(&app, "/peek").await).await, "0");
+    assert_eq!(client.cookie_names(), ["id-flash"]);
+    assert_eq!(body_text(client.get("/peek").await).await, "0");
 }
 
 #[tokio::test]
@@ -270,18 +271,17 @@ async fn flash_works_beside_a_store_session_without_writing_the_store() {
     let layer = SessionLayer::<u64, _>::store_builder(key(1), store.clone())
         .build()
         .expect("valid layer");
-    let app = app(layer);
-    let mut browser = Browser::new();
-    browser.send(&app, "POST", "/count").await;
+    let mut client = TestClient::new(app(layer));
+    client.visit("POST", "/count").await;
     assert_eq!(store.len(), 1);
-    let session_cookie = browser.value("id").expect("session").to_owned();
+    let session_cookie = client.cookie("id").expect("session");
 
-    let posted = browser.send(&app, "POST", "/say/error").await;
+    let posted = client.visit("POST", "/say/error").await;
     assert_eq!(set_names(&posted), ["id-flash"]);
-    let shown = browser.get(&app, "/").await;
+    let shown = client.get("/").await;
     assert_eq!(removed_names(&shown), ["id-flash"]);
     assert_eq!(body_text(shown).await, "error/form/failed;");
-    assert_eq!(browser.value("id"), Some(session_cookie.as_str()));
+    assert_eq!(client.cookie("id"), Some(session_cookie));
     assert_eq!(store.len(), 1);
 }
 

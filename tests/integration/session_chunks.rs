@@ -2,18 +2,19 @@
 //! joined on the way in, stale chunks removed, tampering refused.
 
 use axum::Router;
-use http::StatusCode;
+use http::{StatusCode, Uri};
 use tower_cookie_sessions::session::ConfigProblem;
 
 /// The default limit on a session's cookies, as documented: 8 KB.
 const DEFAULT_MAX_COOKIE_SIZE: usize = 8 * 1024;
 /// The most chunks a session is split across, as documented.
 const MAX_COOKIE_CHUNKS: usize = 50;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Key, SessionLayer};
 
 use crate::common::{
-    body_text, counter_app, get_with, removed_names, send, set_cookie_bytes, set_cookies,
-    set_names, Browser, Counter, Logs,
+    body_text, cookie_header_of, counter_app, get_with, removed_names, send, set_cookie_bytes,
+    set_cookies, set_names, Counter, Logs, Visit,
 };
 
 fn names(expected: &[&str]) -> Vec<String> {
@@ -32,14 +33,14 @@ fn app_with_limit(key: Key, limit: usize) -> Router {
 /// Room for three chunks.
 const THREE_CHUNKS: usize = 3 * 4096;
 
-/// A browser holding a session of `bytes` of blob and one visit.
-async fn browser_with(app: &Router, bytes: usize) -> Browser {
-    let mut browser = Browser::new();
-    let response = browser.get(app, "/").await;
+/// A client holding a session of `bytes` of blob and one visit.
+async fn client_with(app: &Router, bytes: usize) -> TestClient<Router> {
+    let mut client = TestClient::new(app.clone());
+    let response = client.get("/").await;
     assert_eq!(body_text(response).await, "visits: 1");
-    let response = browser.get(app, &format!("/resize?bytes={bytes}")).await;
+    let response = client.get(&format!("/resize?bytes={bytes}")).await;
     assert_eq!(response.status(), StatusCode::OK);
-    browser
+    client
 }
 
 /// What `/read` answers to `cookie`, and the `Set-Cookie` lines it sends.
@@ -52,60 +53,64 @@ async fn read_with(app: &Router, cookie: &str) -> (String, Vec<String>) {
 #[tokio::test]
 async fn a_session_moves_from_one_cookie_to_three_to_one_to_none() {
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
-    let mut browser = browser_with(&app, 100).await;
-    assert_eq!(browser.names(), names(&["id"]));
+    let mut client = client_with(&app, 100).await;
+    assert_eq!(client.cookie_names(), names(&["id"]));
 
     // One cookie to three: the chunks are set and `id` removed.
-    let response = browser.get(&app, "/resize?bytes=9000").await;
+    let response = client.get("/resize?bytes=9000").await;
     assert_eq!(set_names(&response), names(&["id.0", "id.1", "id.2"]));
     assert_eq!(removed_names(&response), names(&["id"]));
     assert_eq!(body_text(response).await, "was: 100");
-    assert_eq!(browser.names(), names(&["id.0", "id.1", "id.2"]));
-    assert!(browser.value("id.0").expect("chunk 0").starts_with("3."));
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1", "id.2"]));
+    assert!(client.cookie("id.0").expect("chunk 0").starts_with("3."));
 
     // The chunks are one session: read back whole, changed, sent again.
-    let response = browser.get(&app, "/").await;
+    let response = client.get("/").await;
     assert_eq!(set_names(&response), names(&["id.0", "id.1", "id.2"]));
     assert_eq!(body_text(response).await, "visits: 2");
 
     // Three to one: the chunks are removed.
-    let response = browser.get(&app, "/resize?bytes=10").await;
+    let response = client.get("/resize?bytes=10").await;
     assert_eq!(set_names(&response), names(&["id"]));
     assert_eq!(removed_names(&response), names(&["id.0", "id.1", "id.2"]));
     assert_eq!(body_text(response).await, "was: 9000");
-    assert_eq!(browser.names(), names(&["id"]));
-    let response = browser.get(&app, "/read").await;
+    assert_eq!(client.cookie_names(), names(&["id"]));
+    let response = client.get("/read").await;
     assert_eq!(body_text(response).await, "visits: 2");
 
     // One to none.
-    let response = browser.send(&app, "POST", "/logout").await;
+    let response = client.visit("POST", "/logout").await;
     assert!(set_names(&response).is_empty());
-    assert!(browser.names().is_empty(), "{:?}", browser.names());
+    assert!(
+        client.cookie_names().is_empty(),
+        "{:?}",
+        client.cookie_names()
+    );
 }
 
 #[tokio::test]
 async fn a_session_shrinking_by_chunks_removes_only_the_ones_above() {
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
-    let mut browser = browser_with(&app, 9000).await;
-    assert_eq!(browser.names(), names(&["id.0", "id.1", "id.2"]));
-    let response = browser.get(&app, "/resize?bytes=5000").await;
+    let mut client = client_with(&app, 9000).await;
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1", "id.2"]));
+    let response = client.get("/resize?bytes=5000").await;
     assert_eq!(set_names(&response), names(&["id.0", "id.1"]));
     assert_eq!(removed_names(&response), names(&["id", "id.2"]));
-    assert_eq!(browser.names(), names(&["id.0", "id.1"]));
-    let response = browser.get(&app, "/resize?bytes=0").await;
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1"]));
+    let response = client.get("/resize?bytes=0").await;
     assert_eq!(body_text(response).await, "was: 5000");
 }
 
 #[tokio::test]
 async fn logging_out_of_a_chunked_session_removes_every_chunk() {
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
-    let mut browser = browser_with(&app, 9000).await;
-    let response = browser.send(&app, "POST", "/logout").await;
+    let mut client = client_with(&app, 9000).await;
+    let response = client.visit("POST", "/logout").await;
     assert_eq!(
         removed_names(&response),
         names(&["id", "id.0", "id.1", "id.2"])
     );
-    assert!(browser.names().is_empty());
+    assert!(client.cookie_names().is_empty());
 }
 
 #[tokio::test]
@@ -114,11 +119,13 @@ async fn logging_out_without_cookies_removes_the_first_chunk_too() {
     // cross-site form post under `SameSite=Lax`): without `id.0`, no chunk
     // left behind is a session.
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
-    let mut browser = browser_with(&app, 9000).await;
+    let mut client = client_with(&app, 9000).await;
     let response = send(&app, crate::common::request("POST", "/logout", None)).await;
     assert_eq!(removed_names(&response), names(&["id", "id.0"]));
-    browser.receive(&response);
-    let response = browser.get(&app, "/read").await;
+    for line in set_cookies(&response) {
+        client.add_cookie(&line, Uri::from_static("/logout"));
+    }
+    let response = client.get("/read").await;
     assert_eq!(
         body_text(response).await,
         "visits: 0",
@@ -130,27 +137,27 @@ async fn logging_out_without_cookies_removes_the_first_chunk_too() {
 async fn growing_past_one_cookie_keeps_working_up_to_the_limit() {
     let logs = Logs::capture();
     let app = counter_app(SessionLayer::<Counter>::new(Key::generate()).expect("layer"));
-    let mut browser = Browser::new();
-    let response = browser.get(&app, "/grow?bytes=3000").await;
+    let mut client = TestClient::new(app);
+    let response = client.get("/grow?bytes=3000").await;
     assert_eq!(body_text(response).await, "size: 3000");
-    assert_eq!(browser.names(), names(&["id"]));
+    assert_eq!(client.cookie_names(), names(&["id"]));
 
     // Past 4 KB: two cookies, the same session.
-    let response = browser.get(&app, "/grow?bytes=2000").await;
+    let response = client.get("/grow?bytes=2000").await;
     assert_eq!(body_text(response).await, "size: 5000");
-    assert_eq!(browser.names(), names(&["id.0", "id.1"]));
-    let response = browser.get(&app, "/").await;
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1"]));
+    let response = client.get("/").await;
     assert_eq!(body_text(response).await, "visits: 1");
 
     // Past the 8 KB total: the size error, and the browser keeps what it had.
-    let before = browser.clone();
-    let response = browser.get(&app, "/grow?bytes=2000").await;
+    let before = cookie_header_of(&client);
+    let response = client.get("/grow?bytes=2000").await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body_text(response).await, "session too large\n");
-    assert_eq!(browser.cookie_header(), before.cookie_header());
+    assert_eq!(cookie_header_of(&client), before);
     assert!(logs.text().contains("> 8192 bytes"), "{}", logs.text());
-    let response = browser.get(&app, "/").await;
+    let response = client.get("/").await;
     assert_eq!(body_text(response).await, "visits: 2");
 }
 
@@ -203,14 +210,14 @@ async fn the_limit_takes_one_to_fifty_cookies() {
     }
     let most = MAX_COOKIE_CHUNKS * 4096;
     let app = counter_app(with_limit(most).expect("fifty cookies"));
-    let mut browser = Browser::new();
-    let response = browser.get(&app, "/resize?bytes=140000").await;
+    let mut client = TestClient::new(app);
+    let response = client.get("/resize?bytes=140000").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let count = browser.names().len();
+    let count = client.cookie_names().len();
     assert!((40..=MAX_COOKIE_CHUNKS).contains(&count), "{count} chunks");
-    let response = browser.get(&app, "/resize?bytes=1").await;
+    let response = client.get("/resize?bytes=1").await;
     assert_eq!(body_text(response).await, "was: 140000");
-    assert_eq!(browser.names(), names(&["id"]));
+    assert_eq!(client.cookie_names(), names(&["id"]));
 
     let one_cookie = SessionLayer::<Counter>::builder(Key::generate())
         .max_cookie_size(4096)
@@ -225,16 +232,15 @@ async fn the_limit_takes_one_to_fifty_cookies() {
 /// the app that made them; the session has one visit.
 async fn three_chunks() -> (Router, Vec<(String, String)>) {
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
-    let browser = browser_with(&app, 9000).await;
-    let chunks = chunks_of(&browser);
+    let chunks = chunks_of(&client_with(&app, 9000).await);
     assert_eq!(chunks.len(), 3);
     (app, chunks)
 }
 
-fn chunks_of(browser: &Browser) -> Vec<(String, String)> {
+fn chunks_of(client: &TestClient<Router>) -> Vec<(String, String)> {
     ["id.0", "id.1", "id.2"]
         .iter()
-        .filter_map(|name| Some(((*name).to_owned(), browser.value(name)?.to_owned())))
+        .filter_map(|name| Some(((*name).to_owned(), client.cookie(name)?)))
         .collect()
 }
 
@@ -342,7 +348,7 @@ async fn a_chunk_name_seen_twice_is_refused_without_trying_combinations() {
 #[tokio::test]
 async fn chunks_of_two_sessions_mixed_are_refused() {
     let (app, mine) = three_chunks().await;
-    let theirs = chunks_of(&browser_with(&app, 9000).await);
+    let theirs = chunks_of(&client_with(&app, 9000).await);
     let mixed = header(&[
         ("id.0", &mine[0].1),
         ("id.1", &theirs[1].1),
@@ -382,14 +388,14 @@ async fn chunks_beside_a_cookie_that_opens_are_stale_and_removed() {
 #[tokio::test]
 async fn a_chunk_above_the_count_is_ignored_and_removed() {
     let app = app_with_limit(Key::generate(), THREE_CHUNKS);
-    let mut browser = browser_with(&app, 5000).await;
-    assert_eq!(browser.names(), names(&["id.0", "id.1"]));
+    let mut client = client_with(&app, 5000).await;
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1"]));
     // Left by a larger session whose removal never arrived.
-    browser.set("id.2", "AAAA");
-    let response = browser.get(&app, "/read").await;
+    client.add_cookie("id.2=AAAA; Path=/", Uri::from_static("/"));
+    let response = client.get("/read").await;
     assert_eq!(removed_names(&response), names(&["id.2"]));
     assert_eq!(body_text(response).await, "visits: 1");
-    assert_eq!(browser.names(), names(&["id.0", "id.1"]));
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1"]));
 }
 
 #[tokio::test]
@@ -419,12 +425,12 @@ async fn an_expired_chunked_session_removes_its_chunks() {
         .build()
         .expect("layer");
     let app = counter_app(layer);
-    let mut browser = browser_with(&app, 9000).await;
+    let mut client = client_with(&app, 9000).await;
     clock.advance(15 * 24 * 60 * 60);
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(removed_names(&response), names(&["id.0", "id.1", "id.2"]));
     assert_eq!(body_text(response).await, "visits: 0");
-    assert!(browser.names().is_empty());
+    assert!(client.cookie_names().is_empty());
 }
 
 #[tokio::test]

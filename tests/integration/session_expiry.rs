@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::common::*;
 use tower_cookie_sessions::session::Expiry;
 use tower_cookie_sessions::store::MemoryStore;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Key, SessionLayer};
 
 const IDLE: u64 = 30 * 60;
@@ -103,26 +104,27 @@ async fn refresh_fraction_is_configurable() {
 #[tokio::test]
 async fn rolling_never_extends_the_absolute_cap() {
     let clock = TestClock::new();
-    let app = app(&clock);
-    let mut cookie = cookie_pair(&get_with(&app, "/", None).await, "id").expect("cookie");
+    // On the real clock, the client keeps sending the cookie past the
+    // cap: the layer itself must end the session.
+    let mut client = TestClient::new(app(&clock));
+    client.get("/").await;
 
     // Keep the session busy every 20 minutes right up to the cap.
     let mut at = 0;
     while at + 20 * 60 < CAP {
         at += 20 * 60;
         clock.set(at);
-        let response = get_with(&app, "/", Some(&cookie)).await;
+        let response = client.get("/").await;
         if let Some(line) = set_cookie_for(&response, "id") {
             assert!(
                 at + max_age(&line) <= CAP,
                 "Max-Age past the cap at {at}: {line}"
             );
-            cookie = cookie_pair(&response, "id").expect("cookie");
         }
     }
 
     clock.set(CAP - 1);
-    let before = get_with(&app, "/read", Some(&cookie)).await;
+    let before = client.get("/read").await;
     assert!(
         set_cookies(&before).is_empty(),
         "a capped deadline is not refreshed"
@@ -134,7 +136,8 @@ async fn rolling_never_extends_the_absolute_cap() {
     );
 
     clock.set(CAP);
-    let after = get_with(&app, "/read", Some(&cookie)).await;
+    assert!(client.cookie("id").is_some());
+    let after = client.get("/read").await;
     assert_eq!(body_text(after).await, "visits: 0", "ended at the cap");
 }
 

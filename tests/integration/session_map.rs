@@ -9,6 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 use tower_cookie_sessions::fuzzing::{self, Purpose};
 use tower_cookie_sessions::store::MemoryStore;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{KeyRing, Session, SessionLayer, SessionMap};
 
 /// What a handler of the release before wrote: a cart line, in a module
@@ -134,56 +135,52 @@ fn store_app(store: &MemoryStore) -> Router {
     )
 }
 
-/// Sends `path` with `cookie`, and gives the body and the cookie to send
-/// next (the new one, or the same when none was set).
-async fn visit(app: &Router, path: &str, cookie: Option<&str>) -> (String, Option<String>) {
-    let response = get_with(app, path, cookie).await;
+/// The body `client` gets for `path`, which must answer 200.
+async fn page(client: &mut TestClient<Router>, path: &str) -> String {
+    let response = client.get(path).await;
     assert_eq!(response.status(), 200, "{path}");
-    let next = cookie_pair(&response, "id").or_else(|| cookie.map(str::to_owned));
-    (body_text(response).await, next)
+    body_text(response).await
 }
 
 #[tokio::test]
 async fn one_key_at_a_time_through_the_session() {
     for app in [cookie_app(), store_app(&MemoryStore::new())] {
-        let (_, cookie) = visit(&app, "/insert?key=name&value=ada", None).await;
-        let (_, cookie) = visit(&app, "/insert?key=theme&value=dark", cookie.as_deref()).await;
-        let cookie = cookie.expect("a session cookie");
-        let c = Some(cookie.as_str());
+        let mut client = TestClient::new(app);
+        page(&mut client, "/insert?key=name&value=ada").await;
+        page(&mut client, "/insert?key=theme&value=dark").await;
+        assert!(client.cookie("id").is_some(), "a session cookie");
 
-        assert_eq!(visit(&app, "/get?key=name", c).await.0, "ada");
-        assert_eq!(visit(&app, "/get?key=missing", c).await.0, "none");
-        assert_eq!(visit(&app, "/contains?key=theme", c).await.0, "true");
-        assert_eq!(visit(&app, "/contains?key=missing", c).await.0, "false");
-        assert_eq!(visit(&app, "/keys", c).await.0, "name,theme");
+        assert_eq!(page(&mut client, "/get?key=name").await, "ada");
+        assert_eq!(page(&mut client, "/get?key=missing").await, "none");
+        assert_eq!(page(&mut client, "/contains?key=theme").await, "true");
+        assert_eq!(page(&mut client, "/contains?key=missing").await, "false");
+        assert_eq!(page(&mut client, "/keys").await, "name,theme");
 
         // Removing a missing key is no change: nothing is sent.
-        let response = get_with(&app, "/remove?key=missing", c).await;
+        let response = client.get("/remove?key=missing").await;
         assert!(set_cookie_for(&response, "id").is_none());
         assert_eq!(body_text(response).await, "false");
 
-        let (removed, cookie) = visit(&app, "/remove?key=name", c).await;
-        assert_eq!(removed, "true");
-        let c = cookie.as_deref();
-        assert_eq!(visit(&app, "/keys", c).await.0, "theme");
-        assert_eq!(visit(&app, "/get?key=name", c).await.0, "none");
+        assert_eq!(page(&mut client, "/remove?key=name").await, "true");
+        assert_eq!(page(&mut client, "/keys").await, "theme");
+        assert_eq!(page(&mut client, "/get?key=name").await, "none");
     }
 }
 
 #[tokio::test]
 async fn numbers_widen_and_other_shapes_are_typed_errors() {
-    let app = cookie_app();
-    let (first, cookie) = visit(&app, "/count", None).await;
-    let (second, cookie) = visit(&app, "/count", cookie.as_deref()).await;
+    let mut client = TestClient::new(cookie_app());
+    let first = page(&mut client, "/count").await;
+    let second = page(&mut client, "/count").await;
     assert_eq!((first.as_str(), second.as_str()), ("0", "1"));
-    let (read, _) = visit(&app, "/count_wide", cookie.as_deref()).await;
+    let read = page(&mut client, "/count_wide").await;
     assert_eq!(
         read,
         "Some(2) / session value `visits` is not a `alloc::string::String`: \
          invalid type: integer `2`, expected string"
     );
     // The same read from `/get` answers with the error, not a wrong value.
-    let (read, _) = visit(&app, "/get?key=visits", cookie.as_deref()).await;
+    let read = page(&mut client, "/get?key=visits").await;
     assert!(
         read.starts_with("error: session value `visits` is not a"),
         "{read}"
@@ -193,8 +190,9 @@ async fn numbers_widen_and_other_shapes_are_typed_errors() {
 #[tokio::test]
 async fn a_value_reads_back_as_a_renamed_type_in_another_module() {
     for app in [cookie_app(), store_app(&MemoryStore::new())] {
-        let (_, cookie) = visit(&app, "/add_line", None).await;
-        let (line, _) = visit(&app, "/line", cookie.as_deref()).await;
+        let mut client = TestClient::new(app);
+        page(&mut client, "/add_line").await;
+        let line = page(&mut client, "/line").await;
         assert_eq!(
             line,
             r#"Ok(Some(LineItem { quantity: 3, sku: "tea", gift_wrap: false }))"#
@@ -223,7 +221,8 @@ async fn a_map_of_the_first_format_gives_a_fresh_session() {
     // {"n": "x"} in this format: its byte, one entry, the key, then the
     // value's CBOR (a text string of one byte) as a byte string.
     let current = sealed_session(&[0xFF, 1, 1, b'n', 2, 0x61, b'x']);
-    assert_eq!(visit(&app, "/get?key=n", Some(&current)).await.0, "x");
+    let response = get_with(&app, "/get?key=n", Some(&current)).await;
+    assert_eq!(body_text(response).await, "x");
 
     // {"n": "x"} in the first format: one entry, the key, the FNV-1a tag
     // of `alloc::string::String`'s name, and the bincode string.

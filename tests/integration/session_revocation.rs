@@ -14,10 +14,12 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tower_cookie_sessions::session::{Revocation, SessionLayerBuilder, StoreBackend};
 use tower_cookie_sessions::store::StoreError;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Key, MemoryStore, Session, SessionLayer};
 
 use crate::common::{
-    body_text, counter_app, removed_names, set_cookies, Browser, Counter, Logs, TestClock, START,
+    body_text, cookie_header_of, counter_app, removed_names, set_cookies, Counter, Logs, TestClock,
+    Visit, START,
 };
 
 fn at(seconds_since_start: u64) -> SystemTime {
@@ -48,28 +50,28 @@ async fn sessions_issued_before_the_cutoff_are_fresh_and_their_cookie_removed() 
     let clock = TestClock::new();
     let (revocation, app) = revocable(clocked(&clock));
 
-    let mut early = Browser::new();
-    let response = early.get(&app, "/").await;
+    let mut early = TestClient::new(app.clone());
+    let response = early.get("/").await;
     assert_eq!(body_text(response).await, "visits: 1");
     clock.set(20);
-    let mut late = Browser::new();
-    let response = late.get(&app, "/").await;
+    let mut late = TestClient::new(app);
+    let response = late.get("/").await;
     assert_eq!(body_text(response).await, "visits: 1");
 
     // The running service refuses what was issued before the cutoff.
     revocation.revoke_issued_before(at(10));
     assert_eq!(revocation.issued_before(), Some(at(10)));
-    let response = early.get(&app, "/read").await;
+    let response = early.get("/read").await;
     assert_eq!(removed_names(&response), names(&["id"]));
     assert_eq!(body_text(response).await, "visits: 0");
-    assert!(early.names().is_empty());
-    let response = late.get(&app, "/").await;
+    assert!(early.cookie_names().is_empty());
+    let response = late.get("/").await;
     assert_eq!(body_text(response).await, "visits: 2");
 
     // A new session after the cutoff is kept.
-    let response = early.get(&app, "/").await;
+    let response = early.get("/").await;
     assert_eq!(body_text(response).await, "visits: 1");
-    let response = early.get(&app, "/").await;
+    let response = early.get("/").await;
     assert_eq!(body_text(response).await, "visits: 2");
 }
 
@@ -77,8 +79,8 @@ async fn sessions_issued_before_the_cutoff_are_fresh_and_their_cookie_removed() 
 async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
     let clock = TestClock::new();
     let (revocation, app) = revocable(clocked(&clock));
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(app);
+    client.get("/").await;
 
     revocation.revoke_issued_before(at(100));
     revocation.revoke_issued_before(at(5));
@@ -87,17 +89,17 @@ async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
     // Issued within the cutoff's second, but after it: refused as well.
     clock.set(200);
     let (revocation, app) = revocable(clocked(&clock));
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(app);
+    client.get("/").await;
     revocation.revoke_issued_before(at(200) - Duration::from_millis(1));
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(
         body_text(response).await,
         "visits: 1",
         "issued after 199.999"
     );
     revocation.revoke_issued_before(at(200) + Duration::from_millis(1));
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(body_text(response).await, "visits: 0");
 }
 
@@ -105,12 +107,12 @@ async fn the_cutoff_never_moves_back_and_counts_whole_seconds() {
 async fn renewing_issues_the_session_again() {
     let clock = TestClock::new();
     let (revocation, app) = revocable(clocked(&clock));
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(app);
+    client.get("/").await;
     clock.set(30);
-    browser.get(&app, "/renew").await;
+    client.get("/renew").await;
     revocation.revoke_issued_before(at(10));
-    let response = browser.get(&app, "/").await;
+    let response = client.get("/").await;
     assert_eq!(body_text(response).await, "visits: 2");
 }
 
@@ -123,13 +125,12 @@ async fn the_handle_is_shared_by_clones() {
         .build()
         .expect("layer");
     let revocation = layer.revocation();
-    let app = counter_app(layer.clone());
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer.clone()));
+    client.get("/").await;
     clock.set(10);
     layer.revocation().revoke_issued_before(at(5));
     assert_eq!(revocation.issued_before(), Some(at(5)));
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(removed_names(&response), names(&["sid"]));
 
     // A layer of its own has a cutoff of its own.
@@ -148,20 +149,20 @@ async fn the_cutoff_refuses_store_sessions_and_deletes_their_records() {
         .build()
         .expect("layer");
     let (revocation, app) = revocable_store(layer);
-    let mut early = Browser::new();
-    early.get(&app, "/").await;
-    early.get(&app, "/").await;
+    let mut early = TestClient::new(app.clone());
+    early.get("/").await;
+    early.get("/").await;
     clock.advance(20);
-    let mut late = Browser::new();
-    late.get(&app, "/").await;
+    let mut late = TestClient::new(app);
+    late.get("/").await;
     assert_eq!(store.len(), 2);
 
     revocation.revoke_issued_before(UNIX_EPOCH + Duration::from_secs(clock.now() - 10));
-    let response = early.get(&app, "/read").await;
+    let response = early.get("/read").await;
     assert_eq!(removed_names(&response), names(&["id"]));
     assert_eq!(body_text(response).await, "visits: 0");
     assert_eq!(store.len(), 1, "the refused session's record is deleted");
-    let response = late.get(&app, "/").await;
+    let response = late.get("/").await;
     assert_eq!(body_text(response).await, "visits: 2");
 }
 
@@ -181,14 +182,14 @@ async fn a_revoked_chunked_session_removes_all_its_chunks() {
             .build()
             .expect("limit"),
     );
-    let mut browser = Browser::new();
-    browser.get(&app, "/resize?bytes=9000").await;
-    assert_eq!(browser.names(), names(&["id.0", "id.1", "id.2"]));
+    let mut client = TestClient::new(app);
+    client.get("/resize?bytes=9000").await;
+    assert_eq!(client.cookie_names(), names(&["id.0", "id.1", "id.2"]));
     clock.set(10);
     revocation.revoke_issued_before(at(5));
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(removed_names(&response), names(&["id.0", "id.1", "id.2"]));
-    assert!(browser.names().is_empty());
+    assert!(client.cookie_names().is_empty());
 }
 
 /// A signed-in session that knows its user's generation.
@@ -303,30 +304,27 @@ async fn signing_out_other_devices_refuses_their_sessions() {
         .expect("layer");
     let app = accounts_app(layer, generations);
 
-    let mut laptop = Browser::new();
-    let mut phone = Browser::new();
-    let mut other_user = Browser::new();
-    laptop.get(&app, "/login?user=1").await;
-    phone.get(&app, "/login?user=1").await;
-    other_user.get(&app, "/login?user=2").await;
-    assert_eq!(
-        body_text(phone.get(&app, "/").await).await,
-        "Some(1) visits: 1"
-    );
+    let mut laptop = TestClient::new(app.clone());
+    let mut phone = TestClient::new(app.clone());
+    let mut other_user = TestClient::new(app.clone());
+    laptop.get("/login?user=1").await;
+    phone.get("/login?user=1").await;
+    other_user.get("/login?user=2").await;
+    assert_eq!(body_text(phone.get("/").await).await, "Some(1) visits: 1");
 
-    let response = laptop.get(&app, "/sign-out-others").await;
+    let response = laptop.get("/sign-out-others").await;
     assert_eq!(body_text(response).await, "done");
 
     // The phone's session is refused: a fresh one, its cookie removed.
-    let response = phone.get(&app, "/").await;
+    let response = phone.get("/").await;
     assert!(
         removed_names(&response).is_empty(),
         "the new session replaces it"
     );
     assert_eq!(body_text(response).await, "None visits: 1");
-    let response = laptop.get(&app, "/").await;
+    let response = laptop.get("/").await;
     assert_eq!(body_text(response).await, "Some(1) visits: 1");
-    let response = other_user.get(&app, "/").await;
+    let response = other_user.get("/").await;
     assert_eq!(body_text(response).await, "Some(2) visits: 1");
 
     // Requests without a session never call the hook.
@@ -348,23 +346,20 @@ async fn signing_out_other_devices_works_with_a_store() {
         .expect("layer");
     let app = accounts_app(layer, generations);
 
-    let mut laptop = Browser::new();
-    let mut phone = Browser::new();
-    laptop.get(&app, "/login?user=1").await;
-    phone.get(&app, "/login?user=1").await;
-    assert_eq!(
-        body_text(phone.get(&app, "/").await).await,
-        "Some(1) visits: 1"
-    );
+    let mut laptop = TestClient::new(app.clone());
+    let mut phone = TestClient::new(app);
+    laptop.get("/login?user=1").await;
+    phone.get("/login?user=1").await;
+    assert_eq!(body_text(phone.get("/").await).await, "Some(1) visits: 1");
     assert_eq!(store.len(), 2);
-    let response = laptop.get(&app, "/sign-out-others").await;
+    let response = laptop.get("/sign-out-others").await;
     assert_eq!(body_text(response).await, "done");
 
-    let response = phone.get(&app, "/read-only").await;
+    let response = phone.get("/read-only").await;
     assert_eq!(removed_names(&response), names(&["id"]));
     assert_eq!(body_text(response).await, "None");
     assert_eq!(store.len(), 1, "the refused record is deleted");
-    let response = laptop.get(&app, "/").await;
+    let response = laptop.get("/").await;
     assert_eq!(body_text(response).await, "Some(1) visits: 1");
     assert!(calls.load(Ordering::SeqCst) >= 3);
 }
@@ -385,10 +380,9 @@ async fn a_failing_hook_with_a_store_is_a_503_and_keeps_the_record() {
         })
         .build()
         .expect("layer");
-    let app = counter_app(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
-    let response = browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer));
+    client.get("/").await;
+    let response = client.get("/").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(set_cookies(&response).is_empty());
     assert_eq!(store.len(), 1);
@@ -404,13 +398,12 @@ async fn a_refused_session_that_is_only_read_has_its_cookies_removed() {
         })
         .build()
         .expect("layer");
-    let app = counter_app(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/resize?bytes=9000").await;
-    browser.get(&app, "/").await;
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer));
+    client.get("/resize?bytes=9000").await;
+    client.get("/").await;
+    client.get("/").await;
     let logs = Logs::capture();
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(removed_names(&response), names(&["id.0", "id.1", "id.2"]));
     assert_eq!(body_text(response).await, "visits: 0");
     assert!(
@@ -434,13 +427,12 @@ async fn the_hook_gets_the_sealed_issue_time() {
         })
         .build()
         .expect("layer");
-    let app = counter_app(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer));
+    client.get("/").await;
     clock.set(50);
-    browser.get(&app, "/").await;
-    browser.get(&app, "/renew").await;
-    browser.get(&app, "/").await;
+    client.get("/").await;
+    client.get("/renew").await;
+    client.get("/").await;
     assert_eq!(*seen.lock().expect("lock"), [at(0), at(0), at(50)]);
 }
 
@@ -459,12 +451,11 @@ async fn revoked_sessions_never_reach_the_hook() {
         .build()
         .expect("layer");
     let revocation = layer.revocation();
-    let app = counter_app(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer));
+    client.get("/").await;
     clock.set(10);
     revocation.revoke_issued_before(at(5));
-    let response = browser.get(&app, "/read").await;
+    let response = client.get("/read").await;
     assert_eq!(body_text(response).await, "visits: 0");
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
@@ -487,15 +478,14 @@ async fn a_failing_hook_is_a_503_and_the_cookies_stay() {
         })
         .build()
         .expect("layer");
-    let app = counter_app(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
-    let before = browser.cookie_header();
-    let response = browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer));
+    client.get("/").await;
+    let before = cookie_header_of(&client);
+    let response = client.get("/").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(set_cookies(&response).is_empty());
     assert_eq!(body_text(response).await, "session store unavailable\n");
-    assert_eq!(browser.cookie_header(), before);
+    assert_eq!(cookie_header_of(&client), before);
     assert!(
         logs.text().contains("generations db down"),
         "{}",
@@ -518,11 +508,10 @@ async fn a_slow_hook_times_out_as_a_503() {
         })
         .build()
         .expect("layer");
-    let app = counter_app(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
+    let mut client = TestClient::new(counter_app(layer));
+    client.get("/").await;
     let started = std::time::Instant::now();
-    let response = browser.get(&app, "/").await;
+    let response = client.get("/").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(set_cookies(&response).is_empty());
     assert!(
@@ -553,12 +542,12 @@ async fn a_panicking_hook_is_caught_like_a_handler_and_sends_no_cookie() {
         )
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(layer);
-    let mut browser = Browser::new();
-    browser.get(&app, "/").await;
-    let before = browser.cookie_header();
+    let mut client = TestClient::new(app);
+    client.get("/").await;
+    let before = cookie_header_of(&client);
     assert!(before.is_some());
-    let response = browser.get(&app, "/").await;
+    let response = client.get("/").await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());
-    assert_eq!(browser.cookie_header(), before);
+    assert_eq!(cookie_header_of(&client), before);
 }

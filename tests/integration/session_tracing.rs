@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Expiry, MemoryStore, Session, SessionLayer};
 
-use crate::common::{key, request, send, Browser, Logs, TestClock};
+use crate::common::{key, request, send, Logs, TestClock, Visit};
 
 /// `GET /` reads, `GET /idle` does nothing with the session, `POST /inc`
 /// writes, `POST /renew` renews and `POST /out` destroys.
@@ -53,9 +54,9 @@ fn span_closes(logs: &Logs) -> Vec<String> {
 }
 
 /// What one request's span said.
-async fn outcome(app: &Router, browser: &mut Browser, method: &str, path: &str) -> String {
+async fn outcome(client: &mut TestClient<Router>, method: &str, path: &str) -> String {
     let logs = Logs::capture();
-    browser.send(app, method, path).await;
+    client.visit(method, path).await;
     let closes = span_closes(&logs);
     assert!(closes.len() <= 1, "one span per request: {closes:?}");
     closes.into_iter().next().unwrap_or_default()
@@ -64,20 +65,20 @@ async fn outcome(app: &Router, browser: &mut Browser, method: &str, path: &str) 
 #[tokio::test]
 async fn each_request_that_opens_the_session_says_what_became_of_it() {
     let app = app(SessionLayer::new(key(1)).expect("valid layer"));
-    let mut browser = Browser::new();
-    let line = outcome(&app, &mut browser, "GET", "/").await;
+    let mut client = TestClient::new(app);
+    let line = outcome(&mut client, "GET", "/").await;
     assert!(line.contains(r#"session.cookie="id""#), "{line}");
     assert!(line.contains(r#"session.outcome="none""#), "{line}");
-    let line = outcome(&app, &mut browser, "POST", "/inc").await;
+    let line = outcome(&mut client, "POST", "/inc").await;
     assert!(line.contains(r#"session.outcome="saved""#), "{line}");
-    let line = outcome(&app, &mut browser, "GET", "/").await;
+    let line = outcome(&mut client, "GET", "/").await;
     assert!(line.contains(r#"session.outcome="loaded""#), "{line}");
-    let line = outcome(&app, &mut browser, "POST", "/renew").await;
+    let line = outcome(&mut client, "POST", "/renew").await;
     assert!(line.contains(r#"session.outcome="renewed""#), "{line}");
-    let line = outcome(&app, &mut browser, "POST", "/out").await;
+    let line = outcome(&mut client, "POST", "/out").await;
     assert!(line.contains(r#"session.outcome="destroyed""#), "{line}");
     // A request that never opens the session has no span.
-    assert_eq!(outcome(&app, &mut browser, "GET", "/idle").await, "");
+    assert_eq!(outcome(&mut client, "GET", "/idle").await, "");
     // A client-side session has no store id.
     assert!(!line.contains("session.id"), "{line}");
 }
@@ -91,9 +92,9 @@ async fn a_refused_cookie_is_a_fresh_session_with_the_reason() {
         .build()
         .expect("valid layer");
     let app = app(layer);
-    let mut browser = Browser::new();
-    outcome(&app, &mut browser, "POST", "/inc").await;
-    let sealed = browser.value("id").expect("set").to_owned();
+    let mut client = TestClient::new(app.clone());
+    outcome(&mut client, "POST", "/inc").await;
+    let sealed = client.cookie("id").expect("set");
 
     let logs = Logs::capture();
     send(&app, request("GET", "/", Some("id=forged"))).await;
@@ -125,9 +126,9 @@ async fn a_store_session_carries_the_stores_tag_and_never_its_id() {
         .build()
         .expect("valid layer");
     let app = app(layer);
-    let mut browser = Browser::new();
+    let mut client = TestClient::new(app);
     let logs = Logs::capture();
-    browser.send(&app, "POST", "/inc").await;
+    client.visit("POST", "/inc").await;
     let saved = span_closes(&logs).pop().unwrap_or_default();
     assert!(saved.contains(r#"session.outcome="saved""#), "{saved}");
     let tag = saved
@@ -137,7 +138,7 @@ async fn a_store_session_carries_the_stores_tag_and_never_its_id() {
         .expect("a session.id field")
         .to_owned();
     assert!(!tag.is_empty() && tag.len() <= 16, "{tag}");
-    let cookie = browser.value("id").expect("set").to_owned();
+    let cookie = client.cookie("id").expect("set");
     assert!(
         !logs.text().contains(&cookie),
         "no cookie value in the logs"
@@ -145,7 +146,7 @@ async fn a_store_session_carries_the_stores_tag_and_never_its_id() {
     drop(logs);
 
     // The next request names the same session by the same tag.
-    let line = outcome(&app, &mut browser, "GET", "/").await;
+    let line = outcome(&mut client, "GET", "/").await;
     assert!(line.contains(r#"session.outcome="loaded""#), "{line}");
     assert!(
         line.contains(&format!("session.id={tag}")),

@@ -10,9 +10,10 @@ use tower_cookie_sessions::store::{
     connect, AnyStore, ConnectError, MemoryStore, OwnerIndex, Record, RecordKey, SessionStore,
     StoreError,
 };
+use tower_cookie_sessions::testing::TestClient;
 use tower_cookie_sessions::{Session, SessionLayer};
 
-use crate::common::{body_text, key, Browser};
+use crate::common::{body_text, key, Visit};
 
 tower_cookie_sessions::store_conformance!(
     async { Some(AnyStore::with_owner_index(MemoryStore::new())) },
@@ -139,19 +140,15 @@ impl OwnerIndex for Forgetful2 {
 #[tokio::test]
 async fn a_layer_over_any_store_keeps_sessions_across_requests() {
     let store = connect("memory").await.expect("memory is compiled in");
-    let app = counter(
+    let mut client = TestClient::new(counter(
         SessionLayer::<u64, _>::store_builder(key(1), store)
             .build()
             .expect("valid layer"),
-    );
-    let mut browser = Browser::new();
+    ));
     for expected in ["1", "2", "3"] {
-        assert_eq!(
-            body_text(browser.send(&app, "POST", "/").await).await,
-            expected
-        );
+        assert_eq!(body_text(client.visit("POST", "/").await).await, expected);
     }
-    assert_eq!(body_text(browser.get(&app, "/read").await).await, "3");
+    assert_eq!(body_text(client.get("/read").await).await, "3");
 }
 
 #[tokio::test]
@@ -179,14 +176,13 @@ async fn connect_makes_a_ready_sqlite_store() {
         .await
         .expect("sqlite connects and migrates");
     assert!(store.has_owner_index() && !store.is_trusted());
-    let app = counter(
+    let mut client = TestClient::new(counter(
         SessionLayer::<u64, _>::store_builder(key(1), store)
             .build()
             .expect("valid layer"),
-    );
-    let mut browser = Browser::new();
-    browser.send(&app, "POST", "/").await;
-    assert_eq!(body_text(browser.send(&app, "POST", "/").await).await, "2");
+    ));
+    client.visit("POST", "/").await;
+    assert_eq!(body_text(client.visit("POST", "/").await).await, "2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

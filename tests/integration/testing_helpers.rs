@@ -339,3 +339,22 @@ async fn the_client_follows_path_domain_secure_and_prefix_rules() {
         "wide=3"
     );
 }
+
+#[tokio::test]
+async fn a_cookie_added_by_hand_follows_the_same_rules() {
+    let mut client = TestClient::new(service_fn(echo));
+    let page: http::Uri = "https://www.example.com/app/page".parse().expect("uri");
+    client.add_cookie("scoped=1", page.clone());
+    client.add_cookie("__Host-bad=2; Path=/", page.clone());
+    client.add_cookie("foreign=3; Domain=other.com", page.clone());
+    assert_eq!(
+        echo_send(&mut client, "https://www.example.com/app/x", &[]).await,
+        "scoped=1"
+    );
+    assert_eq!(
+        echo_send(&mut client, "https://www.example.com/", &[]).await,
+        ""
+    );
+    client.add_cookie("scoped=; Path=/app; Max-Age=0", page);
+    assert!(client.cookie_names().is_empty());
+}
