@@ -16,9 +16,13 @@ mod cookies;
 #[allow(dead_code)]
 mod custom_store;
 mod debug_output;
+// The login example's handler tests, likewise.
 mod envelope_properties;
 mod flash;
 mod fuzz_findings;
+#[path = "../../examples/login.rs"]
+#[allow(dead_code)]
+mod login_example;
 mod request_state;
 mod session_bad_input;
 mod session_chunks;
