@@ -66,10 +66,8 @@ use tracing_subscriber::EnvFilter;
 /// The demo's users and their passwords, in plain text: a demo only.
 const DEMO_USERS: [(&str, &str); 2] = [("alice", "correct horse"), ("bob", "correct horse")];
 
-/// The session: who is signed in. `None` (the default) is signed out.
-type Signed = Option<User>;
-
-/// A signed-in user, as the session keeps it.
+/// A signed-in user, as the session keeps it: the session is a
+/// `Session<Option<User>>`, whose default, `None`, is signed out.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct User {
     name: String,
@@ -191,12 +189,15 @@ fn app_with_store(key: Key, store: AnyStore) -> Result<Router, ConfigError> {
 /// so a sibling subdomain cannot plant a session cookie of its own here.
 const COOKIE_NAME: &str = "__Host-id";
 
-fn cookie_layer(key: Key, generations: Generations) -> Result<SessionLayer<Signed>, ConfigError> {
-    SessionLayer::<Signed>::builder(key)
+fn cookie_layer(
+    key: Key,
+    generations: Generations,
+) -> Result<SessionLayer<Option<User>>, ConfigError> {
+    SessionLayer::<Option<User>>::builder(key)
         .cookie_name(COOKIE_NAME)
-        .on_load(move |signed: &Signed, _issued| {
+        .on_load(move |signed_in: &Option<User>, _issued| {
             // Copied out here: the hook's future cannot borrow the session.
-            let keep = signed
+            let keep = signed_in
                 .as_ref()
                 .is_none_or(|user| user.generation == generations.current(&user.name));
             async move { Ok(keep) }
@@ -207,8 +208,8 @@ fn cookie_layer(key: Key, generations: Generations) -> Result<SessionLayer<Signe
 fn store_layer(
     key: Key,
     store: AnyStore,
-) -> Result<SessionLayer<Signed, StoreBackend<AnyStore>>, ConfigError> {
-    SessionLayer::<Signed>::store_builder(key, store)
+) -> Result<SessionLayer<Option<User>, StoreBackend<AnyStore>>, ConfigError> {
+    SessionLayer::<Option<User>>::store_builder(key, store)
         .cookie_name(COOKIE_NAME)
         .build()
 }
@@ -222,9 +223,10 @@ fn routes(sign_out: SignOut) -> Router {
         .route("/private", get(private))
         .route("/logout", post(logout))
         .route("/logout-everywhere", post(logout_everywhere))
-        // DEVICES: `GET /devices` (store sessions: this user's sessions,
-        // each with a button to end it) goes here, once the store's
-        // listing API lands; `SignOut::Store` holds the store it needs.
+        // DEVICES: `GET /devices` (with a store: this user's sessions,
+        // each with a button to end it, linked from `home`) goes here, with
+        // its POST behind the same Origin check; `SignOut::Store` holds the
+        // store it needs. Browser test: tests/browser/login.rs, DEVICES.
         .layer(middleware::from_fn(same_origin_posts))
         .with_state(sign_out)
 }
@@ -251,7 +253,7 @@ async fn same_origin_posts(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-async fn home(session: Session<Signed>, flash: Flash) -> Html<String> {
+async fn home(session: Session<Option<User>>, flash: Flash) -> Html<String> {
     let body = match session.cloned() {
         Some(user) => format!(
             "<p>signed in as {name}</p>\
@@ -284,7 +286,7 @@ struct Credentials {
 
 async fn login(
     State(sign_out): State<SignOut>,
-    session: Session<Signed>,
+    session: Session<Option<User>>,
     flash: Flash,
     Form(credentials): Form<Credentials>,
 ) -> Result<Redirect, FlashError> {
@@ -324,7 +326,7 @@ fn check_password(username: &str, password: &str) -> Option<&'static str> {
     found
 }
 
-async fn private(session: Session<Signed>, flash: Flash) -> Result<Response, FlashError> {
+async fn private(session: Session<Option<User>>, flash: Flash) -> Result<Response, FlashError> {
     let Some(user) = session.cloned() else {
         flash.info("please sign in")?;
         return Ok(Redirect::to("/login").into_response());
@@ -336,7 +338,7 @@ async fn private(session: Session<Signed>, flash: Flash) -> Result<Response, Fla
     Ok(page("private", &flash, &body).into_response())
 }
 
-async fn logout(session: Session<Signed>, flash: Flash) -> Result<Redirect, FlashError> {
+async fn logout(session: Session<Option<User>>, flash: Flash) -> Result<Redirect, FlashError> {
     session.destroy();
     flash.info("signed out")?;
     Ok(Redirect::to("/"))
@@ -345,7 +347,7 @@ async fn logout(session: Session<Signed>, flash: Flash) -> Result<Redirect, Flas
 /// Signs this user out on every other browser; this one stays signed in.
 async fn logout_everywhere(
     State(sign_out): State<SignOut>,
-    session: Session<Signed>,
+    session: Session<Option<User>>,
     flash: Flash,
 ) -> Result<Response, FlashError> {
     let Some(mut user) = session.cloned() else {
@@ -425,14 +427,14 @@ mod tests {
 
     use super::*;
 
-    fn cookie_app() -> (Router, SessionLayer<Signed>) {
+    fn cookie_app() -> (Router, SessionLayer<Option<User>>) {
         let generations = Generations::default();
         let layer = cookie_layer(Key::generate(), generations.clone()).expect("a layer");
         let app = routes(SignOut::Generations(generations)).layer(layer.clone());
         (app, layer)
     }
 
-    fn store_app() -> (Router, SessionLayer<Signed, StoreBackend<AnyStore>>) {
+    fn store_app() -> (Router, SessionLayer<Option<User>, StoreBackend<AnyStore>>) {
         let store = AnyStore::with_owner_index(MemoryStore::new());
         let layer = store_layer(Key::generate(), store).expect("a layer");
         let app = routes(SignOut::Store(layer.store().clone())).layer(layer.clone());
@@ -465,7 +467,7 @@ mod tests {
         response.headers()[LOCATION].to_str().expect("a location")
     }
 
-    fn alice() -> Signed {
+    fn alice() -> Option<User> {
         Some(User {
             name: "alice".to_owned(),
             generation: 0,
@@ -657,6 +659,9 @@ mod tests {
     async fn logout_everywhere_with_a_store() {
         logout_everywhere_signs_out_only_the_others(store_app().0).await;
     }
+
+    // DEVICES: the handler tests of `GET /devices` go here, on
+    // `store_app()`: alice's sessions listed (escaped), one ended.
 
     #[tokio::test]
     async fn post_from_another_origin_is_refused() {
