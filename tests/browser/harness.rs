@@ -405,16 +405,20 @@ impl Profile {
         flashes
     }
 
-    /// Clicks the element `css` and waits until the page at `path` is
+    /// Clicks the element `css` and waits until a new page at `path` is
     /// shown (a form's redirects followed).
     pub async fn click_to(&self, css: &str, path: &str) {
+        // Marks this document, so that the wait below cannot mistake it for
+        // the next one when both are at `path`.
+        let mark = "window.clickedAway = true";
+        self.client.execute(mark, Vec::new()).await.expect("marked");
         let element = self
             .client
             .find(Locator::Css(css))
             .await
             .expect("the element");
         element.click().await.expect("a click");
-        self.wait_for_path(path).await;
+        self.wait_for_new_page(path).await;
     }
 
     /// Types `text` into the input named `name`.
@@ -429,26 +433,17 @@ impl Profile {
         input.send_keys(text).await.expect("typed");
     }
 
-    async fn wait_for_path(&self, path: &str) {
+    async fn wait_for_new_page(&self, path: &str) {
         let deadline = Instant::now() + PATIENCE;
+        let loaded = "return !window.clickedAway && document.readyState === 'complete'";
         loop {
-            // The old page may be the one read here: wait for the new one
-            // to be complete too.
-            let ready = self
-                .client
-                .execute("return document.readyState", Vec::new())
-                .await
-                .ok();
-            if self.path().await == path
-                && ready.as_ref().and_then(|r| r.as_str()) == Some("complete")
-            {
+            let new = self.client.execute(loaded, Vec::new()).await;
+            // A script may fail while the next document is being committed.
+            if new.is_ok_and(|new| new == true) && self.path().await == path {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "never reached {path}: at {}",
-                self.path().await
-            );
+            let at = self.path().await;
+            assert!(Instant::now() < deadline, "never reached {path}: at {at}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
