@@ -6,6 +6,7 @@
 //! curl -c jar -b jar localhost:3000/             # visits: 1, then 2, ...
 //! curl -c jar -b jar 'localhost:3000/grow?bytes=5000'   # size: 5000, in cookies id.0 and id.1
 //! curl -c jar -b jar 'localhost:3000/grow?bytes=2000'   # 500: session too large (over 8 KB)
+//! curl -c jar -b jar 'localhost:3000/resize?bytes=10'   # size: 10, back in one cookie, id
 //! curl -c jar -b jar -X POST localhost:3000/logout
 //!
 //! SESSION_STORE=memory cargo run --example counter
@@ -77,7 +78,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .route("/", get(count))
         .route("/health", get(health))
         .route("/logout", post(logout))
-        .route("/grow", get(grow));
+        .route("/grow", get(grow))
+        .route("/resize", get(resize));
     let app = with_sessions(app).await?;
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
@@ -154,13 +156,13 @@ async fn logout(session: Session<Visitor>) -> &'static str {
 }
 
 #[derive(Deserialize)]
-struct Grow {
+struct Bytes {
     bytes: usize,
 }
 
 async fn grow(
     session: Session<Visitor>,
-    Query(Grow { bytes }): Query<Grow>,
+    Query(Bytes { bytes }): Query<Bytes>,
 ) -> Result<String, (StatusCode, String)> {
     if bytes > MAX_GROW {
         return Err((
@@ -173,4 +175,20 @@ async fn grow(
         visitor.notes.len()
     });
     Ok(format!("size: {size}"))
+}
+
+/// Sets the notes to `bytes` bytes, larger or smaller: how the browser
+/// tests move a session across the chunk boundaries both ways.
+async fn resize(
+    session: Session<Visitor>,
+    Query(Bytes { bytes }): Query<Bytes>,
+) -> Result<String, (StatusCode, String)> {
+    if bytes > MAX_GROW {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("bytes must be at most {MAX_GROW}"),
+        ));
+    }
+    session.update(|visitor| visitor.notes = "x".repeat(bytes));
+    Ok(format!("size: {bytes}"))
 }

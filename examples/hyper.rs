@@ -125,7 +125,7 @@ async fn route(request: Request<Incoming>) -> Result<Response<Body>, SessionErro
             session.destroy();
             text(StatusCode::OK, "bye")
         }
-        (&Method::GET, "/grow") => {
+        (&Method::GET, path @ ("/grow" | "/resize")) => {
             let query = request.uri().query().unwrap_or_default();
             let bytes = query
                 .split('&')
@@ -134,7 +134,11 @@ async fn route(request: Request<Incoming>) -> Result<Response<Body>, SessionErro
             match bytes {
                 Some(bytes) if bytes <= MAX_GROW => {
                     let session = Session::<Visitor>::load(&request).await?;
+                    let resize = path == "/resize";
                     let size = session.update(|visitor| {
+                        if resize {
+                            visitor.notes.clear();
+                        }
                         visitor.notes.push_str(&"x".repeat(bytes));
                         visitor.notes.len()
                     });

@@ -20,6 +20,10 @@ mod devices;
 mod envelope_properties;
 mod flash;
 mod fuzz_findings;
+// The login example's handler tests, likewise.
+#[path = "../../examples/login.rs"]
+#[allow(dead_code)]
+mod login_example;
 mod request_state;
 mod session_bad_input;
 mod session_chunks;
