@@ -1,4 +1,4 @@
-//! `examples/login.rs` in Chromium: the routes its top comment lists, as a
+//! `examples/login/main.rs` in Chromium: the routes its top comment lists, as a
 //! visitor clicks through them.
 
 use crate::harness::{kit, App, Driver, Mode, Profile};
@@ -171,6 +171,12 @@ async fn logout_everywhere_signs_out_the_other_browser_only() {
     }
 }
 
+/// How many elements on `browser`'s page match `css`.
+async fn count(browser: &Profile, css: &str) -> usize {
+    let found = browser.client.find_all(fantoccini::Locator::Css(css)).await;
+    found.expect("a query").len()
+}
+
 /// Two browser profiles signed in as `user`.
 async fn two_signed_in(app: &App, driver: &Driver, user: &str) -> (Profile, Profile) {
     let (this, other) = tokio::join!(driver.profile(), driver.profile());
@@ -180,9 +186,58 @@ async fn two_signed_in(app: &App, driver: &Driver, user: &str) -> (Profile, Prof
     (this, other)
 }
 
-// DEVICES: the `/devices` page (with a store) is tested here: with
-// `two_signed_in`, the first profile lists both sessions on `/devices`,
-// ends the other one, and the second is signed out on its next request.
+/// "Your devices", with a store: the first profile lists both sessions,
+/// itself marked, ends the other one with its button, and the second is
+/// signed out on its next request. Without a store there is no such page.
+#[tokio::test]
+async fn devices_page_ends_the_other_browser() {
+    let Some(kit) = kit("devices_page_ends_the_other_browser") else {
+        return;
+    };
+    let driver = kit.driver().await;
+    let app = kit.app("login", Mode::Memory).await;
+    let (this, other) = two_signed_in(&app, &driver, "alice").await;
+
+    this.open(&app.url("/")).await;
+    this.click_to("a[href='/devices']", "/devices").await;
+    assert_eq!(count(&this, ".device").await, 2);
+    assert_eq!(count(&this, ".device.current").await, 1);
+    assert_eq!(
+        count(&this, ".device.current form").await,
+        0,
+        "no button for itself"
+    );
+    let text = this.text().await;
+    assert!(
+        text.contains("Chrome on Linux"),
+        "labelled from the User-Agent: {text}"
+    );
+
+    this.click_to(".device:not(.current) form button", "/devices")
+        .await;
+    assert_eq!(
+        this.flashes().await,
+        [("success".to_owned(), "device signed out".to_owned())]
+    );
+    assert_eq!(count(&this, ".device").await, 1);
+    assert_eq!(count(&this, ".device.current").await, 1);
+
+    other.open(&app.url("/private")).await;
+    assert_eq!(
+        other.path().await,
+        "/login",
+        "the other browser is signed out"
+    );
+    assert!(session_cookie(&other).await.is_none());
+    this.open(&app.url("/private")).await;
+    assert!(this.text().await.contains("private page of alice"));
+    this.close().await;
+    other.close().await;
+
+    let cookie_app = kit.app("login", Mode::Cookie).await;
+    let status = cookie_app.get("/devices", &[]).await.status;
+    assert_eq!(status, 404, "cookie sessions list no devices");
+}
 
 /// The `Origin` check: a page of the same site but another origin (the
 /// counter example on another port of localhost) posts to `/logout`.

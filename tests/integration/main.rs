@@ -21,7 +21,7 @@ mod envelope_properties;
 mod flash;
 mod fuzz_findings;
 // The login example's handler tests, likewise.
-#[path = "../../examples/login.rs"]
+#[path = "../../examples/login/main.rs"]
 #[allow(dead_code)]
 mod login_example;
 mod request_state;

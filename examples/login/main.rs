@@ -32,6 +32,10 @@
 //! change nothing but flash messages. Every name and message a page shows
 //! is HTML-escaped.
 //!
+//! "Your devices" (`/devices`, with a store): the user's sessions, labelled
+//! from the `User-Agent` at sign-in, each other one with a button that
+//! signs it out; see `devices.rs`.
+//!
 //! "Sign out everywhere else": with a store, the session's owner is the
 //! user, and `delete_by_owner` ends every session of that user; this
 //! browser's session is then renewed so that it lives on. Cookie sessions
@@ -48,8 +52,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::header::{HOST, ORIGIN};
-use axum::http::{Method, StatusCode};
+use axum::http::header::{HOST, ORIGIN, USER_AGENT};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -97,12 +101,15 @@ impl Generations {
 }
 
 /// How "sign out everywhere else" reaches the other sessions: the one
-/// thing that differs between cookie and store sessions.
+/// thing that differs between cookie and store sessions. With a store, the
+/// layer also lists and ends a user's sessions ("your devices").
 #[derive(Clone)]
 enum SignOut {
     Generations(Generations),
-    Store(AnyStore),
+    Store(StoreLayer),
 }
+
+type StoreLayer = SessionLayer<Option<User>, StoreBackend<AnyStore>>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -182,7 +189,7 @@ fn app_with_cookies(key: Key) -> Result<Router, ConfigError> {
 /// The app with sessions in `store`.
 fn app_with_store(key: Key, store: AnyStore) -> Result<Router, ConfigError> {
     let layer = store_layer(key, store)?;
-    Ok(routes(SignOut::Store(layer.store().clone())).layer(layer))
+    Ok(routes(SignOut::Store(layer.clone())).layer(layer))
 }
 
 /// `__Host-`: browsers then insist on `Secure`, `Path=/` and no `Domain`,
@@ -205,10 +212,7 @@ fn cookie_layer(
         .build()
 }
 
-fn store_layer(
-    key: Key,
-    store: AnyStore,
-) -> Result<SessionLayer<Option<User>, StoreBackend<AnyStore>>, ConfigError> {
+fn store_layer(key: Key, store: AnyStore) -> Result<StoreLayer, ConfigError> {
     SessionLayer::<Option<User>>::store_builder(key, store)
         .cookie_name(COOKIE_NAME)
         .build()
@@ -223,10 +227,8 @@ fn routes(sign_out: SignOut) -> Router {
         .route("/private", get(private))
         .route("/logout", post(logout))
         .route("/logout-everywhere", post(logout_everywhere))
-        // DEVICES: `GET /devices` (with a store: this user's sessions,
-        // each with a button to end it, linked from `home`) goes here, with
-        // its POST behind the same Origin check; `SignOut::Store` holds the
-        // store it needs. Browser test: tests/browser/login.rs, DEVICES.
+        .route("/devices", get(devices::devices))
+        .route("/devices/end", post(devices::end_device))
         .layer(middleware::from_fn(same_origin_posts))
         .with_state(sign_out)
 }
@@ -253,11 +255,19 @@ async fn same_origin_posts(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-async fn home(session: Session<Option<User>>, flash: Flash) -> Html<String> {
+async fn home(
+    State(sign_out): State<SignOut>,
+    session: Session<Option<User>>,
+    flash: Flash,
+) -> Html<String> {
+    let devices = match sign_out {
+        SignOut::Store(_) => "<p><a href=\"/devices\">your devices</a></p>",
+        SignOut::Generations(_) => "",
+    };
     let body = match session.cloned() {
         Some(user) => format!(
             "<p>signed in as {name}</p>\
-             <p><a href=\"/private\">private page</a></p>\
+             <p><a href=\"/private\">private page</a></p>{devices}\
              <form method=\"post\" action=\"/logout\"><button id=\"logout\">sign out</button></form>\
              <form method=\"post\" action=\"/logout-everywhere\">\
              <button id=\"logout-everywhere\">sign out everywhere else</button></form>",
@@ -288,6 +298,7 @@ async fn login(
     State(sign_out): State<SignOut>,
     session: Session<Option<User>>,
     flash: Flash,
+    headers: HeaderMap,
     Form(credentials): Form<Credentials>,
 ) -> Result<Redirect, FlashError> {
     let Some(name) = check_password(&credentials.username, &credentials.password) else {
@@ -305,8 +316,13 @@ async fn login(
         name: name.to_owned(),
         generation,
     }));
-    // For `delete_by_owner`; cookie sessions ignore it.
+    // For `delete_by_owner` and "your devices"; cookie sessions ignore
+    // both.
     session.set_owner(Some(name.to_owned()));
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|agent| agent.to_str().ok());
+    session.set_device_label(Some(devices::label(user_agent)));
     flash.success(format!("welcome, {name}"))?;
     Ok(Redirect::to("/private"))
 }
@@ -361,8 +377,8 @@ async fn logout_everywhere(
             user.generation = generations.bump(&user.name);
             session.set(Some(user));
         }
-        SignOut::Store(store) => {
-            if let Err(error) = store.delete_by_owner(&user.name).await {
+        SignOut::Store(layer) => {
+            if let Err(error) = layer.store().delete_by_owner(&user.name).await {
                 tracing::error!(%error, "could not sign out the other sessions");
                 return Ok((StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response());
             }
@@ -412,276 +428,10 @@ fn escape(text: &str) -> String {
     escaped
 }
 
+mod devices;
+
 // The handlers through the layer, with the crate's test helpers (feature
 // `test-util`). `cargo test` runs these through tests/integration, which
 // includes this file.
 #[cfg(test)]
-mod tests {
-    use axum::body::Body;
-    use axum::http::header::{CONTENT_TYPE, LOCATION};
-    use axum::http::Request;
-    use tower::ServiceExt;
-    use tower_cookie_sessions::flash::{FlashMessage, Level};
-    use tower_cookie_sessions::testing::TestClient;
-    use tower_cookie_sessions::MemoryStore;
-
-    use super::*;
-
-    fn cookie_app() -> (Router, SessionLayer<Option<User>>) {
-        let generations = Generations::default();
-        let layer = cookie_layer(Key::generate(), generations.clone()).expect("a layer");
-        let app = routes(SignOut::Generations(generations)).layer(layer.clone());
-        (app, layer)
-    }
-
-    fn store_app() -> (Router, SessionLayer<Option<User>, StoreBackend<AnyStore>>) {
-        let store = AnyStore::with_owner_index(MemoryStore::new());
-        let layer = store_layer(Key::generate(), store).expect("a layer");
-        let app = routes(SignOut::Store(layer.store().clone())).layer(layer.clone());
-        (app, layer)
-    }
-
-    fn get(path: &str) -> Request<Body> {
-        Request::get(path)
-            .header(HOST, "localhost")
-            .body(Body::empty())
-            .expect("a request")
-    }
-
-    fn post(path: &str, form: &str) -> Request<Body> {
-        Request::post(path)
-            .header(HOST, "localhost")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form.to_owned()))
-            .expect("a request")
-    }
-
-    const ALICE: &str = "username=alice&password=correct+horse";
-
-    async fn text(response: Response) -> String {
-        let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await;
-        String::from_utf8(body.expect("a body").to_vec()).expect("UTF-8")
-    }
-
-    fn location(response: &Response) -> &str {
-        response.headers()[LOCATION].to_str().expect("a location")
-    }
-
-    fn alice() -> Option<User> {
-        Some(User {
-            name: "alice".to_owned(),
-            generation: 0,
-        })
-    }
-
-    #[test]
-    fn only_the_demo_passwords_sign_in() {
-        assert_eq!(check_password("alice", "correct horse"), Some("alice"));
-        assert_eq!(check_password("bob", "correct horse"), Some("bob"));
-        assert_eq!(check_password("alice", "correct horse "), None);
-        assert_eq!(check_password("mallory", "correct horse"), None);
-        assert_eq!(check_password("", ""), None);
-    }
-
-    #[tokio::test]
-    async fn home_escapes_the_name_and_every_flash_message() {
-        let (app, layer) = cookie_app();
-        let user = User {
-            name: "<b>eve</b>".to_owned(),
-            generation: 0,
-        };
-        let request = layer
-            .test_request()
-            .session(Some(user))
-            .flash(FlashMessage::new(Level::Warning, "a & \"b\" <i>"))
-            .into_request(get("/"))
-            .await
-            .expect("a request");
-        let response = app.oneshot(request).await.expect("a response");
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(response.headers()[CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"));
-        let page = text(response).await;
-        assert!(
-            page.contains("signed in as &lt;b&gt;eve&lt;/b&gt;"),
-            "{page}"
-        );
-        let flash = "<p class=\"flash\" data-level=\"warning\">a &amp; &quot;b&quot; &lt;i&gt;</p>";
-        assert!(page.contains(flash), "{page}");
-        assert!(!page.contains("<b>") && !page.contains("<i>"), "{page}");
-    }
-
-    #[tokio::test]
-    async fn login_form_posts_username_and_password() {
-        let (app, _) = cookie_app();
-        let page = text(app.oneshot(get("/login")).await.expect("a response")).await;
-        assert!(
-            page.contains("<form method=\"post\" action=\"/login\">"),
-            "{page}"
-        );
-        assert!(page.contains("name=\"username\"") && page.contains("name=\"password\""));
-    }
-
-    #[tokio::test]
-    async fn login_renews_the_session_so_a_planted_id_is_worthless() {
-        let (app, layer) = store_app();
-        // The attacker signs in as himself and plants that session's
-        // cookie in the victim's browser, who then signs in as alice.
-        let mallory = Some(User {
-            name: "mallory".to_owned(),
-            generation: 0,
-        });
-        let planted = layer.test_request().session(mallory).cookie_header().await;
-        let planted = planted.expect("minted").expect("a cookie");
-        let mut request = post("/login", ALICE);
-        request
-            .headers_mut()
-            .insert(axum::http::header::COOKIE, planted.clone());
-        let response = app.clone().oneshot(request).await.expect("a response");
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&response), "/private");
-        let seen = layer.test_response(&response).await.expect("readable");
-        assert_eq!(seen.session(), Some(&alice()));
-        assert_eq!(
-            seen.flash(),
-            [FlashMessage::new(Level::Success, "welcome, alice")]
-        );
-
-        let mut request = get("/private");
-        request
-            .headers_mut()
-            .insert(axum::http::header::COOKIE, planted);
-        let response = app.oneshot(request).await.expect("a response");
-        assert_eq!(location(&response), "/login");
-        // The owner was set: the new session is alice's.
-        assert_eq!(layer.store().delete_by_owner("alice").await.unwrap(), 1);
-    }
-
-    #[tokio::test]
-    async fn wrong_password_goes_back_to_the_form_with_an_error() {
-        let (app, layer) = cookie_app();
-        let response = app
-            .oneshot(post("/login", "username=alice&password=x"))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&response), "/login");
-        let seen = layer.test_response(&response).await.expect("readable");
-        assert_eq!(seen.session(), None);
-        let error = FlashMessage::new(Level::Error, "wrong username or password");
-        assert_eq!(seen.flash(), [error]);
-    }
-
-    #[tokio::test]
-    async fn private_page_is_for_signed_in_visitors_only() {
-        let (app, layer) = cookie_app();
-        let response = app
-            .clone()
-            .oneshot(get("/private"))
-            .await
-            .expect("a response");
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&response), "/login");
-        let seen = layer.test_response(&response).await.expect("readable");
-        assert_eq!(
-            seen.flash(),
-            [FlashMessage::new(Level::Info, "please sign in")]
-        );
-
-        let request = layer
-            .test_request()
-            .session(alice())
-            .into_request(get("/private"));
-        let response = app
-            .oneshot(request.await.unwrap())
-            .await
-            .expect("a response");
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(text(response).await.contains("private page of alice"));
-    }
-
-    #[tokio::test]
-    async fn logout_ends_the_session() {
-        let (app, layer) = cookie_app();
-        let request = layer
-            .test_request()
-            .session(alice())
-            .into_request(post("/logout", ""));
-        let response = app
-            .oneshot(request.await.unwrap())
-            .await
-            .expect("a response");
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&response), "/");
-        let seen = layer.test_response(&response).await.expect("readable");
-        assert!(seen.removed().iter().any(|name| name == COOKIE_NAME));
-        assert_eq!(seen.flash(), [FlashMessage::new(Level::Info, "signed out")]);
-    }
-
-    async fn home(client: &mut TestClient<Router>) -> String {
-        text(client.send(get("/")).await.expect("a response")).await
-    }
-
-    /// Alice on two browsers and Bob on a third; the first signs Alice
-    /// out everywhere else.
-    async fn logout_everywhere_signs_out_only_the_others(app: Router) {
-        let mut this = TestClient::new(app.clone());
-        let mut other = TestClient::new(app.clone());
-        let mut bob = TestClient::new(app);
-        for (client, form) in [
-            (&mut this, ALICE),
-            (&mut other, ALICE),
-            (&mut bob, "username=bob&password=correct+horse"),
-        ] {
-            let response = client.send(post("/login", form)).await.unwrap();
-            assert_eq!(location(&response), "/private");
-        }
-
-        let response = this.send(post("/logout-everywhere", "")).await.unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&response), "/");
-        assert!(home(&mut this).await.contains("signed in as alice"));
-        assert!(home(&mut other).await.contains("not signed in"));
-        assert!(other.cookie(COOKIE_NAME).is_none());
-        assert!(home(&mut bob).await.contains("signed in as bob"));
-        // Still signed in on the next request too.
-        assert!(home(&mut this).await.contains("signed in as alice"));
-    }
-
-    #[tokio::test]
-    async fn logout_everywhere_with_cookie_sessions() {
-        logout_everywhere_signs_out_only_the_others(cookie_app().0).await;
-    }
-
-    #[tokio::test]
-    async fn logout_everywhere_with_a_store() {
-        logout_everywhere_signs_out_only_the_others(store_app().0).await;
-    }
-
-    // DEVICES: the handler tests of `GET /devices` go here, on
-    // `store_app()`: alice's sessions listed (escaped), one ended.
-
-    #[tokio::test]
-    async fn post_from_another_origin_is_refused() {
-        let (app, _) = cookie_app();
-        for (origin, expected) in [
-            (Some("http://localhost"), StatusCode::SEE_OTHER),
-            (Some("https://localhost"), StatusCode::SEE_OTHER),
-            (None, StatusCode::SEE_OTHER),
-            (Some("http://localhost:8080"), StatusCode::FORBIDDEN),
-            (Some("http://evil.example"), StatusCode::FORBIDDEN),
-            (Some("null"), StatusCode::FORBIDDEN),
-        ] {
-            let mut request = post("/login", ALICE);
-            if let Some(origin) = origin {
-                request
-                    .headers_mut()
-                    .insert(ORIGIN, origin.parse().unwrap());
-            }
-            let response = app.clone().oneshot(request).await.expect("a response");
-            assert_eq!(response.status(), expected, "Origin: {origin:?}");
-        }
-    }
-}
+mod tests;
