@@ -24,6 +24,7 @@ mod fuzz_findings;
 #[path = "../../examples/login/main.rs"]
 #[allow(dead_code)]
 mod login_example;
+mod request_layers;
 mod request_state;
 mod session_bad_input;
 mod session_chunks;
