@@ -31,7 +31,7 @@
 //! it: after two calls in a row that cannot reach the store, or three
 //! failures of any kind in a row, layers answer at once without asking the
 //! store, while one request at a time, every 200 ms, probes it under a
-//! timeout of at most 500 ms. The first call that gets an answer closes
+//! timeout of at most 500 ms. The first probe that gets an answer closes
 //! the breaker.
 //!
 //! # Examples

@@ -5,11 +5,11 @@
 //! not reach it (see [`OPEN_AFTER_UNREACHABLE`] and [`OPEN_AFTER`]) it
 //! opens: calls fail with [`StoreError::CircuitOpen`] without being sent,
 //! except one probe at a time, every [`PROBE_INTERVAL`], under a timeout of
-//! at most [`PROBE_TIMEOUT`]. The first call that gets an answer closes it
-//! again.
+//! at most [`PROBE_TIMEOUT`]. The first probe that gets an answer closes
+//! it again.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,8 +55,9 @@ pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// [`LoadFailure::ContinueEmpty`](crate::session::LoadFailure::ContinueEmpty),
 /// an empty session that is not saved), and so does a save. Every 200 ms
 /// one request is let through as a probe, under a timeout of at most
-/// 500 ms; the first call that gets an answer from the store, the probe's
-/// or any other, closes the breaker. Errors about the data itself
+/// 500 ms; the first probe that gets an answer from the store closes the
+/// breaker (a call sent before the breaker opened and answered after says
+/// nothing about the store now, and does not). Errors about the data itself
 /// ([`StoreError::Corrupt`]) and other errors the server answered with
 /// ([`StoreError::Backend`]) count as answers.
 ///
@@ -96,9 +97,10 @@ pub struct Breaker {
 
 #[derive(Default)]
 struct Inner {
-    /// Whether the breaker is open or probing: all a closed breaker's
-    /// callers read.
-    open: AtomicBool,
+    /// All a closed breaker's callers read: bit 0 is set while it is open
+    /// or probing, the rest counts how often it opened, so that a call
+    /// made before an outage and answered after it cannot close it.
+    word: AtomicU64,
     /// Failures in a row while closed. Counted under `state`'s lock; an
     /// answer resets it without the lock, and a reset lost to a racing
     /// failure only opens the breaker one failure early.
@@ -169,39 +171,48 @@ impl Breaker {
     /// ```
     #[must_use]
     pub fn is_open(&self) -> bool {
-        self.inner.open.load(Ordering::Acquire)
+        self.inner.word.load(Ordering::Acquire) & OPEN != 0
     }
 
     /// Lets a call go to the store: `None` when the breaker is open and
     /// the call must fail without being made.
     pub(crate) fn admit(&self) -> Option<Permit<'_>> {
         let inner = &*self.inner;
-        if !inner.open.load(Ordering::Acquire) {
-            return Some(Permit::new(inner, false));
+        let word = inner.word.load(Ordering::Acquire);
+        if word & OPEN == 0 {
+            return Some(Permit::new(inner, word, false));
         }
         let mut state = inner.state.lock();
+        let word = inner.word.load(Ordering::Acquire);
         match *state {
-            // Closed since the flag was read.
-            State::Closed => Some(Permit::new(inner, false)),
+            // Closed since the word was read.
+            State::Closed => Some(Permit::new(inner, word, false)),
             State::Open { probe_at } if Instant::now() >= probe_at => {
                 *state = State::Probing;
-                Some(Permit::new(inner, true))
+                Some(Permit::new(inner, word, true))
             }
             State::Open { .. } | State::Probing => None,
         }
     }
 }
 
+/// Bit 0 of [`Inner::word`]: open or probing.
+const OPEN: u64 = 1;
+
 impl Inner {
-    fn answered(&self) {
+    /// The store answered a call admitted when the word was `admitted`.
+    fn answered(&self, admitted: u64) {
         if self.streak.load(Ordering::Relaxed) != 0 {
             self.streak.store(0, Ordering::Relaxed);
         }
-        if self.open.load(Ordering::Acquire) {
+        let word = self.word.load(Ordering::Acquire);
+        // Only a call admitted since the breaker last opened says the store
+        // is back; one from before says only that it answered then.
+        if word & OPEN != 0 && admitted | OPEN == word {
             let mut state = self.state.lock();
-            if *state != State::Closed {
+            if *state != State::Closed && self.word.load(Ordering::Acquire) == word {
                 *state = State::Closed;
-                self.open.store(false, Ordering::Release);
+                self.word.store(word & !OPEN, Ordering::Release);
                 tracing::info!("session store answers again; asking it on every request");
             }
         }
@@ -235,7 +246,11 @@ impl Inner {
         *state = State::Open {
             probe_at: Instant::now() + PROBE_INTERVAL,
         };
-        self.open.store(true, Ordering::Release);
+        let word = self.word.load(Ordering::Acquire);
+        if word & OPEN == 0 {
+            // A new outage: calls admitted before it are from before it.
+            self.word.store((word + 2) | OPEN, Ordering::Release);
+        }
     }
 }
 
@@ -243,14 +258,17 @@ impl Inner {
 /// [`record`](Permit::record).
 pub(crate) struct Permit<'a> {
     inner: &'a Inner,
+    /// The breaker's word when the call was admitted.
+    admitted: u64,
     probe: bool,
     recorded: bool,
 }
 
 impl<'a> Permit<'a> {
-    fn new(inner: &'a Inner, probe: bool) -> Self {
+    fn new(inner: &'a Inner, admitted: u64, probe: bool) -> Self {
         Self {
             inner,
+            admitted,
             probe,
             recorded: false,
         }
@@ -265,7 +283,7 @@ impl<'a> Permit<'a> {
     pub(crate) fn record(mut self, health: Health) {
         self.recorded = true;
         match health {
-            Health::Answered => self.inner.answered(),
+            Health::Answered => self.inner.answered(self.admitted),
             Health::Unreachable | Health::TimedOut => self.inner.failed(health, self.probe),
         }
     }
