@@ -256,7 +256,9 @@ impl<T, B> SessionLayerBuilder<T, B> {
     /// Sets how long the layer waits for its store, or for the
     /// [`on_load`](Self::on_load) hook, before the operation counts as
     /// failed (default 2 seconds). A client-side layer without a hook never
-    /// waits.
+    /// waits. While the store's [circuit breaker](crate::store::Breaker)
+    /// is open, requests do not wait at all, and its probe waits at most
+    /// 500 ms.
     ///
     /// # Examples
     ///
@@ -655,7 +657,12 @@ impl<T: SessionData, S: SessionStore> SessionLayerBuilder<T, StoreBackend<S>> {
     pub fn build(self) -> Result<SessionLayer<T, StoreBackend<S>>, ConfigError> {
         ConfigError::check(self.problems())?;
         let conflict = self.conflict.unwrap_or_else(ConflictPolicy::default_for);
-        let backend = StoreSessions::new(Arc::clone(&self.backend.store), conflict, self.hook);
+        let backend = StoreSessions::new(
+            Arc::clone(&self.backend.store),
+            self.config.store_timeout,
+            conflict,
+            self.hook,
+        );
         Ok(SessionLayer::from_parts(
             LayerId::mint(),
             Arc::new(self.config),

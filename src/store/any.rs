@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
+use crate::store::{Breaker, OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// A boxed store future.
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -35,6 +35,7 @@ trait DynStore: Send + Sync + 'static {
     fn touch<'a>(&'a self, key: &'a RecordKey, expires_at: SystemTime) -> BoxFuture<'a, bool>;
     fn delete_expired(&self) -> BoxFuture<'_, u64>;
     fn is_trusted(&self) -> bool;
+    fn breaker(&self) -> Option<&Breaker>;
     /// `None` when the store has no owner index.
     fn delete_by_owner<'a>(&'a self, owner: &'a str) -> Option<BoxFuture<'a, u64>>;
     /// `None` when the store has no owner index.
@@ -78,6 +79,9 @@ macro_rules! forward_store {
         fn is_trusted(&self) -> bool {
             self.0.is_trusted()
         }
+        fn breaker(&self) -> Option<&Breaker> {
+            self.0.breaker()
+        }
         fn name(&self) -> &'static str {
             std::any::type_name::<S>()
         }
@@ -119,8 +123,8 @@ impl<S: OwnerIndex> DynStore for Indexed<S> {
 /// Any store, as one type: for an application that picks its store at run
 /// time ([`connect`](crate::store::connect) returns one).
 ///
-/// It forwards every call, and [`is_trusted`](SessionStore::is_trusted),
-/// to the store inside, and claims nothing that store lacks: made with
+/// It forwards every call, [`is_trusted`](SessionStore::is_trusted) and
+/// [`breaker`](SessionStore::breaker) to the store inside, and claims nothing that store lacks: made with
 /// [`AnyStore::new`], [`OwnerIndex::delete_by_owner`] answers
 /// [`StoreError::Unsupported`]; made with [`AnyStore::with_owner_index`]
 /// (for stores that have one) it forwards. Each call boxes its future,
@@ -258,6 +262,10 @@ impl SessionStore for AnyStore {
 
     fn is_trusted(&self) -> bool {
         self.inner.is_trusted()
+    }
+
+    fn breaker(&self) -> Option<&Breaker> {
+        self.inner.breaker()
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
+use crate::store::{Breaker, OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// Serves loads from a cache (typically a [`MemoryStore`]) and sends every
 /// write to the backing store first, then to the cache.
@@ -262,6 +262,12 @@ impl<Cache: SessionStore, Store: SessionStore> SessionStore for CachingStore<Cac
     async fn delete_expired(&self) -> Result<u64, StoreError> {
         let _ = self.cache.delete_expired().await;
         self.store.delete_expired().await
+    }
+
+    /// The persistent store's: while it is down, the layer does not ask
+    /// the cache either, as nothing read from it could be saved.
+    fn breaker(&self) -> Option<&Breaker> {
+        self.store.breaker()
     }
 }
 

@@ -13,6 +13,27 @@
 //! record's version, so two requests can never silently overwrite each
 //! other's changes.
 //!
+//! # When the store is down
+//!
+//! A store call that fails or overruns the layer's
+//! [`timeout`](crate::session::SessionLayerBuilder::timeout) (2 s by
+//! default) answers `503 session store unavailable` (through
+//! [`on_error`](crate::session::SessionLayerBuilder::on_error)), on load as
+//! on save; under
+//! [`LoadFailure::ContinueEmpty`](crate::session::LoadFailure::ContinueEmpty)
+//! a failed load gives the handler an empty session that is never saved
+//! instead. The visitor's cookie is kept, so the session is there again
+//! once the store is. Only an error about the data (a record too large,
+//! [`StoreError::Corrupt`]) is a `500`.
+//!
+//! So that an outage does not make every request wait out the timeout,
+//! each store has a circuit breaker ([`Breaker`]), shared by every layer on
+//! it: after two calls in a row that cannot reach the store, or three
+//! failures of any kind in a row, layers answer at once without asking the
+//! store, while one request at a time, every 200 ms, probes it under a
+//! timeout of at most 500 ms. The first probe that gets an answer closes
+//! the breaker.
+//!
 //! # Examples
 //!
 //! ```
@@ -41,6 +62,7 @@ use sha2::{Digest, Sha256};
 use crate::syntax::hex_byte;
 
 mod any;
+pub(crate) mod breaker;
 mod caching;
 mod cleanup;
 mod connect;
@@ -58,6 +80,7 @@ mod sql;
 mod sqlite;
 
 pub use any::AnyStore;
+pub use breaker::Breaker;
 pub use caching::CachingStore;
 pub use connect::{connect, ConnectError};
 #[cfg(feature = "memory-store")]
@@ -306,11 +329,20 @@ impl fmt::Debug for RecordKey {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The store's client or server failed: unreachable, refused, broken
-    /// connection.
+    /// The store's client or server failed otherwise: the server refused
+    /// the command, a configuration error. The server answered, so the
+    /// circuit breaker does not count it.
     Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// The store could not be reached, or the connection broke: refused,
+    /// reset or dropped mid-command, no connection to be had from a pool.
+    /// What opens the store's [`Breaker`]: a store should return this
+    /// rather than [`Backend`](StoreError::Backend) for such errors.
+    Unreachable(Box<dyn std::error::Error + Send + Sync>),
     /// The operation took longer than the layer's store timeout.
     Timeout,
+    /// Not tried: recent calls could not reach the store, and its
+    /// [`Breaker`] is open until a probe gets an answer.
+    CircuitOpen,
     /// The store returned something it could not have written.
     Corrupt(String),
     /// The store cannot do this at all (an [`AnyStore`] asked for owner
@@ -332,13 +364,34 @@ impl StoreError {
     pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend(Box::new(error))
     }
+
+    /// Wraps a client error that says the store could not be reached or
+    /// the connection broke.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Error, ErrorKind};
+    /// use tower_cookie_sessions::store::StoreError;
+    ///
+    /// let error = StoreError::unreachable(Error::from(ErrorKind::ConnectionRefused));
+    /// assert!(matches!(error, StoreError::Unreachable(_)));
+    /// assert_eq!(error.to_string(), "session store unreachable: connection refused");
+    /// ```
+    pub fn unreachable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unreachable(Box::new(error))
+    }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Backend(error) => write!(f, "session store failed: {error}"),
+            StoreError::Unreachable(error) => write!(f, "session store unreachable: {error}"),
             StoreError::Timeout => f.write_str("session store timed out"),
+            StoreError::CircuitOpen => {
+                f.write_str("session store not asked: its recent calls failed (circuit open)")
+            }
             StoreError::Corrupt(reason) => {
                 write!(f, "session store returned a corrupt record: {reason}")
             }
@@ -350,7 +403,7 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StoreError::Backend(error) => Some(error.as_ref()),
+            StoreError::Backend(error) | StoreError::Unreachable(error) => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -582,6 +635,53 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     fn is_trusted(&self) -> bool {
         false
+    }
+
+    /// The circuit breaker this store shares with its clones, so that
+    /// every layer on the store sees an outage at once. The default,
+    /// `None`, gives each layer a breaker of its own. A store that talks
+    /// to a server keeps one [`Breaker`] in the state its clones share,
+    /// and returns [`StoreError::Unreachable`] when it cannot reach it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::time::SystemTime;
+    /// use tower_cookie_sessions::store::{Breaker, Record, RecordKey, SessionStore, StoreError};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Remote {
+    ///     breaker: Breaker,
+    /// }
+    ///
+    /// impl SessionStore for Remote {
+    ///     fn breaker(&self) -> Option<&Breaker> {
+    ///         Some(&self.breaker)
+    ///     }
+    ///     // The calls, as in the trait's example:
+    /// #   fn create(&self, _: &RecordKey, _: &Record) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    /// #       async { Ok(true) }
+    /// #   }
+    /// #   fn load(&self, _: &RecordKey) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
+    /// #       async { Ok(None) }
+    /// #   }
+    /// #   fn save(&self, _: &RecordKey, _: &Record, _: u64) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    /// #       async { Ok(false) }
+    /// #   }
+    /// #   fn delete(&self, _: &RecordKey) -> impl Future<Output = Result<(), StoreError>> + Send {
+    /// #       async { Ok(()) }
+    /// #   }
+    /// #   fn touch(&self, _: &RecordKey, _: SystemTime) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    /// #       async { Ok(false) }
+    /// #   }
+    /// }
+    ///
+    /// let store = Remote::default();
+    /// assert!(store.breaker().is_some());
+    /// ```
+    fn breaker(&self) -> Option<&Breaker> {
+        None
     }
 }
 

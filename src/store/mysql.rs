@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::MySqlPool;
 
 use crate::store::sql::{self, Dialect, SqlTable};
-use crate::store::StoreError;
+use crate::store::{Breaker, StoreError};
 
 /// Sessions in a MySQL or MariaDB table, shared by every instance of a
 /// service.
@@ -37,7 +37,9 @@ use crate::store::StoreError;
 /// process's clock, not the server's. Expired rows are never returned;
 /// delete them with [`cleanup_task`](Self::cleanup_task).
 ///
-/// Clones share the pool. sqlx is built here without TLS; enable one of
+/// Clones share the pool and a circuit breaker ([`Breaker`]): a lost or
+/// refused connection, or a pool with none to give, is
+/// [`StoreError::Unreachable`]. sqlx is built here without TLS; enable one of
 /// its `tls-*` features in your own `Cargo.toml` to reach a remote server
 /// (without TLS, a `caching_sha2_password` account's password is sent
 /// encrypted with whatever public key the server presents, see
@@ -63,6 +65,7 @@ use crate::store::StoreError;
 pub struct MySqlStore {
     pool: MySqlPool,
     table: SqlTable,
+    breaker: Breaker,
 }
 
 impl MySqlStore {
@@ -87,6 +90,7 @@ impl MySqlStore {
         Self {
             pool,
             table: SqlTable::default_for(Dialect::MySql),
+            breaker: Breaker::new(),
         }
     }
 
@@ -142,6 +146,7 @@ impl MySqlStore {
         Ok(Self {
             pool: self.pool,
             table: SqlTable::parse(name, Dialect::MySql)?,
+            breaker: self.breaker,
         })
     }
 

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::store::sql::{self, Dialect, SqlTable};
-use crate::store::StoreError;
+use crate::store::{Breaker, StoreError};
 
 /// Sessions in a PostgreSQL table, shared by every instance of a service.
 ///
@@ -30,7 +30,9 @@ use crate::store::StoreError;
 /// process's clock. Expired rows are never returned; delete them with
 /// [`cleanup_task`](Self::cleanup_task).
 ///
-/// Clones share the pool. sqlx is built here without TLS; enable one of
+/// Clones share the pool and a circuit breaker ([`Breaker`]): a lost or
+/// refused connection, or a pool with none to give, is
+/// [`StoreError::Unreachable`]. sqlx is built here without TLS; enable one of
 /// its `tls-*` features in your own `Cargo.toml` to reach a remote server.
 ///
 /// # Examples
@@ -53,6 +55,7 @@ use crate::store::StoreError;
 pub struct PostgresStore {
     pool: PgPool,
     table: SqlTable,
+    breaker: Breaker,
 }
 
 impl PostgresStore {
@@ -77,6 +80,7 @@ impl PostgresStore {
         Self {
             pool,
             table: SqlTable::default_for(Dialect::Postgres),
+            breaker: Breaker::new(),
         }
     }
 
@@ -132,6 +136,7 @@ impl PostgresStore {
         Ok(Self {
             pool: self.pool,
             table: SqlTable::parse(name, Dialect::Postgres)?,
+            breaker: self.breaker,
         })
     }
 

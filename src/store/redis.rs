@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, FromRedisValue, RedisResult, Script, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, RedisError, RedisResult, RetryMethod, Script, ScriptInvocation};
 
-use crate::store::{OwnerIndex, Record, RecordKey, SessionStore, StoreError};
+use crate::store::{Breaker, OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// The key prefix of a store that was given none.
 const DEFAULT_PREFIX: &str = "tcs:";
@@ -133,7 +133,10 @@ return 0
 /// each operation. A refused connection means a command was never sent, so
 /// it is tried once more: a [`ConnectionManager`] whose reconnect attempts
 /// gave up during a long outage then reconnects for that second try, and
-/// the first request after the server is back succeeds.
+/// the first request after the server is back succeeds. Clones share one
+/// [`Breaker`]: broken, refused or lost connections are
+/// [`StoreError::Unreachable`], the connection's own response timeouts
+/// [`StoreError::Timeout`].
 ///
 /// # Examples
 ///
@@ -164,6 +167,7 @@ return 0
 pub struct RedisStore<C = ConnectionManager> {
     connection: C,
     prefix: Arc<str>,
+    breaker: Breaker,
 }
 
 impl<C> RedisStore<C>
@@ -205,6 +209,7 @@ where
         Self {
             connection,
             prefix: Arc::from(DEFAULT_PREFIX),
+            breaker: Breaker::new(),
         }
     }
 }
@@ -392,7 +397,7 @@ where
         if matches!(&outcome, Err(error) if error.is_connection_refusal()) {
             outcome = script.invoke_async(&mut connection).await;
         }
-        outcome.map_err(StoreError::backend)
+        outcome.map_err(store_error)
     }
 
     /// Runs a command, retried as in [`invoke`](Self::invoke).
@@ -402,7 +407,7 @@ where
         if matches!(&outcome, Err(error) if error.is_connection_refusal()) {
             outcome = command.query_async(&mut connection).await;
         }
-        outcome.map_err(StoreError::backend)
+        outcome.map_err(store_error)
     }
 
     /// Adds `key` to `owner`'s set and keeps the set alive until at least
@@ -581,6 +586,10 @@ where
         self.touch_record(key, expires_at)
     }
 
+    fn breaker(&self) -> Option<&Breaker> {
+        Some(&self.breaker)
+    }
+
     // `delete_expired` keeps the default: Redis deletes expired keys itself.
 }
 
@@ -597,6 +606,23 @@ where
         owner: &str,
     ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
         self.list_owned(owner)
+    }
+}
+
+/// A client error as the layer's breaker needs it: the connection's own
+/// timeout, a server out of reach (a connection refused, broken or lost,
+/// or a server that says to wait: loading its data, cluster down), or
+/// anything else the server answered.
+fn store_error(error: RedisError) -> StoreError {
+    if error.is_timeout() {
+        return StoreError::Timeout;
+    }
+    match error.retry_method() {
+        RetryMethod::Reconnect
+        | RetryMethod::ReconnectFromInitialConnections
+        | RetryMethod::WaitAndRetry => StoreError::unreachable(error),
+        _ if error.is_io_error() => StoreError::unreachable(error),
+        _ => StoreError::backend(error),
     }
 }
 
@@ -690,6 +716,29 @@ mod tests {
             parse_record(vec![None]),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn client_errors_are_sorted_for_the_breaker() {
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+        ] {
+            let error = store_error(RedisError::from(Error::from(kind)));
+            assert!(
+                matches!(error, StoreError::Unreachable(_)),
+                "{kind:?}: {error:?}"
+            );
+        }
+        let timeout = store_error(RedisError::from(Error::from(ErrorKind::TimedOut)));
+        assert!(matches!(timeout, StoreError::Timeout));
+        let answered = store_error(RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "no",
+        )));
+        assert!(matches!(answered, StoreError::Backend(_)));
     }
 
     #[test]

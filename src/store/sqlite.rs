@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::SqlitePool;
 
 use crate::store::sql::{self, Dialect, SqlTable};
-use crate::store::StoreError;
+use crate::store::{Breaker, StoreError};
 
 /// How long a connection waits for another's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,6 +62,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     pool: SqlitePool,
     table: SqlTable,
+    breaker: Breaker,
 }
 
 impl SqliteStore {
@@ -90,6 +91,7 @@ impl SqliteStore {
         Self {
             pool,
             table: SqlTable::default_for(Dialect::Sqlite),
+            breaker: Breaker::new(),
         }
     }
 
@@ -159,6 +161,7 @@ impl SqliteStore {
         Ok(Self {
             pool: self.pool,
             table: SqlTable::parse(name, Dialect::Sqlite)?,
+            breaker: self.breaker,
         })
     }
 

@@ -337,6 +337,8 @@ impl Write for ThreadWriter {
 }
 
 pub mod map_app;
+pub mod outage;
+pub mod proxy;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod sql;

@@ -196,8 +196,9 @@ fn command<T: redis::FromRedisValue>(
     command.query(&mut connection)
 }
 
-/// A private `redis-server` on a loopback port, keeping nothing on disk.
-/// Killed when dropped.
+/// A private `redis-server` on a loopback port, keeping nothing on disk
+/// unless started [durable](RedisServer::start_durable). Killed when
+/// dropped.
 pub struct RedisServer {
     port: u16,
     dir: PathBuf,
@@ -210,6 +211,14 @@ impl RedisServer {
     /// notice, when the binary is missing outside CI.
     pub fn start(test: &str) -> Option<Self> {
         Self::start_with(test, &[])
+    }
+
+    /// A server that writes every change to its append-only file before
+    /// answering (`appendfsync always`), so a restart after `SIGKILL`
+    /// keeps every write it acknowledged.
+    pub fn start_durable(test: &str) -> Option<Self> {
+        // Later arguments override the defaults `spawn` passes first.
+        Self::start_with(test, &["--appendonly", "yes", "--appendfsync", "always"])
     }
 
     fn start_with(test: &str, extra: &[&str]) -> Option<Self> {
@@ -300,8 +309,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port, empty, and waits until it
-    /// answers `PING`.
+    /// Starts the server again on the same port, empty unless it is
+    /// durable, and waits until it answers `PING`.
     pub fn restart(&mut self) {
         self.kill();
         // The old socket is gone once the process is reaped; a listener on

@@ -47,6 +47,8 @@ mod store_memory;
 mod store_mysql;
 #[cfg(feature = "postgres")]
 mod store_postgres;
+#[cfg(feature = "postgres")]
+mod store_postgres_faults;
 #[cfg(feature = "redis")]
 mod store_redis;
 #[cfg(feature = "redis")]

@@ -22,6 +22,12 @@ struct FlakyStore {
     down: Arc<AtomicBool>,
     slow: Arc<AtomicBool>,
     creates_fail: Arc<AtomicBool>,
+    /// Fails as a store that cannot reach its server does.
+    unreachable: Arc<AtomicBool>,
+    /// Creates answer that the id is taken, every time.
+    creates_collide: Arc<AtomicBool>,
+    /// How many calls reached the store.
+    calls: Arc<AtomicUsize>,
     /// How many of our next saves another request beats by saving first.
     races: Arc<AtomicUsize>,
 }
@@ -35,6 +41,12 @@ impl FlakyStore {
         operation: impl Future<Output = Result<O, StoreError>>,
         is_create: bool,
     ) -> Result<O, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(StoreError::unreachable(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )));
+        }
         if self.slow.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
@@ -53,7 +65,12 @@ impl SessionStore for FlakyStore {
         key: &RecordKey,
         record: &Record,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.gate(self.inner.create(key, record), true)
+        let collide = self.creates_collide.load(Ordering::SeqCst);
+        let create = self.inner.create(key, record);
+        async move {
+            let created = self.gate(create, true).await?;
+            Ok(created && !collide)
+        }
     }
     fn load(
         &self,
@@ -181,18 +198,18 @@ async fn continue_empty_serves_an_unsaved_session() {
 }
 
 #[tokio::test]
-async fn save_failure_answers_500_without_a_cookie() {
+async fn save_failure_answers_503_without_a_cookie() {
     let store = FlakyStore::default();
     let app = map_app(layer(&store));
     store.down.store(true, Ordering::SeqCst);
     let logs = Logs::capture();
     let response = get_with(&app, "/set?key=a&value=1", None).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         set_cookies(&response).is_empty(),
         "no cookie for a record that was not saved"
     );
-    assert_eq!(body_text(response).await, "session could not be saved\n");
+    assert_eq!(body_text(response).await, "session store unavailable\n");
     let text = logs.text();
     assert!(
         text.contains("ERROR") && text.contains(STORE_DOWN),
@@ -207,7 +224,7 @@ async fn failed_renewal_keeps_the_old_session() {
     let cookie = seeded(&app).await;
     store.creates_fail.store(true, Ordering::SeqCst);
     let response = get_with(&app, "/renew", Some(&cookie)).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(set_cookies(&response).is_empty());
     store.creates_fail.store(false, Ordering::SeqCst);
     let still = get_with(&app, "/get?key=a", Some(&cookie)).await;
@@ -249,7 +266,86 @@ async fn store_errors_go_through_on_error() {
     let load = get_with(&app, "/get?key=a", Some(&cookie)).await;
     assert_eq!(body_text(load).await, "{\"status\":503}");
     let save = get_with(&app, "/set?key=a&value=1", None).await;
-    assert_eq!(body_text(save).await, "{\"status\":500}");
+    assert_eq!(body_text(save).await, "{\"status\":503}");
+}
+
+#[tokio::test]
+async fn a_save_error_about_the_data_is_still_a_500() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    store.creates_collide.store(true, Ordering::SeqCst);
+    let response = get_with(&app, "/set?key=a&value=1", None).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(body_text(response).await, "session could not be saved\n");
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_not_asked_until_a_probe_is_due_and_continue_empty_holds() {
+    let store = FlakyStore::default();
+    let app = map_app(
+        builder(&store)
+            .on_load_failure(LoadFailure::ContinueEmpty)
+            .build()
+            .expect("layer"),
+    );
+    let cookie = seeded(&app).await;
+    store.unreachable.store(true, Ordering::SeqCst);
+    for _ in 0..2 {
+        let empty = get_with(&app, "/get?key=a", Some(&cookie)).await;
+        assert_eq!(body_text(empty).await, "none");
+    }
+    // Open: the store is back, but not asked before the next probe.
+    store.unreachable.store(false, Ordering::SeqCst);
+    let calls = store.calls.load(Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let response = get_with(&app, "/set?key=b&value=2", Some(&cookie)).await;
+    assert!(started.elapsed() < Duration::from_millis(50));
+    assert_eq!(response.status(), StatusCode::OK, "an empty session");
+    assert!(
+        set_cookies(&response).is_empty(),
+        "not saved, and the cookie stays"
+    );
+    assert_eq!(body_text(response).await, "set", "the handler ran");
+    assert_eq!(store.calls.load(Ordering::SeqCst), calls, "not asked");
+
+    // The probe finds it back, and the breaker closes.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let probe = get_with(&app, "/get?key=a", Some(&cookie)).await;
+    assert_eq!(body_text(probe).await, "1", "the stored session");
+    let after = get_with(&app, "/get?key=b", Some(&cookie)).await;
+    assert_eq!(
+        body_text(after).await,
+        "none",
+        "the change made while open was dropped"
+    );
+}
+
+#[tokio::test]
+async fn the_layer_answers_503_at_once_while_the_store_is_unreachable() {
+    let store = FlakyStore::default();
+    let app = map_app(layer(&store));
+    let cookie = seeded(&app).await;
+    store.unreachable.store(true, Ordering::SeqCst);
+    store.slow.store(true, Ordering::SeqCst);
+    for _ in 0..2 {
+        let response = get_with(&app, "/get?key=a", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let calls = store.calls.load(Ordering::SeqCst);
+    for path in ["/get?key=a", "/set?key=a&value=2"] {
+        let response = get_with(&app, path, Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(set_cookies(&response).is_empty());
+        assert_eq!(body_text(response).await, "session store unavailable\n");
+    }
+    let fresh = get_with(&app, "/set?key=a&value=2", None).await;
+    assert_eq!(
+        fresh.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a new session's create too"
+    );
+    assert_eq!(store.calls.load(Ordering::SeqCst), calls, "not asked");
 }
 
 #[tokio::test]

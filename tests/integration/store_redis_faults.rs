@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::map_app::{map_app, map_app_with_barrier, suite_key};
+use crate::common::outage::{Visitors, FAST, RECOVERY as BACK_WITHIN};
 use crate::common::redis_server::{unique_prefix, RedisServer};
-use crate::common::{body_text, cookie_pair, get_with, set_cookies};
+use crate::common::{body_text, cookie_pair, counter_app, get_with, set_cookies, Counter};
 use axum::Router;
 use tokio::sync::Barrier;
 use tower_cookie_sessions::session::{Expiry, LoadFailure, SessionLayerBuilder, StoreBackend};
@@ -187,16 +188,16 @@ async fn a_new_session_is_not_sent_while_the_server_is_down() {
     for attempt in 0..2 {
         // No cookie either, for a record that was not created.
         let context = format!("attempt {attempt}");
-        let body = answer_without_cookie(&app, "/set?key=b&value=2", None, 500, &context).await;
-        assert_eq!(body, "session could not be saved\n");
+        let body = answer_without_cookie(&app, "/set?key=b&value=2", None, 503, &context).await;
+        assert_eq!(body, "session store unavailable\n");
     }
 
     restart_until_ok(test, &mut server, &app, "/set?key=b&value=2", None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
-    let test = "a_save_after_the_server_died_answers_500_without_a_cookie";
+async fn a_save_cut_off_by_the_kill_answers_503_without_a_cookie() {
+    let test = "a_save_cut_off_by_the_kill_answers_503_without_a_cookie";
     let barrier = Arc::new(Barrier::new(2));
     let app = |builder: Builder| {
         // A persistent cookie, so a successful save would resend it.
@@ -221,9 +222,10 @@ async fn a_save_after_the_server_died_answers_500_without_a_cookie() {
     server.kill();
     barrier.wait().await;
     let response = racing.await.expect("task");
-    assert_eq!(response.status(), 500);
+    // The store is down, as for a load: the same answer, not a 500.
+    assert_eq!(response.status(), 503);
     assert!(set_cookies(&response).is_empty());
-    assert_eq!(body_text(response).await, "session could not be saved\n");
+    assert_eq!(body_text(response).await, "session store unavailable\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,5 +308,59 @@ async fn a_stalled_server_makes_the_load_time_out_with_503() {
         body_of(&app, "/get?key=a", Some(&cookie)).await,
         "1",
         "the session survived the stall"
+    );
+}
+
+/// How long the server stays down in the outage test: longer than the
+/// default store timeout, which the first calls may wait out.
+const DOWN: Duration = Duration::from_secs(3);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_under_load_answers_503_at_once_loses_no_write_and_ends_with_the_restart() {
+    let test = "an_outage_under_load_answers_503_at_once_loses_no_write_and_ends_with_the_restart";
+    let Some(mut server) = RedisServer::start_durable(test) else {
+        return;
+    };
+    let store = store_for(&server).await;
+    // The default store timeout (2 s), which every request used to wait.
+    let layer = SessionLayer::<Counter>::store_builder(suite_key(), store)
+        .build()
+        .expect("layer");
+    let app = counter_app(layer);
+    let visitors = Visitors::start(&app, 8).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let down = Instant::now();
+    server.kill();
+    tokio::time::sleep(DOWN).await;
+    // Same layer, same store: nothing is rebuilt.
+    let server = tokio::task::spawn_blocking(move || {
+        server.restart();
+        server
+    })
+    .await
+    .expect("restart");
+    let back = Instant::now();
+    tokio::time::sleep(BACK_WITHIN + Duration::from_millis(500)).await;
+    let report = visitors.finish(test, down, back).await;
+    drop(server);
+
+    let answered = report.after_open();
+    assert!(
+        answered.len() >= 100,
+        "503s answered at once while the server was down: {answered:?}"
+    );
+    // Only a probe waits for the store: one at a time, one every 200 ms.
+    let slow = answered.iter().filter(|took| **took >= FAST).count();
+    let probes = usize::try_from(DOWN.as_millis() / 200).expect("small") + 2;
+    assert!(
+        slow <= probes,
+        "{slow} of {} 503s took {FAST:?} or more: {answered:?}",
+        answered.len()
+    );
+    let slowest = report.recovered.iter().max().expect("visitors");
+    assert!(
+        *slowest < BACK_WITHIN,
+        "served again {slowest:?} after the restart"
     );
 }

@@ -359,6 +359,13 @@ pub(crate) const DEFAULT_MAX_DECODE_DEPTH: usize = crate::codec::DEFAULT_MAX_DEP
 /// What a server-side session layer does when its store cannot load a
 /// session (an error or a timeout).
 ///
+/// That includes a store the layer does not ask because its circuit
+/// breaker is open ([`StoreError::CircuitOpen`](crate::store::StoreError::CircuitOpen)):
+/// while the store is down, each request is answered at once, with the
+/// `503` or the empty session, instead of waiting out the timeout; see
+/// [`store::Breaker`](crate::store::Breaker). Saves answer `503` whatever
+/// this says: a session that cannot be saved is not pretended saved.
+///
 /// # Examples
 ///
 /// ```

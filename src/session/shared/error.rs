@@ -63,7 +63,10 @@ pub enum SessionError {
     /// returned an error or timed out.
     Load(Arc<StoreError>),
     /// The store failed or timed out saving, creating or deleting the
-    /// session; the response carries no cookie for what was not saved.
+    /// session; the response carries no cookie for what was not saved. A
+    /// `503`, as for [`Load`](SessionError::Load), unless the error is
+    /// about the data ([`StoreError::Corrupt`]) or a store that cannot do
+    /// this ([`StoreError::Unsupported`]): those are a `500`.
     Save(Arc<StoreError>),
     /// Another request changed the session since this one loaded it, and
     /// the layer's [`ConflictPolicy`](crate::session::ConflictPolicy) could
@@ -73,25 +76,33 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// The HTTP status that answers this error by default.
+    /// The HTTP status that answers this error by default: `503` when the
+    /// store is down or slow, whether loading or saving; `409` for a
+    /// conflict; `500` for the rest, the server's own mistakes.
     ///
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
+    /// use http::StatusCode;
+    /// use tower_cookie_sessions::store::StoreError;
     /// use tower_cookie_sessions::SessionError;
     ///
     /// let err = SessionError::MissingLayer { type_name: "u32" };
-    /// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    /// let cut_off = SessionError::Save(Arc::new(StoreError::Timeout));
+    /// assert_eq!(cut_off.status(), StatusCode::SERVICE_UNAVAILABLE);
     /// ```
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
+            SessionError::Load(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SessionError::Save(error) if store_down(error) => StatusCode::SERVICE_UNAVAILABLE,
             SessionError::MissingLayer { .. }
             | SessionError::CookieNameTaken { .. }
             | SessionError::TooLarge { .. }
             | SessionError::Encode(_)
             | SessionError::Save(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            SessionError::Load(_) => StatusCode::SERVICE_UNAVAILABLE,
             SessionError::Conflict => StatusCode::CONFLICT,
         }
     }
@@ -121,11 +132,19 @@ impl SessionError {
                 "session not available"
             }
             SessionError::TooLarge { .. } => "session too large",
-            SessionError::Encode(_) | SessionError::Save(_) => "session could not be saved",
             SessionError::Load(_) => "session store unavailable",
+            SessionError::Save(error) if store_down(error) => "session store unavailable",
+            SessionError::Encode(_) | SessionError::Save(_) => "session could not be saved",
             SessionError::Conflict => "session changed by another request; try again",
         }
     }
+}
+
+/// Whether a store error says the store is down or slow, rather than
+/// something about the data or the store's abilities: such a save answers
+/// as a failed load does.
+fn store_down(error: &StoreError) -> bool {
+    !matches!(error, StoreError::Corrupt(_) | StoreError::Unsupported(_))
 }
 
 impl fmt::Display for SessionError {

@@ -25,6 +25,7 @@ use crate::session::shared::state::{
 use crate::session::shared::trace;
 use crate::session::store::conflict::ConflictPolicy;
 use crate::session::store::device::{self, Origin};
+use crate::session::store::guarded::Guarded;
 use crate::session::store::ids;
 use crate::session::store::log_tag::LogTag;
 use crate::session::store::record;
@@ -82,20 +83,22 @@ impl<S: fmt::Debug> fmt::Debug for StoreBackend<S> {
 
 /// The object-safe loader and committer behind a store layer.
 pub(crate) struct StoreSessions<S, T> {
-    store: Arc<S>,
+    store: Arc<Guarded<S>>,
     conflict: ConflictPolicy<T>,
     /// The application's check of each loaded session.
     hook: Option<LoadHook<T>>,
 }
 
-impl<S, T> StoreSessions<S, T> {
+impl<S: SessionStore, T> StoreSessions<S, T> {
+    /// Calls on `store` each run under `timeout`, through its breaker.
     pub(crate) fn new(
         store: Arc<S>,
+        timeout: Duration,
         conflict: ConflictPolicy<T>,
         hook: Option<LoadHook<T>>,
     ) -> Self {
         Self {
-            store,
+            store: Arc::new(Guarded::new(store, timeout)),
             conflict,
             hook,
         }
@@ -219,7 +222,7 @@ async fn load_record<S: SessionStore, T: SessionData>(
     now: u64,
 ) -> Result<State<T>, SessionError> {
     let key = RecordKey::for_session_id(&id);
-    let record = match timed(config.store_timeout, store.load(&key)).await {
+    let record = match store.load(&key).await {
         Ok(record) => record,
         Err(error) => {
             return match config.load_failure {
@@ -351,7 +354,7 @@ async fn refuse_revoked<S: SessionStore, T: SessionData>(
     );
     // The record would be refused on every later request too: it goes now
     // rather than waiting for its expiry. A failure only leaves it there.
-    if let Err(error) = timed(config.store_timeout, store.delete(&key)).await {
+    if let Err(error) = store.delete(&key).await {
         tracing::warn!(%error, "refused session's record not deleted; it expires on its own");
     }
     Ok(ended(config, state.opened_at, reason))
@@ -460,22 +463,17 @@ impl<T: SessionData> Commit<T> {
         conflict: &ConflictPolicy<T>,
     ) -> Result<(IdCookie, Option<Written>), SessionError> {
         let now = self.now;
-        let timeout = config.store_timeout;
         let old_key = self.record.id.map(|id| RecordKey::for_session_id(&id));
         if self.status.destroyed {
             if let Some(key) = old_key {
-                timed(timeout, store.delete(&key))
-                    .await
-                    .map_err(save_error)?;
+                store.delete(&key).await.map_err(save_error)?;
             }
             return Ok((Some(set_cookie::removal(config)), None));
         }
         let Some(expires) = record_activity(config, &mut self.deadlines, now) else {
             // An override ended the session already.
             if let Some(key) = old_key {
-                timed(timeout, store.delete(&key))
-                    .await
-                    .map_err(save_error)?;
+                store.delete(&key).await.map_err(save_error)?;
             }
             return Ok((Some(set_cookie::removal(config)), None));
         };
@@ -489,7 +487,7 @@ impl<T: SessionData> Commit<T> {
         let Some(id) = kept_id else {
             // New or renewed: a new id, created before the old record goes,
             // so a failure leaves the old session working.
-            let id = create(store, timeout, |key| {
+            let id = create(store, |key| {
                 self.record_for(
                     store.is_trusted(),
                     config,
@@ -501,7 +499,7 @@ impl<T: SessionData> Commit<T> {
             })
             .await?;
             if let Some(old) = old_key {
-                if let Err(error) = timed(timeout, store.delete(&old)).await {
+                if let Err(error) = store.delete(&old).await {
                     tracing::warn!(%error, "renewed session's old record not deleted; it expires on its own");
                 }
             }
@@ -522,11 +520,7 @@ impl<T: SessionData> Commit<T> {
                 return Ok((None, None));
             };
             version = saved;
-        } else if self.refresh
-            && !timed(timeout, store.touch(&key, expires_at))
-                .await
-                .map_err(save_error)?
-        {
+        } else if self.refresh && !store.touch(&key, expires_at).await.map_err(save_error)? {
             tracing::debug!(session = %LogTag::of(config, &key), "session record gone; not brought back");
             return Ok((None, None));
         }
@@ -587,7 +581,6 @@ impl<T: SessionData> Commit<T> {
         origin: &Origin,
     ) -> Result<Option<u64>, SessionError> {
         let now = self.now;
-        let timeout = config.store_timeout;
         let mut expected = self.record.version;
         let mut mine = self.data.clone();
         let mut base = self.record.original.clone();
@@ -595,13 +588,14 @@ impl<T: SessionData> Commit<T> {
             let record = self
                 .record_for(store.is_trusted(), config, key, &mine, expires_at, origin)?
                 .with_version(expected + 1);
-            if timed(timeout, store.save(key, &record, expected))
+            if store
+                .save(key, &record, expected)
                 .await
                 .map_err(save_error)?
             {
                 return Ok(Some(record.version));
             }
-            let latest = timed(timeout, store.load(key)).await.map_err(save_error)?;
+            let latest = store.load(key).await.map_err(save_error)?;
             let Some(latest) = latest.filter(|record| !record.is_expired(from_unix_seconds(now)))
             else {
                 tracing::debug!(session = %LogTag::of(config, key), "session record gone; not brought back");
@@ -686,17 +680,13 @@ impl Written {
 /// record.
 async fn create<S: SessionStore>(
     store: &S,
-    timeout: Duration,
     record_for: impl Fn(&RecordKey) -> Result<Record, SessionError>,
 ) -> Result<SessionId, SessionError> {
     for _ in 0..MAX_CREATE_ATTEMPTS {
         let id = ids::fresh_id().map_err(no_randomness)?;
         let key = RecordKey::for_session_id(&id);
         let record = record_for(&key)?;
-        if timed(timeout, store.create(&key, &record))
-            .await
-            .map_err(save_error)?
-        {
+        if store.create(&key, &record).await.map_err(save_error)? {
             return Ok(id);
         }
     }

@@ -4,6 +4,7 @@
 pub(crate) mod backend;
 pub(crate) mod conflict;
 pub(crate) mod device;
+pub(crate) mod guarded;
 pub(crate) mod ids;
 pub(crate) mod log_tag;
 pub(crate) mod owned;

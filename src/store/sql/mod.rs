@@ -227,6 +227,8 @@ mod store_impl;
 mod tests;
 
 pub(crate) use self::queries::Queries;
-pub(crate) use self::statement::{bind, is_unique_violation, Param, Statement, Values};
+pub(crate) use self::statement::{
+    bind, is_unique_violation, store_error, Param, Statement, Values,
+};
 pub(crate) use self::store_impl::impl_session_store;
 pub(crate) use crate::store::cleanup::cleanup_task;

@@ -121,3 +121,27 @@ where
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(error) if error.is_unique_violation())
 }
+
+/// A client error as the layer's breaker needs it: no connection to be had
+/// or one lost (an I/O or TLS failure, a pool timed out, closed or without
+/// its worker, a server shutting down or refusing connections: SQLSTATE
+/// class 08, 53300 and 57P01 to 57P03) is [`StoreError::Unreachable`];
+/// anything else the server answered is [`StoreError::Backend`].
+pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
+    let unreachable = match &error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    };
+    if unreachable {
+        StoreError::unreachable(error)
+    } else {
+        StoreError::backend(error)
+    }
+}

@@ -34,7 +34,7 @@ macro_rules! impl_session_store {
                             Err(error) if $crate::store::sql::is_unique_violation(&error) => {
                                 return Ok(false)
                             }
-                            Err(error) => return Err($crate::store::StoreError::backend(error)),
+                            Err(error) => return Err($crate::store::sql::store_error(error)),
                         }
                     }
                     Ok(created)
@@ -60,7 +60,7 @@ macro_rules! impl_session_store {
                         .try_map(|row| ::sqlx::FromRow::from_row(&row))
                         .fetch_optional(&self.pool)
                         .await
-                        .map_err($crate::store::StoreError::backend)?
+                        .map_err($crate::store::sql::store_error)?
                         .map($crate::store::sql::record_from_row)
                         .transpose()
                 }
@@ -126,6 +126,10 @@ macro_rules! impl_session_store {
                 }
             }
 
+            fn breaker(&self) -> Option<&$crate::store::Breaker> {
+                Some(&self.breaker)
+            }
+
             fn delete_expired(
                 &self,
             ) -> impl ::std::future::Future<
@@ -178,7 +182,7 @@ macro_rules! impl_session_store {
                         .try_map(|row| ::sqlx::FromRow::from_row(&row))
                         .fetch_all(&self.pool)
                         .await
-                        .map_err($crate::store::StoreError::backend)?
+                        .map_err($crate::store::sql::store_error)?
                         .into_iter()
                         .map($crate::store::sql::keyed_record_from_row)
                         .collect()
@@ -197,7 +201,7 @@ macro_rules! impl_session_store {
                     .execute(&self.pool)
                     .await
                     .map(|done| done.rows_affected())
-                    .map_err($crate::store::StoreError::backend)
+                    .map_err($crate::store::sql::store_error)
             }
         }
     };
