@@ -16,6 +16,7 @@ use crate::session::shared::revocation::Revocation;
 use crate::session::shared::source::SessionSource;
 use crate::session::store::backend::StoreBackend;
 use crate::session::store::device::{Device, DeviceHandle};
+use crate::session::store::guarded::Guarded;
 use crate::session::store::owned;
 use crate::session::SessionData;
 use crate::store::{OwnerIndex, SessionStore, StoreError};
@@ -202,8 +203,9 @@ impl<T: SessionData, S: OwnerIndex> SessionLayer<T, StoreBackend<S>> {
     ///
     /// # Errors
     ///
-    /// The store's error, or [`StoreError::Timeout`] past the layer's
-    /// timeout; an [`AnyStore`](crate::store::AnyStore) without an owner
+    /// The store's error, [`StoreError::Timeout`] past the layer's
+    /// timeout, or [`StoreError::CircuitOpen`] while the store's breaker
+    /// is open; an [`AnyStore`](crate::store::AnyStore) without an owner
     /// index answers [`StoreError::Unsupported`].
     ///
     /// # Examples
@@ -221,7 +223,7 @@ impl<T: SessionData, S: OwnerIndex> SessionLayer<T, StoreBackend<S>> {
     /// # }
     /// ```
     pub async fn devices(&self, owner: &str) -> Result<Vec<Device>, StoreError> {
-        let listed = owned::list(&self.config, &*self.kind.store, owner).await?;
+        let listed = owned::list(&self.config, &self.guarded_store(), owner).await?;
         Ok(listed.into_iter().map(|(_, device)| device).collect())
     }
 
@@ -250,7 +252,14 @@ impl<T: SessionData, S: OwnerIndex> SessionLayer<T, StoreBackend<S>> {
     /// # }
     /// ```
     pub async fn end_device(&self, owner: &str, device: DeviceHandle) -> Result<bool, StoreError> {
-        owned::end(&self.config, &*self.kind.store, owner, device).await
+        owned::end(&self.config, &self.guarded_store(), owner, device).await
+    }
+
+    /// The store under the layer's timeout and the store's circuit
+    /// breaker, as the layer's own calls are (a store without a breaker of
+    /// its own gets the timeout only).
+    fn guarded_store(&self) -> Guarded<S> {
+        Guarded::new(Arc::clone(&self.kind.store), self.config.store_timeout)
     }
 }
 

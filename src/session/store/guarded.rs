@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::session::store::backend::timed;
 use crate::store::breaker::{Health, PROBE_TIMEOUT};
-use crate::store::{Breaker, Record, RecordKey, SessionStore, StoreError};
+use crate::store::{Breaker, OwnerIndex, Record, RecordKey, SessionStore, StoreError};
 
 /// A layer's store: a call the store's breaker refuses fails at once with
 /// [`StoreError::CircuitOpen`]; every other runs under the layer's timeout
@@ -93,5 +93,20 @@ impl<S: SessionStore> SessionStore for Guarded<S> {
 
     fn breaker(&self) -> Option<&Breaker> {
         Some(&self.breaker)
+    }
+}
+
+/// The owner lookups of "your devices" and "sign out everywhere", under
+/// the same timeout and breaker as the session's own calls.
+impl<S: OwnerIndex> OwnerIndex for Guarded<S> {
+    fn delete_by_owner(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.call(self.store.delete_by_owner(owner))
+    }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, Record)>, StoreError>> + Send {
+        self.call(self.store.list_by_owner(owner))
     }
 }

@@ -2,14 +2,14 @@
 //! the store's owner index and ended one by one by their public handles.
 //!
 //! Only the records the owner index gives for that owner are ever opened
-//! or deleted, so a handle of another owner's session ends nothing.
+//! or deleted, so a handle of another owner's session ends nothing. The
+//! store given is the layer's guarded one: its timeout and its breaker.
 
 use std::time::SystemTime;
 
 use crate::clock::unix_seconds;
 use crate::session::shared::config::SessionConfig;
 use crate::session::shared::plaintext;
-use crate::session::store::backend::timed;
 use crate::session::store::device::{self, Device, DeviceHandle};
 use crate::session::store::log_tag::LogTag;
 use crate::session::store::record;
@@ -24,7 +24,7 @@ pub(crate) async fn list<S: OwnerIndex>(
     store: &S,
     owner: &str,
 ) -> Result<Vec<(RecordKey, Device)>, StoreError> {
-    let records = timed(config.store_timeout, store.list_by_owner(owner)).await?;
+    let records = store.list_by_owner(owner).await?;
     let now = config.clock.now();
     let idle = config.idle_timeout().map(|idle| idle.as_secs());
     let mut devices: Vec<_> = records
@@ -51,7 +51,7 @@ pub(crate) async fn end<S: OwnerIndex>(
     let Some((key, _)) = devices.iter().find(|(_, device)| device.handle == handle) else {
         return Ok(false);
     };
-    timed(config.store_timeout, store.delete(key)).await?;
+    store.delete(key).await?;
     Ok(true)
 }
 
