@@ -191,6 +191,30 @@ impl Report {
         after
     }
 
+    /// What an outage of `down_for` promises: at least 100 503s answered
+    /// once the breaker opened, none as slow as [`FAST`] but the probes
+    /// (one at a time, one every 200 ms), and every visitor served again
+    /// within [`RECOVERY`] of the store's return.
+    pub fn assert_fast_while_down_and_back_in_time(&self, down_for: Duration) {
+        let answered = self.after_open();
+        assert!(
+            answered.len() >= 100,
+            "503s answered at once while the store was down: {answered:?}"
+        );
+        let slow = answered.iter().filter(|took| **took >= FAST).count();
+        let probes = usize::try_from(down_for.as_millis() / 200).expect("small") + 2;
+        assert!(
+            slow <= probes,
+            "{slow} of {} 503s took {FAST:?} or more: {answered:?}",
+            answered.len()
+        );
+        let slowest = self.recovered.iter().max().expect("visitors");
+        assert!(
+            *slowest < RECOVERY,
+            "served again {slowest:?} after the store was back"
+        );
+    }
+
     fn print(&self, test: &str) {
         let fast = self.after_open();
         let at = |q: f64| {

@@ -10,7 +10,7 @@ use tower_cookie_sessions::store::PostgresStore;
 use tower_cookie_sessions::SessionLayer;
 
 use crate::common::map_app::suite_key;
-use crate::common::outage::{Visitors, FAST, RECOVERY};
+use crate::common::outage::{Visitors, RECOVERY};
 use crate::common::proxy::Proxy;
 use crate::common::sql::{database_url, postgres_pool_for_test, run_then_tear_down, unique_name};
 use crate::common::{counter_app, Counter};
@@ -68,23 +68,7 @@ async fn an_unreachable_server_answers_503_at_once_loses_no_write_and_is_used_ag
         tokio::time::sleep(RECOVERY + Duration::from_millis(500)).await;
         let report = visitors.finish(test, down, back).await;
 
-        let answered = report.after_open();
-        assert!(
-            answered.len() >= 100,
-            "503s answered at once while the server was out of reach: {answered:?}"
-        );
-        let slow = answered.iter().filter(|took| **took >= FAST).count();
-        let probes = usize::try_from(DOWN.as_millis() / 200).expect("small") + 2;
-        assert!(
-            slow <= probes,
-            "{slow} of {} 503s took {FAST:?} or more: {answered:?}",
-            answered.len()
-        );
-        let slowest = report.recovered.iter().max().expect("visitors");
-        assert!(
-            *slowest < RECOVERY,
-            "served again {slowest:?} after the proxy was mended"
-        );
+        report.assert_fast_while_down_and_back_in_time(DOWN);
     })
     .await;
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::map_app::{map_app, map_app_with_barrier, suite_key};
-use crate::common::outage::{Visitors, FAST, RECOVERY as BACK_WITHIN};
+use crate::common::outage::{Visitors, RECOVERY as BACK_WITHIN};
 use crate::common::redis_server::{unique_prefix, RedisServer};
 use crate::common::{body_text, cookie_pair, counter_app, get_with, set_cookies, Counter};
 use axum::Router;
@@ -345,22 +345,5 @@ async fn an_outage_under_load_answers_503_at_once_loses_no_write_and_ends_with_t
     let report = visitors.finish(test, down, back).await;
     drop(server);
 
-    let answered = report.after_open();
-    assert!(
-        answered.len() >= 100,
-        "503s answered at once while the server was down: {answered:?}"
-    );
-    // Only a probe waits for the store: one at a time, one every 200 ms.
-    let slow = answered.iter().filter(|took| **took >= FAST).count();
-    let probes = usize::try_from(DOWN.as_millis() / 200).expect("small") + 2;
-    assert!(
-        slow <= probes,
-        "{slow} of {} 503s took {FAST:?} or more: {answered:?}",
-        answered.len()
-    );
-    let slowest = report.recovered.iter().max().expect("visitors");
-    assert!(
-        *slowest < BACK_WITHIN,
-        "served again {slowest:?} after the restart"
-    );
+    report.assert_fast_while_down_and_back_in_time(DOWN);
 }

@@ -593,11 +593,8 @@ impl<T: SessionData> Session<T> {
     /// ```
     #[must_use]
     pub fn device(&self) -> Option<DeviceHandle> {
-        let state = self.lock();
-        if state.status.destroyed {
-            return None;
-        }
-        Some(state.record.as_ref()?.device?.handle)
+        // `destroy` forgets the device, so a destroyed session has none.
+        Some(self.lock().record.as_ref()?.device?.handle)
     }
 
     /// Whether the cookie is persistent (sent with `Max-Age`) rather than a
